@@ -1,0 +1,36 @@
+/**
+ * Checks a user's input against what the model declares, before onnxruntime
+ * sees it, so the error names the input, the expected and the actual shape
+ * and type instead of surfacing as a runtime failure deep in a kernel.
+ */
+import type { TensorSummary } from './inspect';
+
+export class InputMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputMismatchError';
+  }
+}
+
+function showShape(shape: readonly (number | string | null)[]): string {
+  return `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]`;
+}
+
+/** Throws InputMismatchError when the given dtype or shape cannot feed the declared input. */
+export function checkInput(declared: TensorSummary, given: { dtype: string; shape: readonly number[] }): void {
+  const dtype = given.dtype === 'bool' ? 'bool' : given.dtype;
+  if (declared.type !== dtype) {
+    throw new InputMismatchError(
+      `input '${declared.name}' expects type ${declared.type}, got ${dtype} (shape ${showShape(given.shape)})`,
+    );
+  }
+  const want = declared.shape;
+  if (!want) return;
+  const fits =
+    want.length === given.shape.length && want.every((d, i) => typeof d !== 'number' || d === given.shape[i]);
+  if (!fits) {
+    throw new InputMismatchError(
+      `input '${declared.name}' expects shape ${showShape(want)}, got ${showShape(given.shape)}`,
+    );
+  }
+}

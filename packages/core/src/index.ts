@@ -1,0 +1,8 @@
+/**
+ * @onnx-explain/core: runtime-neutral pieces of onnx-explain. Nothing here
+ * touches the file system, the network or a runtime binding, so it runs
+ * unchanged in Node and in a browser.
+ */
+export * from './onnx';
+export * from './inspect';
+export * from './checkInput';

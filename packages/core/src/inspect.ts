@@ -1,0 +1,74 @@
+/**
+ * A plain-data summary of a model: what `onnx-explain inspect` prints and what
+ * a dashboard shows before anything runs.
+ */
+import type { ModelProto, ValueInfoProto } from './onnx/types';
+import { toNumber } from './onnx/int64';
+import { dataTypeName, elementCount, tensorDims } from './onnx/tensor';
+import { typeShape, normalizeDomain, type Dim } from './onnx/graph';
+import { forEachNodeList, forEachGraphIn } from './onnx/walk';
+
+export interface TensorSummary {
+  name: string;
+  /** 'float32', 'int64', ... or a description for non-tensor types ('sequence', 'map'). */
+  type: string;
+  shape?: Dim[];
+}
+
+export interface ModelSummary {
+  irVersion: number;
+  producer: string;
+  opsets: { domain: string; version: number }[];
+  inputs: TensorSummary[];
+  outputs: TensorSummary[];
+  /** Op types of the main graph and nested subgraphs, keyed 'Conv' or 'domain::Op', with counts. */
+  opCounts: Record<string, number>;
+  nodeCount: number;
+  parameterCount: number;
+  functions: string[];
+}
+
+function describeValue(v: ValueInfoProto): TensorSummary {
+  const t = v.type;
+  let type = 'unknown';
+  if (t?.tensorType) type = dataTypeName(t.tensorType.elemType);
+  else if (t?.sequenceType) type = 'sequence';
+  else if (t?.mapType) type = 'map';
+  else if (t?.optionalType) type = 'optional';
+  else if (t?.sparseTensorType) type = `sparse ${dataTypeName(t.sparseTensorType.elemType)}`;
+  return { name: v.name ?? '', type, shape: typeShape(t) };
+}
+
+export function summarizeModel(model: ModelProto): ModelSummary {
+  const graph = model.graph ?? {};
+  const initNames = new Set((graph.initializer ?? []).map((t) => t.name));
+  const opCounts: Record<string, number> = {};
+  let nodeCount = 0;
+  forEachGraphIn(graph, (g) => {
+    for (const n of g.node ?? []) {
+      const key = normalizeDomain(n.domain) ? `${n.domain}::${n.opType}` : (n.opType ?? '?');
+      opCounts[key] = (opCounts[key] ?? 0) + 1;
+      nodeCount++;
+    }
+  });
+  let parameterCount = 0;
+  for (const t of graph.initializer ?? []) parameterCount += elementCount(tensorDims(t));
+  return {
+    irVersion: toNumber(model.irVersion),
+    producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
+    opsets: (model.opsetImport ?? []).map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version) })),
+    inputs: (graph.input ?? []).filter((v) => !initNames.has(v.name)).map(describeValue),
+    outputs: (graph.output ?? []).map(describeValue),
+    opCounts,
+    nodeCount,
+    parameterCount,
+    functions: (model.functions ?? []).map((f) => `${f.domain ?? ''}::${f.name ?? ''}`),
+  };
+}
+
+/** Counts nodes in every node list of a model (graphs, functions, training graphs). */
+export function countAllNodes(model: ModelProto): number {
+  let n = 0;
+  forEachNodeList(model, (nodes) => (n += nodes.length));
+  return n;
+}

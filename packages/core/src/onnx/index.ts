@@ -1,0 +1,10 @@
+export * from './types';
+export * from './int64';
+export * from './codec';
+export * from './tensor';
+export * from './walk';
+export * from './attributes';
+export * from './graph';
+export * from './builder';
+export * from './externalData';
+export { utf8Decode, utf8Encode } from './utf8';

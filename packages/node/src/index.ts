@@ -1,0 +1,4 @@
+export * from './modelFile';
+export * from './npy';
+export * from './inputFile';
+export * from './session';
