@@ -37,15 +37,15 @@ export interface LoadOptions {
   loadExternalData?: boolean;
 }
 
-async function readFileOrExplain(p: string, what: string): Promise<Uint8Array> {
+async function readFileOrExplain(p: string, what: string, shown = p): Promise<Uint8Array> {
   try {
     return new Uint8Array(await fs.readFile(p));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ModelFileError(`${what} '${p}' does not exist`);
-    if (code === 'EISDIR') throw new ModelFileError(`${what} '${p}' is a directory, not a file`);
-    if (code === 'EACCES') throw new ModelFileError(`${what} '${p}' cannot be read (permission denied)`);
-    throw new ModelFileError(`${what} '${p}' cannot be read: ${(e as Error).message}`);
+    if (code === 'ENOENT') throw new ModelFileError(`${what} '${shown}' does not exist`);
+    if (code === 'EISDIR') throw new ModelFileError(`${what} '${shown}' is a directory, not a file`);
+    if (code === 'EACCES') throw new ModelFileError(`${what} '${shown}' cannot be read (permission denied)`);
+    throw new ModelFileError(`${what} '${shown}' cannot be read: ${(e as Error).message}`);
   }
 }
 
@@ -77,7 +77,7 @@ export function folderReader(modelDir: string): (location: string) => Promise<Ui
 /** Reads and decodes an ONNX model file, and its external data unless told not to. */
 export async function loadModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const abs = path.resolve(file);
-  const bytes = await readFileOrExplain(abs, 'model file');
+  const bytes = await readFileOrExplain(abs, 'model file', file);
   const model = decodeModel(bytes, `'${file}'`);
   let externalTensors = 0;
   if (opts.loadExternalData ?? true) {

@@ -17,6 +17,7 @@ import type { ModelProto, TensorProto, GraphProto } from './types';
 protobuf.configure();
 
 const root = protobuf.parse(ONNX_PROTO_SCHEMA, { keepCase: false }).root;
+root.resolveAll();
 const ModelType = root.lookupType('onnx.ModelProto');
 const TensorType = root.lookupType('onnx.TensorProto');
 const GraphType = root.lookupType('onnx.GraphProto');

@@ -1,0 +1,70 @@
+/**
+ * The CLI as a user runs it: a subprocess on the built package (pnpm test
+ * builds first). Outputs are checked against PyTorch's, recorded when the
+ * models were exported (models/models.json).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { repoRoot, tmpDir } from './helpers/ort';
+
+const bin = path.join(repoRoot, 'packages/node/bin/onnx-explain.js');
+const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/models.json'), 'utf8'));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('inspect --json describes a shipped model', () => {
+  const r = cli('inspect', 'models/text_classifier.onnx', '--json');
+  expect(r.code).toBe(0);
+  const s = JSON.parse(r.out);
+  expect(s.inputs).toEqual([{ name: 'token_ids', type: 'int64', shape: ['batch', 12] }]);
+  expect(s.opCounts.Gather).toBe(1);
+  expect(s.opsets).toEqual([{ domain: 'ai.onnx', version: 14 }]);
+});
+
+test.each([['npy'], ['json']])('run on a .%s sample prints the logits PyTorch computed', (ext) => {
+  const sample = manifest.tabular_mlp.samples.patient_0;
+  const r = cli('run', 'models/tabular_mlp.onnx', '--input', `features=models/samples/patient_0.${ext}`);
+  expect(r.code).toBe(0);
+  const printed = /logits float32 \[1, 2\]: (\S+) (\S+)/.exec(r.out)!;
+  expect(Number(printed[1])).toBeCloseTo(sample.torch_output[0], 3);
+  expect(Number(printed[2])).toBeCloseTo(sample.torch_output[1], 3);
+});
+
+test('demo classifies the shipped handwritten 3 as a 3', () => {
+  const r = cli('demo');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/top classes of the first row: 3 \(/);
+});
+
+describe('bad input gets one clear line and a non-zero exit', () => {
+  test.each([
+    [['inspect', 'models/nope.onnx'], /^onnx-explain: model file 'models\/nope\.onnx' does not exist\n$/],
+    [['inspect', 'package.json'], /^onnx-explain: 'package\.json' is not an ONNX model/],
+    [['run', 'models/digits_cnn.onnx', '--input', 'models/samples/patient_0.npy'], /^onnx-explain: input 'image' expects shape \[batch, 1, 8, 8\], got \[1, 30\]\n$/],
+    [['run', 'models/text_classifier.onnx', '--input', 'models/samples/patient_0.npy'], /^onnx-explain: input 'token_ids' expects type int64, got float32/],
+    [['run', 'models/digits_cnn.onnx', '--input', 'pixels=models/samples/digit_0.npy'], /^onnx-explain: the model has no input 'pixels'; its inputs are image\n$/],
+    [['run', 'models/digits_cnn.onnx', '--input', 'models/samples/missing.npy'], /^onnx-explain: input file 'models\/samples\/missing\.npy' does not exist\n$/],
+  ])('%j', (args, message) => {
+    const r = cli(...(args as string[]));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+  });
+
+  test('an unknown command prints usage and exits 2', () => {
+    const r = cli('explode');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Unknown argument: explode/);
+  });
+
+  test('a .npy file with a bad header is named', () => {
+    const f = path.join(tmpDir(), 'bad.npy');
+    fs.writeFileSync(f, 'not numpy');
+    const r = cli('run', 'models/digits_cnn.onnx', '--input', f);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.npy' is not a \.npy file/);
+  });
+});
