@@ -6,3 +6,5 @@
 export * from './onnx';
 export * from './inspect';
 export * from './checkInput';
+export * from './grad';
+export * from './runtime';

@@ -1,0 +1,229 @@
+/**
+ * Appends a backward subgraph, in standard ONNX ops only, to a copy of a
+ * model, so that one ordinary inference session returns, for every row of a
+ * batch, the selected output value and its gradient with respect to chosen
+ * tensors. Only tensors that depend on those tensors are differentiated;
+ * weights never are.
+ */
+import type { ModelProto, NodeProto } from '../onnx/types';
+import { DataType } from '../onnx/types';
+import { cloneModel } from '../onnx/codec';
+import { GraphIndex, NameScope, opsetVersion, nodeDependencies } from '../onnx/graph';
+import { nodeLabel } from '../onnx/attributes';
+import { makeValueInfo } from '../onnx/builder';
+import { toNumber } from '../onnx/int64';
+import { Emitter, GradientError, isFloatType } from './emitter';
+import { findGradient, NON_DIFFERENTIABLE } from './registry';
+import type { ShapeTable, SymDim } from './shapes';
+import './rules';
+
+/** What to differentiate: per batch row, one value of the chosen output. */
+export type Target =
+  /** the class index on the last axis, one per row, fed as an int64 input */
+  | { kind: 'class' }
+  /** one element, indexed over the non-batch axes */
+  | { kind: 'index'; index: number[] }
+  /** the sum of the whole output row */
+  | { kind: 'sum' };
+
+export interface GradientRequest {
+  /** Model output to explain (default: the first). */
+  output?: string;
+  target: Target;
+  /** Graph inputs or intermediate tensors to differentiate with respect to. */
+  wrt: string[];
+  /**
+   * Intermediate tensors of `wrt` to cut the graph at: they become inputs of
+   * the rewritten model (for example an embedding output, so a text model is
+   * fed embeddings instead of token ids).
+   */
+  cut?: string[];
+  /** Static shapes with a symbolic batch, from probeShapes. */
+  shapes: ShapeTable;
+}
+
+export interface GradientModel {
+  model: ModelProto;
+  /** The explained output of the model. */
+  output: string;
+  /** Output holding the differentiated value per row, shape [N]. */
+  selected: string;
+  /** Output name of the gradient of each `wrt` tensor. */
+  gradients: Record<string, string>;
+  /** The int64 [N] input carrying class indices, for target kind 'class'. */
+  targetInput?: string;
+  /** Tensors turned into inputs by `cut`. */
+  cutInputs: string[];
+}
+
+/** Raised when the graph has an op without a gradient rule; methods fall back to finite differences. */
+export class MissingGradientError extends GradientError {
+  constructor(readonly opType: string, readonly nodeName: string, message: string) {
+    super(message);
+    this.name = 'MissingGradientError';
+  }
+}
+
+function valueInfoFromShape(name: string, type: number, dims: SymDim[]) {
+  return makeValueInfo(name, type, dims.map((d) => (typeof d === 'number' ? d : d === 'N' ? 'N' : null)));
+}
+
+/** Removes nodes none of whose outputs are used (after a cut), repeatedly. */
+function pruneDeadNodes(model: ModelProto): void {
+  const graph = model.graph!;
+  const outputs = new Set((graph.output ?? []).map((o) => o.name));
+  for (;;) {
+    const used = new Set<string>(outputs as Set<string>);
+    for (const n of graph.node ?? []) for (const d of nodeDependencies(n)) used.add(d);
+    const keep = (graph.node ?? []).filter((n) => (n.output ?? []).some((o) => o && used.has(o)));
+    if (keep.length === graph.node!.length) return;
+    graph.node = keep;
+  }
+}
+
+export function buildGradientModel(source: ModelProto, req: GradientRequest): GradientModel {
+  const model = cloneModel(source);
+  const graph = model.graph!;
+  const opset = opsetVersion(model, '');
+  if (opset === undefined) throw new GradientError('the model imports no default-domain (ai.onnx) opset');
+  // IR < 4 wants every initializer listed as an input; IR 4 reads the same graph the same way.
+  if (toNumber(model.irVersion) < 4) model.irVersion = 4;
+  const shapes = req.shapes;
+  const names = new NameScope(model);
+
+  // 1. cut the graph at intermediate tensors
+  const cutInputs: string[] = [];
+  for (const name of req.cut ?? []) {
+    const producer = (graph.node ?? []).find((n) => (n.output ?? []).includes(name));
+    if (!producer) {
+      if ((graph.input ?? []).some((i) => i.name === name)) continue; // already an input
+      throw new GradientError(`cannot cut at '${name}': no node produces it`);
+    }
+    const s = shapes.get(name);
+    if (!s) throw new GradientError(`cannot cut at '${name}': its shape is unknown`);
+    producer.output = producer.output!.map((o) => (o === name ? names.fresh(`${name}/uncut`) : o));
+    graph.input = [...(graph.input ?? []), valueInfoFromShape(name, s.type, s.dims)];
+    cutInputs.push(name);
+  }
+  if (cutInputs.length) pruneDeadNodes(model);
+
+  const index = new GraphIndex(graph);
+  const order = index.topologicalOrder();
+  const outputName = req.output ?? graph.output?.[0]?.name;
+  if (!outputName || !(graph.output ?? []).some((o) => o.name === outputName)) {
+    throw new GradientError(`the model has no output '${req.output}'; its outputs are ${(graph.output ?? []).map((o) => o.name).join(', ')}`);
+  }
+  const known = new Set([...(graph.input ?? []).map((i) => i.name!), ...index.producers.keys()]);
+  for (const w of req.wrt) if (!known.has(w)) throw new GradientError(`unknown tensor '${w}': it is neither a graph input nor a node output`);
+
+  const typeOf = (name: string) => shapes.get(name)?.type ?? index.elemType(name);
+
+  // 2. tensors that depend on wrt along differentiable edges
+  const depends = new Set(req.wrt);
+  for (const node of order) {
+    if (!nodeDependencies(node).some((d) => depends.has(d))) continue;
+    if (NON_DIFFERENTIABLE.has(node.opType ?? '') && !node.domain) continue;
+    const entry = findGradient(node.opType ?? '', node.domain ?? '', opset);
+    (node.output ?? []).forEach((o, i) => {
+      if (!o || entry?.nonDifferentiableOutputs?.includes(i)) return;
+      const t = typeOf(o);
+      if (t === undefined || isFloatType(t)) depends.add(o);
+    });
+  }
+  if (!depends.has(outputName)) {
+    throw new GradientError(`output '${outputName}' does not depend on ${req.wrt.map((w) => `'${w}'`).join(', ')}`);
+  }
+  // 3. tensors the output depends on
+  const affects = new Set([outputName]);
+  for (const node of [...order].reverse()) {
+    if ((node.output ?? []).some((o) => affects.has(o))) for (const d of nodeDependencies(node)) affects.add(d);
+  }
+  const active = (name: string) => depends.has(name) && affects.has(name);
+
+  // 4. the seed: d(selected)/d(output)
+  const e = new Emitter(opset, names, shapes, index);
+  const yShape = shapes.get(outputName)?.dims;
+  const yType = typeOf(outputName);
+  if (!yShape || yType === undefined) throw new GradientError(`the shape of output '${outputName}' is unknown`);
+  if (!isFloatType(yType)) throw new GradientError(`output '${outputName}' is not a floating-point tensor`);
+  const rank = yShape.length;
+  let seed: string;
+  let targetInput: string | undefined;
+  if (req.target.kind === 'sum') {
+    seed = e.op('Expand', [e.constF([1], [], outputName), e.shapeOf(outputName)], {}, 'seed');
+  } else if (req.target.kind === 'class') {
+    const classes = yShape[rank - 1];
+    if (typeof classes !== 'number') throw new GradientError(`output '${outputName}' has no static class axis`);
+    targetInput = names.fresh('target');
+    graph.input = [...(graph.input ?? []), makeValueInfo(targetInput, DataType.INT64, ['N'])];
+    const t = e.reshape(targetInput, [-1, ...Array(rank - 1).fill(1)]);
+    const hit = e.op('Equal', [t, e.constI64([...Array(classes).keys()], [classes])]);
+    seed = e.op('Expand', [e.castLike(hit, outputName), e.shapeOf(outputName)], {}, 'seed');
+  } else {
+    const idx = req.target.index;
+    const dims = yShape.slice(1);
+    if (idx.length !== dims.length || idx.some((v, i) => typeof dims[i] !== 'number' || v < 0 || v >= (dims[i] as number))) {
+      throw new GradientError(`target index [${idx.join(', ')}] does not fit output '${outputName}' of shape [${yShape.join(', ')}] (index the non-batch axes)`);
+    }
+    const n = (dims as number[]).reduce((a, b) => a * b, 1);
+    const onehot = new Float32Array(n);
+    onehot[idx.reduce((flat, v, i) => flat * (dims[i] as number) + v, 0)] = 1;
+    seed = e.op('Expand', [e.constTensor(onehot, [1, ...(dims as number[])], outputName), e.shapeOf(outputName)], {}, 'seed');
+  }
+  const selectedRaw = req.target.kind === 'sum' ? outputName : e.mul(outputName, seed);
+  const selected = e.reduceSum(selectedRaw, [...Array(rank).keys()].slice(1), false);
+
+  // 5. the reverse walk
+  const contributions = new Map<string, string[]>([[outputName, [seed]]]);
+  const gradOf = (name: string): string | undefined => {
+    const list = contributions.get(name);
+    if (!list?.length) return undefined;
+    if (list.length > 1) {
+      const total = e.op('Sum', list);
+      contributions.set(name, [total]);
+      return total;
+    }
+    return list[0];
+  };
+  for (const node of [...order].reverse()) {
+    if (!(node.output ?? []).some((o) => active(o))) continue;
+    const dY = (node.output ?? []).map((o) => (o && active(o) ? gradOf(o) : undefined));
+    if (dY.every((g) => g === undefined)) continue;
+    const x = node.input ?? [];
+    const needs = x.map((i) => !!i && active(i));
+    if (!needs.some(Boolean)) continue;
+    const entry = findGradient(node.opType ?? '', node.domain ?? '', opset);
+    if (!entry) {
+      const domain = node.domain ? `${node.domain}::` : '';
+      throw new MissingGradientError(
+        node.opType ?? '?',
+        node.name ?? '',
+        `no gradient rule for op ${domain}${node.opType} at opset ${opset} (${nodeLabel(node)}); use finite differences for this model`,
+      );
+    }
+    const grads = entry.rule({ node, opset, e, dY, needs, x, y: node.output ?? [] });
+    grads.forEach((g, i) => {
+      if (g && needs[i]) {
+        const list = contributions.get(x[i]) ?? [];
+        list.push(g);
+        contributions.set(x[i], list);
+      }
+    });
+  }
+
+  // 6. outputs
+  const gradients: Record<string, string> = {};
+  const newOutputs = [valueInfoFromShape(selected, yType, ['N'])];
+  for (const w of req.wrt) {
+    const g = gradOf(w) ?? e.zerosLike(w);
+    const out = names.fresh(`${w}/grad`);
+    e.nodes.push({ opType: 'Identity', input: [g], output: [out], name: names.fresh('grad/output') } as NodeProto);
+    const s = shapes.get(w);
+    newOutputs.push(s ? valueInfoFromShape(out, s.type, s.dims) : { name: out });
+    gradients[w] = out;
+  }
+  graph.node = [...(graph.node ?? []), ...e.nodes];
+  graph.initializer = [...(graph.initializer ?? []), ...e.initializers];
+  graph.output = [...(graph.output ?? []), ...newOutputs];
+  return { model, output: outputName, selected, gradients, targetInput, cutInputs };
+}

@@ -1,0 +1,271 @@
+/**
+ * Emits the nodes of a backward graph: fresh names, constants in the right
+ * element type, and the ops whose signature changed across opsets written
+ * in the form the model's own opset expects (ReduceSum's axes became an input
+ * at 13, Squeeze/Unsqueeze/Split at 13, the other reductions at 18, Slice
+ * and Pad took inputs from 10 and 11, Clip from 11). The user's nodes keep
+ * their opset; everything appended here must be valid at that opset.
+ */
+import { DataType, type NodeProto, type TensorProto } from '../onnx/types';
+import { makeNode, Attr, type AttrValue } from '../onnx/builder';
+import { makeTensor } from '../onnx/tensor';
+import { NameScope, type GraphIndex } from '../onnx/graph';
+import { nodeLabel } from '../onnx/attributes';
+import { toNumber } from '../onnx/int64';
+import type { ShapeTable, SymDim } from './shapes';
+
+export class GradientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GradientError';
+  }
+}
+
+const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
+export function isFloatType(t: number | undefined): boolean {
+  return t !== undefined && FLOAT_TYPES.has(t);
+}
+
+export class Emitter {
+  readonly nodes: NodeProto[] = [];
+  readonly initializers: TensorProto[] = [];
+  private readonly constCache = new Map<string, string>();
+  private readonly shapeCache = new Map<string, string>();
+
+  constructor(
+    readonly opset: number,
+    readonly names: NameScope,
+    readonly shapes: ShapeTable,
+    readonly index: GraphIndex,
+    /** Prefix of every name this emitter creates, so backward nodes are easy to spot. */
+    readonly prefix = 'grad',
+  ) {}
+
+  // ---- plumbing -------------------------------------------------------
+
+  fresh(base: string): string {
+    return this.names.fresh(`${this.prefix}/${base}`);
+  }
+
+  op(opType: string, inputs: string[], attrs: Record<string, AttrValue | undefined> = {}, base?: string): string {
+    return this.opN(opType, inputs, 1, attrs, base)[0];
+  }
+
+  opN(opType: string, inputs: string[], n: number, attrs: Record<string, AttrValue | undefined> = {}, base?: string): string[] {
+    const outs = Array.from({ length: n }, () => this.fresh(base ?? opType));
+    this.nodes.push(makeNode(opType, inputs, outs, attrs, { name: this.fresh(`${opType}_node`) }));
+    return outs;
+  }
+
+  // ---- facts about tensors -------------------------------------------
+
+  /** Static shape of a tensor ('N' for the batch), from the probe or the tensor's constant value. */
+  shape(name: string): SymDim[] {
+    const s = this.shapes.get(name);
+    if (s) return s.dims;
+    const c = this.index.constantValue(name) ?? this.index.initializers.get(name);
+    if (c) return (c.dims ?? []).map((d) => toNumber(d));
+    const declared = this.index.shape(name);
+    if (declared && declared.every((d) => d !== null)) return declared as SymDim[];
+    throw new GradientError(`the shape of tensor '${name}' is unknown; the gradient rules need it`);
+  }
+
+  rank(name: string): number {
+    return this.shape(name).length;
+  }
+
+  elemType(name: string): number {
+    const s = this.shapes.get(name);
+    if (s) return s.type;
+    const t = this.index.elemType(name);
+    if (t === undefined) throw new GradientError(`the element type of tensor '${name}' is unknown`);
+    return t;
+  }
+
+  /** Static dims as numbers, or an error naming the op when one depends on the batch. */
+  staticDims(name: string, node: NodeProto): number[] {
+    const dims = this.shape(name);
+    if (!dims.every((d) => typeof d === 'number')) {
+      throw new GradientError(`${nodeLabel(node)}: the gradient rule needs the static shape of '${name}', which is [${dims.join(', ')}]`);
+    }
+    return dims as number[];
+  }
+
+  /** The constant value of an input (initializer or Constant), as numbers; undefined when not constant. */
+  constantInts(name: string | undefined): number[] | undefined {
+    if (!name) return undefined;
+    const t = this.index.constantValue(name);
+    if (!t) return undefined;
+    if (t.rawData?.length) {
+      const bytes = new Uint8Array(t.rawData);
+      if (t.dataType === DataType.INT64) return Array.from(new BigInt64Array(bytes.buffer), Number);
+      if (t.dataType === DataType.INT32) return Array.from(new Int32Array(bytes.buffer));
+      if (t.dataType === DataType.FLOAT) return Array.from(new Float32Array(bytes.buffer));
+      if (t.dataType === DataType.DOUBLE) return Array.from(new Float64Array(bytes.buffer));
+    }
+    if (t.int64Data?.length) return t.int64Data.map((v) => toNumber(v));
+    if (t.int32Data?.length) return [...t.int32Data];
+    if (t.floatData?.length) return [...t.floatData];
+    if (t.doubleData?.length) return [...t.doubleData];
+    return [];
+  }
+
+  // ---- constants ------------------------------------------------------
+
+  /** A constant in the element type of `like` (float32 unless told otherwise). */
+  constF(values: number[], dims: number[] = [], like?: string | number): string {
+    const type = typeof like === 'number' ? like : like ? this.elemType(like) : DataType.FLOAT;
+    const key = `${type}|${dims.join(',')}|${values.join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit) return hit;
+    let data;
+    if (type === DataType.DOUBLE) data = Float64Array.from(values);
+    else if (type === DataType.FLOAT) data = Float32Array.from(values);
+    else throw new GradientError(`constants of element type ${type} are not supported in backward graphs`);
+    const name = this.fresh('const');
+    this.initializers.push(makeTensor(name, data, dims));
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  constI64(values: number[], dims: number[] = [values.length]): string {
+    const key = `i64|${dims.join(',')}|${values.join(',')}`;
+    const hit = this.constCache.get(key);
+    if (hit) return hit;
+    const name = this.fresh('const');
+    this.initializers.push(makeTensor(name, BigInt64Array.from(values.map(BigInt)), dims));
+    this.constCache.set(key, name);
+    return name;
+  }
+
+  /** A constant tensor of arbitrary float values (interpolation matrices, divisor maps). */
+  constTensor(data: Float32Array, dims: number[], like?: string): string {
+    const type = like ? this.elemType(like) : DataType.FLOAT;
+    const name = this.fresh('const');
+    this.initializers.push(makeTensor(name, type === DataType.DOUBLE ? Float64Array.from(data) : data, dims));
+    return name;
+  }
+
+  // ---- small op helpers ----------------------------------------------
+
+  shapeOf(name: string): string {
+    let s = this.shapeCache.get(name);
+    if (!s) {
+      s = this.op('Shape', [name]);
+      this.shapeCache.set(name, s);
+    }
+    return s;
+  }
+
+  add(a: string, b: string): string { return this.op('Add', [a, b]); }
+  sub(a: string, b: string): string { return this.op('Sub', [a, b]); }
+  mul(a: string, b: string): string { return this.op('Mul', [a, b]); }
+  div(a: string, b: string): string { return this.op('Div', [a, b]); }
+  neg(a: string): string { return this.op('Neg', [a]); }
+
+  /** x * c for a scalar constant c, in x's type. */
+  scale(x: string, c: number): string {
+    return c === 1 ? x : this.mul(x, this.constF([c], [], x));
+  }
+
+  /** Cast of a boolean (or any) tensor to the element type of `like`. */
+  castLike(x: string, like: string): string {
+    return this.op('Cast', [x], { to: this.elemType(like) });
+  }
+
+  /** dY where mask, else 0 (mask: bool, broadcastable). */
+  maskWhere(mask: string, dy: string): string {
+    return this.op('Where', [mask, dy, this.constF([0], [], dy)]);
+  }
+
+  reshapeLike(x: string, like: string): string {
+    return this.op('Reshape', [x, this.shapeOf(like)]);
+  }
+
+  reshape(x: string, dims: number[]): string {
+    return this.op('Reshape', [x, this.constI64(dims)]);
+  }
+
+  transpose(x: string, perm: number[]): string {
+    if (perm.every((p, i) => p === i)) return x;
+    return this.op('Transpose', [x], { perm });
+  }
+
+  unsqueeze(x: string, axes: number[]): string {
+    if (!axes.length) return x;
+    return this.opset >= 13 ? this.op('Unsqueeze', [x, this.constI64(axes)]) : this.op('Unsqueeze', [x], { axes });
+  }
+
+  squeeze(x: string, axes: number[]): string {
+    if (!axes.length) return x;
+    return this.opset >= 13 ? this.op('Squeeze', [x, this.constI64(axes)]) : this.op('Squeeze', [x], { axes });
+  }
+
+  /** Reduce op with axes written as the opset wants them. Empty axes = identity. */
+  reduce(opType: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', x: string, axes: number[], keepdims: boolean): string {
+    if (!axes.length) return x;
+    const axesAsInput = opType === 'ReduceSum' ? this.opset >= 13 : this.opset >= 18;
+    return axesAsInput
+      ? this.op(opType, [x, this.constI64(axes)], { keepdims: keepdims ? 1 : 0 })
+      : this.op(opType, [x], { axes, keepdims: keepdims ? 1 : 0 });
+  }
+
+  reduceSum(x: string, axes: number[], keepdims: boolean): string {
+    return this.reduce('ReduceSum', x, axes, keepdims);
+  }
+
+  /** Slice of x along axes, [starts, ends) with steps. */
+  slice(x: string, starts: number[], ends: number[], axes: number[], steps?: number[]): string {
+    if (this.opset >= 10) {
+      const ins = [x, this.constI64(starts), this.constI64(ends), this.constI64(axes)];
+      if (steps) ins.push(this.constI64(steps));
+      return this.op('Slice', ins);
+    }
+    if (steps && steps.some((s) => s !== 1)) throw new GradientError(`Slice with steps needs opset 10, the model has ${this.opset}`);
+    return this.op('Slice', [x], { starts, ends, axes });
+  }
+
+  /** Constant padding (zeros unless told); pads as ONNX orders them: all begins, then all ends. */
+  pad(x: string, pads: number[], value = 0): string {
+    if (pads.every((p) => p === 0)) return x;
+    if (this.opset >= 11) {
+      const ins = [x, this.constI64(pads)];
+      if (value !== 0) ins.push(this.constF([value], [], x));
+      return this.op('Pad', ins, { mode: 'constant' });
+    }
+    return this.op('Pad', [x], { pads, mode: 'constant', value: Attr.float(value) });
+  }
+
+  /** Concat along an axis. */
+  concat(xs: string[], axis: number): string {
+    return xs.length === 1 ? xs[0] : this.op('Concat', xs, { axis });
+  }
+
+  /** Zeros shaped like x, in x's type. */
+  zerosLike(x: string): string {
+    return this.op('Expand', [this.constF([0], [], x), this.shapeOf(x)]);
+  }
+
+  /**
+   * Sums a gradient that has the shape of a broadcast result down to the
+   * shape of one operand: leading axes the operand lacks, and axes where the
+   * operand has size 1 and the result does not. Decided on static shapes,
+   * where the batch dimension is the symbol 'N' on both sides.
+   */
+  sumTo(grad: string, resultShape: SymDim[], target: string): string {
+    const t = this.shape(target);
+    const lead = resultShape.length - t.length;
+    if (lead < 0) throw new GradientError(`cannot sum a gradient of rank ${resultShape.length} to '${target}' of rank ${t.length}`);
+    const axes: number[] = [];
+    for (let i = 0; i < resultShape.length; i++) {
+      if (i < lead) axes.push(i);
+      else if (t[i - lead] === 1 && resultShape[i] !== 1) axes.push(i);
+      else if (t[i - lead] !== resultShape[i]) {
+        throw new GradientError(`cannot sum a gradient of shape [${resultShape.join(', ')}] to '${target}' of shape [${t.join(', ')}]`);
+      }
+    }
+    if (!axes.length) return grad;
+    const summed = this.reduceSum(grad, axes, true);
+    return this.reshapeLike(summed, target);
+  }
+}

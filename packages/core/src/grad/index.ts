@@ -1,0 +1,5 @@
+export * from './builder';
+export * from './emitter';
+export * from './registry';
+export * from './shapes';
+export * from './coverage';

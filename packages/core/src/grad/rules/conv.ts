@@ -1,0 +1,80 @@
+/**
+ * Conv and ConvTranspose. The adjoint of a convolution with respect to its
+ * input is a transposed convolution with the same weights, and vice versa.
+ * Emitted with auto_pad NOTSET, explicit pads and output_padding, never
+ * output_shape: onnxruntime's handling of the others has diverged from the
+ * spec (see its issue tracker).
+ */
+import { registerGradient } from '../registry';
+import { attrInt, attrInts, attrString, nodeLabel } from '../../onnx/attributes';
+import { GradientError } from '../emitter';
+import { windowOf } from './window';
+
+registerGradient('Conv', (c) => {
+  const e = c.e;
+  const [x, w, bias] = c.x;
+  if (c.needs[1] || (bias && c.needs[2])) {
+    throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to Conv weights or bias are not supported (attribution differentiates inputs, not weights)`);
+  }
+  const xs = e.staticDims(x, c.node).slice(2);
+  const ws = e.staticDims(w, c.node);
+  const ys = e.staticDims(c.y[0], c.node).slice(2);
+  const kernel = attrInts(c.node, 'kernel_shape', ws.slice(2));
+  const win = windowOf(c.node, xs, kernel);
+  const n = xs.length;
+  // ConvTranspose output: s (in - 1) + output_padding + (k - 1) d + 1 - pad_begin - pad_end; make it equal x's size
+  const outputPadding = xs.map((size, i) => size - (win.strides[i] * (ys[i] - 1) + (kernel[i] - 1) * win.dilations[i] + 1 - win.pads[i] - win.pads[i + n]));
+  if (outputPadding.some((p) => p < 0)) throw new GradientError(`${nodeLabel(c.node)}: inconsistent convolution geometry`);
+  // onnxruntime requires output_padding < stride (or dilation); extra rows that no output touched get zero gradient
+  const extra = outputPadding.map((p, i) => Math.max(0, p - Math.max(win.strides[i], win.dilations[i]) + 1));
+  const op = outputPadding.map((p, i) => p - extra[i]);
+  let g = e.op('ConvTranspose', [c.dY[0]!, w], {
+    strides: win.strides,
+    dilations: win.dilations,
+    pads: win.pads,
+    group: attrInt(c.node, 'group', 1),
+    kernel_shape: kernel,
+    output_padding: op,
+    auto_pad: 'NOTSET',
+  });
+  if (extra.some((p) => p > 0)) g = e.pad(g, [0, 0, ...Array(n).fill(0), 0, 0, ...extra]);
+  return [g, undefined, undefined];
+});
+
+registerGradient('ConvTranspose', (c) => {
+  const e = c.e;
+  const [x, w, bias] = c.x;
+  if (c.needs[1] || (bias && c.needs[2])) {
+    throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to ConvTranspose weights or bias are not supported`);
+  }
+  const xs = e.staticDims(x, c.node).slice(2);
+  const ws = e.staticDims(w, c.node);
+  const ys = e.staticDims(c.y[0], c.node).slice(2);
+  const n = xs.length;
+  const kernel = attrInts(c.node, 'kernel_shape', ws.slice(2));
+  const strides = attrInts(c.node, 'strides', Array(n).fill(1));
+  const dilations = attrInts(c.node, 'dilations', Array(n).fill(1));
+  const outputPadding = attrInts(c.node, 'output_padding', Array(n).fill(0));
+  const autoPad = attrString(c.node, 'auto_pad', 'NOTSET');
+  let pads = attrInts(c.node, 'pads', Array(2 * n).fill(0));
+  if (autoPad !== 'NOTSET' || attrInts(c.node, 'output_shape')) {
+    // Operators.md, ConvTranspose: total = s (in - 1) + output_padding + (k - 1) d + 1 - out
+    pads = Array(2 * n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const total = strides[i] * (xs[i] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - ys[i];
+      const half = Math.floor(total / 2);
+      if (autoPad === 'SAME_UPPER') [pads[i], pads[i + n]] = [half, total - half];
+      else [pads[i], pads[i + n]] = [total - half, half];
+    }
+  }
+  // The adjoint is a Conv over dY with the same weights; the output tail that
+  // output_padding added past the last window is simply not read.
+  const g = e.op('Conv', [c.dY[0]!, w], {
+    strides,
+    dilations,
+    pads,
+    group: attrInt(c.node, 'group', 1),
+    kernel_shape: kernel,
+  });
+  return [g, undefined, undefined];
+});

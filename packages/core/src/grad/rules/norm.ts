@@ -1,0 +1,82 @@
+/** Normalizations (inference form), Softmax and LogSoftmax. */
+import { registerGradient } from '../registry';
+import { attrFloat, attrInt, nodeLabel } from '../../onnx/attributes';
+import { GradientError, type Emitter } from '../emitter';
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+/**
+ * d/dx of y = g * (x - mean) / sigma over `axes`, with upstream gradient dy:
+ * (1/sigma) (dy g - mean(dy g) - xhat mean(dy g xhat)).
+ */
+function normalizedGrad(e: Emitter, x: string, gy: string, axes: number[], eps: number): string {
+  const mean = e.reduce('ReduceMean', x, axes, true);
+  const centered = e.sub(x, mean);
+  const variance = e.reduce('ReduceMean', e.mul(centered, centered), axes, true);
+  const invStd = e.op('Reciprocal', [e.op('Sqrt', [e.add(variance, e.constF([eps], [], x))])]);
+  const xhat = e.mul(centered, invStd);
+  const m1 = e.reduce('ReduceMean', gy, axes, true);
+  const m2 = e.reduce('ReduceMean', e.mul(gy, xhat), axes, true);
+  return e.mul(invStd, e.sub(e.sub(gy, m1), e.mul(xhat, m2)));
+}
+
+registerGradient('BatchNormalization', (c) => {
+  const e = c.e;
+  if (attrInt(c.node, 'training_mode', 0) === 1) {
+    throw new GradientError(`${nodeLabel(c.node)}: BatchNormalization in training mode has no gradient rule (export the model in eval mode)`);
+  }
+  if (c.needs.slice(1).some(Boolean)) {
+    throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to BatchNormalization parameters are not supported`);
+  }
+  const [x, scale, , , variance] = c.x;
+  const eps = attrFloat(c.node, 'epsilon', 1e-5);
+  // inference: y = (x - mean) / sqrt(var + eps) * scale + bias, per channel (axis 1)
+  const factor = e.div(scale, e.op('Sqrt', [e.add(variance, e.constF([eps], [], variance))]));
+  const rank = e.rank(x);
+  const shaped = e.unsqueeze(factor, range(1, rank - 1));
+  return [e.mul(c.dY[0]!, shaped)];
+}, { nonDifferentiableOutputs: [1, 2, 3, 4] });
+
+registerGradient('InstanceNormalization', (c) => {
+  const e = c.e;
+  if (c.needs[1] || c.needs[2]) throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to InstanceNormalization parameters are not supported`);
+  const [x, scale] = c.x;
+  const rank = e.rank(x);
+  const gy = e.mul(c.dY[0]!, e.unsqueeze(scale, range(1, rank - 1)));
+  return [normalizedGrad(e, x, gy, range(2, rank), attrFloat(c.node, 'epsilon', 1e-5)), undefined, undefined];
+});
+
+registerGradient('LayerNormalization', (c) => {
+  const e = c.e;
+  if (c.needs[1] || c.needs[2]) throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to LayerNormalization parameters are not supported`);
+  if (c.dY[1] || c.dY[2]) throw new GradientError(`${nodeLabel(c.node)}: gradients through LayerNormalization's Mean or InvStdDev outputs are not supported`);
+  const [x, scale] = c.x;
+  const rank = e.rank(x);
+  let axis = attrInt(c.node, 'axis', -1);
+  if (axis < 0) axis += rank;
+  const gy = e.mul(c.dY[0]!, scale);
+  return [normalizedGrad(e, x, gy, range(axis, rank), attrFloat(c.node, 'epsilon', 1e-5)), undefined, undefined];
+}, { since: 17 });
+
+/** Softmax normalises over `axis` from opset 13 on; before, over all axes from `axis` on (2-D coercion). */
+function softmaxAxes(c: Parameters<Parameters<typeof registerGradient>[1]>[0]): number[] {
+  const rank = c.e.rank(c.x[0]);
+  let axis = attrInt(c.node, 'axis', c.opset >= 13 ? -1 : 1);
+  if (axis < 0) axis += rank;
+  return c.opset >= 13 ? [axis] : range(axis, rank);
+}
+
+registerGradient('Softmax', (c) => {
+  const e = c.e;
+  const y = c.y[0];
+  const dy = c.dY[0]!;
+  const s = e.reduceSum(e.mul(dy, y), softmaxAxes(c), true);
+  return [e.mul(y, e.sub(dy, s))];
+});
+
+registerGradient('LogSoftmax', (c) => {
+  const e = c.e;
+  const dy = c.dY[0]!;
+  const s = e.reduceSum(dy, softmaxAxes(c), true);
+  return [e.sub(dy, e.mul(e.op('Exp', [c.y[0]]), s))];
+});

@@ -1,0 +1,67 @@
+/** Reductions: the gradient is spread back over the reduced axes. */
+import { registerGradient, type GradContext } from '../registry';
+import { attrInt, attrInts, nodeLabel } from '../../onnx/attributes';
+import { GradientError } from '../emitter';
+
+/** The reduced axes, normalised; axes come from the attribute or, in newer opsets, the second input. */
+function reducedAxes(c: GradContext): number[] {
+  const e = c.e;
+  const rank = e.rank(c.x[0]);
+  let axes = attrInts(c.node, 'axes');
+  if (!axes && c.x[1]) {
+    axes = e.constantInts(c.x[1]);
+    if (!axes) throw new GradientError(`${nodeLabel(c.node)}: the axes input '${c.x[1]}' is not a constant`);
+  }
+  if (!axes || axes.length === 0) {
+    if (attrInt(c.node, 'noop_with_empty_axes', 0) === 1) return [];
+    return [...Array(rank).keys()];
+  }
+  return axes.map((a) => (a < 0 ? a + rank : a)).sort((a, b) => a - b);
+}
+
+/** dY with the reduced axes put back (when keepdims was 0), broadcastable against x. */
+function restored(c: GradContext, g: string, axes: number[]): string {
+  return attrInt(c.node, 'keepdims', 1) === 1 ? g : c.e.unsqueeze(g, axes);
+}
+
+registerGradient('ReduceSum', (c) => {
+  const axes = reducedAxes(c);
+  return [c.e.op('Expand', [restored(c, c.dY[0]!, axes), c.e.shapeOf(c.x[0])])];
+});
+
+registerGradient('ReduceMean', (c) => {
+  const e = c.e;
+  const axes = reducedAxes(c);
+  const dims = e.staticDims(c.x[0], c.node);
+  const count = axes.reduce((n, a) => n * dims[a], 1);
+  return [e.op('Expand', [restored(c, e.scale(c.dY[0]!, 1 / count), axes), e.shapeOf(c.x[0])])];
+});
+
+registerGradient(['ReduceMax', 'ReduceMin'], (c) => {
+  // spread evenly over ties, as torch.amax/amin do
+  const e = c.e;
+  const axes = reducedAxes(c);
+  const y = restored(c, c.y[0], axes);
+  const hit = e.castLike(e.op('Equal', [c.x[0], y]), c.x[0]);
+  const ties = e.reduceSum(hit, axes, true);
+  return [e.mul(hit, e.div(restored(c, c.dY[0]!, axes), ties))];
+}, { since: 11 });
+
+registerGradient('ReduceL2', (c) => {
+  const e = c.e;
+  const axes = reducedAxes(c);
+  // y = sqrt(sum x^2): dy/dx = x / y
+  return [e.mul(e.div(restored(c, c.dY[0]!, axes), restored(c, c.y[0], axes)), c.x[0])];
+});
+
+registerGradient('ReduceSumSquare', (c) => {
+  const e = c.e;
+  const axes = reducedAxes(c);
+  return [e.mul(e.scale(restored(c, c.dY[0]!, axes), 2), c.x[0])];
+});
+
+registerGradient('ReduceLogSumExp', (c) => {
+  const e = c.e;
+  const axes = reducedAxes(c);
+  return [e.mul(restored(c, c.dY[0]!, axes), e.op('Exp', [e.sub(c.x[0], restored(c, c.y[0], axes))]))];
+});

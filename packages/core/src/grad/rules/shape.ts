@@ -1,0 +1,227 @@
+/** Ops that move, select or repeat elements: their gradients move them back. */
+import { registerGradient, type GradContext } from '../registry';
+import { attrInt, attrInts, attrString, nodeLabel } from '../../onnx/attributes';
+import { GradientError } from '../emitter';
+
+const INT_MAX = 2 ** 31 - 1;
+
+// Reshape-like ops: the gradient takes the input's shape back.
+registerGradient(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze'], (c) => [c.e.reshapeLike(c.dY[0]!, c.x[0])]);
+
+registerGradient('Transpose', (c) => {
+  const rank = c.e.rank(c.x[0]);
+  const perm = attrInts(c.node, 'perm', [...Array(rank).keys()].reverse());
+  const inverse = new Array<number>(rank);
+  perm.forEach((p, i) => (inverse[p] = i));
+  return [c.e.transpose(c.dY[0]!, inverse)];
+});
+
+registerGradient('Expand', (c) => [c.e.sumTo(c.dY[0]!, c.e.shape(c.y[0]), c.x[0]), undefined]);
+
+registerGradient('Concat', (c) => {
+  const e = c.e;
+  const rank = e.rank(c.y[0]);
+  let axis = attrInt(c.node, 'axis', 0);
+  if (axis < 0) axis += rank;
+  let offset = 0;
+  return c.x.map((x, i) => {
+    const size = e.shape(x)[axis];
+    if (typeof size !== 'number') throw new GradientError(`${nodeLabel(c.node)}: concatenation along the batch axis is not supported`);
+    const start = offset;
+    offset += size;
+    return c.needs[i] ? e.slice(c.dY[0]!, [start], [start + size], [axis]) : undefined;
+  });
+});
+
+registerGradient('Split', (c) => {
+  const e = c.e;
+  const rank = e.rank(c.x[0]);
+  let axis = attrInt(c.node, 'axis', 0);
+  if (axis < 0) axis += rank;
+  const parts = c.y.map((y, i) => c.dY[i] ?? e.zerosLike(y));
+  return [e.concat(parts, axis), undefined];
+});
+
+/** Puts dY back at the positions Slice took, with zeros elsewhere (no Scatter: mask-free padding). */
+registerGradient('Slice', (c) => {
+  const e = c.e;
+  const dims = e.shape(c.x[0]);
+  const rank = dims.length;
+  let starts: number[] | undefined;
+  let ends: number[] | undefined;
+  let axes: number[] | undefined;
+  let steps: number[] | undefined;
+  if (c.opset < 10) {
+    starts = attrInts(c.node, 'starts');
+    ends = attrInts(c.node, 'ends');
+    axes = attrInts(c.node, 'axes');
+  } else {
+    starts = e.constantInts(c.x[1]);
+    ends = e.constantInts(c.x[2]);
+    axes = c.x[3] ? e.constantInts(c.x[3]) : undefined;
+    steps = c.x[4] ? e.constantInts(c.x[4]) : undefined;
+    if (!starts || !ends || (c.x[3] && !axes) || (c.x[4] && !steps)) {
+      throw new GradientError(`${nodeLabel(c.node)}: Slice with non-constant starts, ends, axes or steps has no gradient rule`);
+    }
+  }
+  axes = (axes ?? starts!.map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+  let g = c.dY[0]!;
+  const padBegin = new Array(rank).fill(0);
+  const padEnd = new Array(rank).fill(0);
+  axes.forEach((axis, i) => {
+    const dim = dims[axis];
+    const step = steps?.[i] ?? 1;
+    if (typeof dim !== 'number') {
+      if (step === 1 && starts![i] === 0 && ends![i] >= INT_MAX) return; // the whole batch
+      throw new GradientError(`${nodeLabel(c.node)}: slicing the batch axis is not supported`);
+    }
+    // the positions taken, as Operators.md's Slice defines them
+    const clamp = (v: number, lo: number, hi: number) => Math.min(Math.max(v, lo), hi);
+    let s = starts![i] < 0 ? starts![i] + dim : starts![i];
+    let en = ends![i] < 0 ? ends![i] + dim : ends![i];
+    if (step > 0) {
+      s = clamp(s, 0, dim);
+      en = clamp(en, 0, dim);
+    } else {
+      s = clamp(s, 0, dim - 1);
+      en = clamp(en, -1, dim - 1);
+    }
+    const count = Math.max(0, Math.ceil((en - s) / step));
+    if (count === 0) throw new GradientError(`${nodeLabel(c.node)}: empty slice`);
+    let first = s;
+    const stride = Math.abs(step);
+    if (step < 0) {
+      // reverse dY along the axis so positions ascend
+      g = e.slice(g, [-1], [-INT_MAX], [axis], [-1]);
+      first = s + (count - 1) * step;
+    }
+    if (stride > 1) {
+      // interleave stride-1 zeros after each element: [.., count, ..] -> [.., count * stride, ..]
+      const shape = e.shape(c.y[0]).map((d, k) => (k === axis ? count : d));
+      const unsq = e.unsqueeze(g, [axis + 1]);
+      const pads = new Array(2 * (rank + 1)).fill(0);
+      pads[rank + 1 + axis + 1] = stride - 1;
+      const spread = e.pad(unsq, pads);
+      const merged = shape.map((d, k) => (k === axis ? count * stride : typeof d === 'number' ? d : 0));
+      g = e.reshape(spread, merged);
+      g = e.slice(g, [0], [(count - 1) * stride + 1], [axis]);
+    }
+    padBegin[axis] = first;
+    padEnd[axis] = dim - (first + (count - 1) * stride + 1);
+  });
+  return [e.pad(g, [...padBegin, ...padEnd])];
+});
+
+registerGradient('Pad', (c) => {
+  const e = c.e;
+  const mode = c.opset < 11 ? attrString(c.node, 'mode', 'constant') : attrString(c.node, 'mode', 'constant');
+  if (mode !== 'constant') throw new GradientError(`${nodeLabel(c.node)}: Pad in '${mode}' mode has no gradient rule`);
+  const rank = e.rank(c.x[0]);
+  let pads = c.opset < 11 ? attrInts(c.node, 'pads') : e.constantInts(c.x[1]);
+  if (!pads) throw new GradientError(`${nodeLabel(c.node)}: the pads input is not a constant`);
+  const axesIn = c.opset >= 18 && c.x[3] ? e.constantInts(c.x[3]) : undefined;
+  if (axesIn) {
+    const full = new Array(2 * rank).fill(0);
+    axesIn.forEach((a, i) => {
+      const ax = a < 0 ? a + rank : a;
+      full[ax] = pads![i];
+      full[ax + rank] = pads![i + axesIn.length];
+    });
+    pads = full;
+  }
+  // cut the padding off again; negative pads (crops) are undone by padding zeros
+  const yDims = e.shape(c.y[0]);
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const axes: number[] = [];
+  const regrow = new Array(2 * rank).fill(0);
+  for (let i = 0; i < rank; i++) {
+    const b = pads[i];
+    const en = pads[i + rank];
+    if (b > 0 || en > 0) {
+      const size = yDims[i];
+      if (typeof size !== 'number') throw new GradientError(`${nodeLabel(c.node)}: padding the batch axis is not supported`);
+      axes.push(i);
+      starts.push(Math.max(b, 0));
+      ends.push(size - Math.max(en, 0));
+    }
+    if (b < 0) regrow[i] = -b;
+    if (en < 0) regrow[i + rank] = -en;
+  }
+  let g = c.dY[0]!;
+  if (axes.length) g = e.slice(g, starts, ends, axes);
+  return [e.pad(g, regrow), undefined, undefined, undefined];
+});
+
+registerGradient('Tile', (c) => {
+  const e = c.e;
+  const repeats = e.constantInts(c.x[1]);
+  if (!repeats) throw new GradientError(`${nodeLabel(c.node)}: the repeats input is not a constant`);
+  const dims = e.shape(c.x[0]);
+  // dY has extent r_i * d_i on axis i, tile-major: view it as [r_0, d_0, r_1, d_1, ...] and sum the r axes
+  const view = dims.flatMap((d, i) => [repeats[i], typeof d === 'number' ? d : -1]);
+  const summed = e.reduceSum(e.reshape(c.dY[0]!, view), dims.map((_, i) => 2 * i), false);
+  return [e.reshapeLike(summed, c.x[0]), undefined];
+});
+
+registerGradient('DepthToSpace', (c) => {
+  const e = c.e;
+  const b = attrInt(c.node, 'blocksize')!;
+  const [, ch, h, w] = e.shape(c.x[0]);
+  if (typeof ch !== 'number' || typeof h !== 'number' || typeof w !== 'number') {
+    throw new GradientError(`${nodeLabel(c.node)}: needs static channel and spatial sizes`);
+  }
+  const cOut = ch / (b * b);
+  const view = e.reshape(c.dY[0]!, [0, cOut, h, b, w, b]);
+  // DCR: x -> [N, b, b, C', H, W] -> perm [0,3,4,1,5,2]; CRD: x -> [N, C', b, b, H, W] -> perm [0,1,4,2,5,3]
+  const dcr = attrString(c.node, 'mode', 'DCR') === 'DCR';
+  const back = e.transpose(view, dcr ? [0, 3, 5, 1, 2, 4] : [0, 1, 3, 5, 2, 4]);
+  return [e.reshapeLike(back, c.x[0])];
+});
+
+registerGradient('SpaceToDepth', (c) => {
+  const e = c.e;
+  const b = attrInt(c.node, 'blocksize')!;
+  const [, ch, h, w] = e.shape(c.y[0]);
+  if (typeof ch !== 'number' || typeof h !== 'number' || typeof w !== 'number') {
+    throw new GradientError(`${nodeLabel(c.node)}: needs static channel and spatial sizes`);
+  }
+  // y = x viewed [N, C, H, b, W, b] -> perm [0,3,5,1,2,4] -> [N, b*b*C, H, W]
+  const view = e.reshape(c.dY[0]!, [0, b, b, ch / (b * b), h, w]);
+  return [e.reshapeLike(e.transpose(view, [0, 3, 4, 1, 5, 2]), c.x[0])];
+});
+
+/**
+ * Gather without ScatterND: the gradient of data is onehot(indices)^T @ dY,
+ * with the one-hot built from Equal against a Range over the gathered axis.
+ */
+registerGradient('Gather', (c) => {
+  const e = c.e;
+  const [data, indices] = c.x;
+  if (!c.needs[0]) return [undefined, undefined];
+  const dDims = e.shape(data);
+  const rank = dDims.length;
+  let axis = attrInt(c.node, 'axis', 0);
+  if (axis < 0) axis += rank;
+  const size = dDims[axis];
+  if (typeof size !== 'number') throw new GradientError(`${nodeLabel(c.node)}: gathering along the batch axis is not supported`);
+  const iDims = e.shape(indices);
+  const known = (ds: (number | string)[]) => ds.every((d) => typeof d === 'number');
+  const pre = dDims.slice(0, axis);
+  const post = dDims.slice(axis + 1);
+  const count = (ds: (number | string)[]) => ds.reduce<number>((a, d) => a * (d as number), 1);
+  const dynamic = [known(pre), known(iDims), known(post)].filter((k) => !k).length;
+  if (dynamic > 1) throw new GradientError(`${nodeLabel(c.node)}: Gather with the batch in more than one of data's leading axes, indices and data's trailing axes is not supported`);
+  const P = known(pre) ? count(pre) : -1;
+  const I = known(iDims) ? count(iDims) : -1;
+  const Q = known(post) ? count(post) : -1;
+  // negative indices count from the end
+  const idx64 = e.op('Cast', [indices], { to: 7 });
+  const wrapped = e.op('Where', [e.op('Less', [idx64, e.constI64([0], [])]), e.add(idx64, e.constI64([size], [])), idx64]);
+  const flatIdx = e.reshape(wrapped, [-1, 1]);
+  const positions = e.constI64([...Array(size).keys()], [1, size]);
+  const oneHot = e.castLike(e.op('Equal', [flatIdx, positions]), data); // [I, D]
+  const g = e.reshape(c.dY[0]!, [P, I, Q]);
+  const scattered = e.op('MatMul', [e.transpose(oneHot, [1, 0]), g]); // [P, D, Q]
+  return [e.reshapeLike(scattered, data), undefined];
+});
