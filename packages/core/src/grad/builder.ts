@@ -146,11 +146,12 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
   const yType = typeOf(outputName);
   if (!yShape || yType === undefined) throw new GradientError(`the shape of output '${outputName}' is unknown`);
   if (!isFloatType(yType)) throw new GradientError(`output '${outputName}' is not a floating-point tensor`);
+  e.floatType = yType;
   const rank = yShape.length;
   let seed: string;
   let targetInput: string | undefined;
   if (req.target.kind === 'sum') {
-    seed = e.op('Expand', [e.constF([1], [], outputName), e.shapeOf(outputName)], {}, 'seed');
+    seed = e.expandLike(e.constF([1], [], outputName), outputName);
   } else if (req.target.kind === 'class') {
     const classes = yShape[rank - 1];
     if (typeof classes !== 'number') throw new GradientError(`output '${outputName}' has no static class axis`);
@@ -158,7 +159,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     graph.input = [...(graph.input ?? []), makeValueInfo(targetInput, DataType.INT64, ['N'])];
     const t = e.reshape(targetInput, [-1, ...Array(rank - 1).fill(1)]);
     const hit = e.op('Equal', [t, e.constI64([...Array(classes).keys()], [classes])]);
-    seed = e.op('Expand', [e.castLike(hit, outputName), e.shapeOf(outputName)], {}, 'seed');
+    seed = e.expandLike(e.castLike(hit, outputName), outputName);
   } else {
     const idx = req.target.index;
     const dims = yShape.slice(1);
@@ -168,7 +169,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     const n = (dims as number[]).reduce((a, b) => a * b, 1);
     const onehot = new Float32Array(n);
     onehot[idx.reduce((flat, v, i) => flat * (dims[i] as number) + v, 0)] = 1;
-    seed = e.op('Expand', [e.constTensor(onehot, [1, ...(dims as number[])], outputName), e.shapeOf(outputName)], {}, 'seed');
+    seed = e.expandLike(e.constTensor(onehot, [1, ...(dims as number[])], outputName), outputName);
   }
   const selectedRaw = req.target.kind === 'sum' ? outputName : e.mul(outputName, seed);
   const selected = e.reduceSum(selectedRaw, [...Array(rank).keys()].slice(1), false);

@@ -77,10 +77,16 @@ export class Emitter {
   elemType(name: string): number {
     const s = this.shapes.get(name);
     if (s) return s.type;
-    const t = this.index.elemType(name);
-    if (t === undefined) throw new GradientError(`the element type of tensor '${name}' is unknown`);
-    return t;
+    const t = this.index.elemType(name) ?? this.created.get(name);
+    if (t !== undefined) return t;
+    // a backward tensor: gradients carry the float type of what is differentiated
+    if (name.startsWith(`${this.prefix}/`) && this.floatType !== undefined) return this.floatType;
+    throw new GradientError(`the element type of tensor '${name}' is unknown`);
   }
+
+  /** Float type of the gradients (the type of the differentiated output). */
+  floatType?: number;
+  private readonly created = new Map<string, number>();
 
   /** Static dims as numbers, or an error naming the op when one depends on the batch. */
   staticDims(name: string, node: NodeProto): number[] {
@@ -124,6 +130,7 @@ export class Emitter {
     else throw new GradientError(`constants of element type ${type} are not supported in backward graphs`);
     const name = this.fresh('const');
     this.initializers.push(makeTensor(name, data, dims));
+    this.created.set(name, type);
     this.constCache.set(key, name);
     return name;
   }
@@ -134,6 +141,7 @@ export class Emitter {
     if (hit) return hit;
     const name = this.fresh('const');
     this.initializers.push(makeTensor(name, BigInt64Array.from(values.map(BigInt)), dims));
+    this.created.set(name, DataType.INT64);
     this.constCache.set(key, name);
     return name;
   }
@@ -143,6 +151,7 @@ export class Emitter {
     const type = like ? this.elemType(like) : DataType.FLOAT;
     const name = this.fresh('const');
     this.initializers.push(makeTensor(name, type === DataType.DOUBLE ? Float64Array.from(data) : data, dims));
+    this.created.set(name, type);
     return name;
   }
 
@@ -173,9 +182,24 @@ export class Emitter {
     return this.op('Cast', [x], { to: this.elemType(like) });
   }
 
+  /** a where cond, else b (broadcasting); Where exists from opset 9, before it a blend. */
+  select(cond: string, a: string, b: string): string {
+    if (this.opset >= 9) return this.op('Where', [cond, a, b]);
+    const m = this.op('Cast', [cond], { to: this.elemType(a) });
+    const notM = this.op('Cast', [this.op('Not', [cond])], { to: this.elemType(a) });
+    return this.add(this.mul(a, m), this.mul(b, notM));
+  }
+
   /** dY where mask, else 0 (mask: bool, broadcastable). */
   maskWhere(mask: string, dy: string): string {
+    if (this.opset < 9) return this.mul(dy, this.op('Cast', [mask], { to: this.elemType(dy) }));
     return this.op('Where', [mask, dy, this.constF([0], [], dy)]);
+  }
+
+  /** x broadcast to the shape of `like`; Expand exists from opset 8, before it an Add of zeros. */
+  expandLike(x: string, like: string): string {
+    if (this.opset >= 8) return this.op('Expand', [x, this.shapeOf(like)]);
+    return this.add(x, this.mul(like, this.constF([0], [], like)));
   }
 
   reshapeLike(x: string, like: string): string {
@@ -243,7 +267,7 @@ export class Emitter {
 
   /** Zeros shaped like x, in x's type. */
   zerosLike(x: string): string {
-    return this.op('Expand', [this.constF([0], [], x), this.shapeOf(x)]);
+    return this.expandLike(this.constF([0], [], x), x);
   }
 
   /**

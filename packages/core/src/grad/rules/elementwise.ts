@@ -122,7 +122,7 @@ registerGradient('LeakyRelu', (c) => {
   const e = c.e;
   const alpha = attrFloat(c.node, 'alpha', 0.01);
   const dy = c.dY[0]!;
-  return [e.op('Where', [e.op('Greater', [c.x[0], e.constF([0], [], c.x[0])]), dy, e.scale(dy, alpha)])];
+  return [e.select(e.op('Greater', [c.x[0], e.constF([0], [], c.x[0])]), dy, e.scale(dy, alpha))];
 });
 
 registerGradient('PRelu', (c) => {
@@ -131,8 +131,8 @@ registerGradient('PRelu', (c) => {
   const dy = c.dY[0]!;
   const pos = e.op('Greater', [x, e.constF([0], [], x)]);
   const out: (string | undefined)[] = [undefined, undefined];
-  if (c.needs[0]) out[0] = e.op('Where', [pos, dy, e.mul(dy, slope)]);
-  if (c.needs[1]) out[1] = to(c, e.op('Where', [pos, e.constF([0], [], x), e.mul(dy, x)]), 1);
+  if (c.needs[0]) out[0] = e.select(pos, dy, e.mul(dy, slope));
+  if (c.needs[1]) out[1] = to(c, e.select(pos, e.constF([0], [], x), e.mul(dy, x)), 1);
   return out;
 });
 
@@ -142,7 +142,7 @@ registerGradient('Elu', (c) => {
   const dy = c.dY[0]!;
   const pos = e.op('Greater', [c.x[0], e.constF([0], [], c.x[0])]);
   // for x <= 0: y = alpha (e^x - 1), dy/dx = y + alpha
-  return [e.op('Where', [pos, dy, e.mul(dy, e.add(c.y[0], e.constF([alpha], [], c.y[0])))])];
+  return [e.select(pos, dy, e.mul(dy, e.add(c.y[0], e.constF([alpha], [], c.y[0]))))];
 });
 
 registerGradient('Selu', (c) => {
@@ -152,7 +152,7 @@ registerGradient('Selu', (c) => {
   const dy = c.dY[0]!;
   const pos = e.op('Greater', [c.x[0], e.constF([0], [], c.x[0])]);
   // for x <= 0: y = gamma alpha (e^x - 1), dy/dx = y + gamma alpha
-  return [e.op('Where', [pos, e.scale(dy, gamma), e.mul(dy, e.add(c.y[0], e.constF([gamma * alpha], [], c.y[0])))])];
+  return [e.select(pos, e.scale(dy, gamma), e.mul(dy, e.add(c.y[0], e.constF([gamma * alpha], [], c.y[0]))))];
 });
 
 registerGradient('Celu', (c) => {
@@ -161,7 +161,7 @@ registerGradient('Celu', (c) => {
   const dy = c.dY[0]!;
   const pos = e.op('Greater', [c.x[0], e.constF([0], [], c.x[0])]);
   // for x <= 0: y = alpha (e^(x/alpha) - 1), dy/dx = e^(x/alpha) = y/alpha + 1
-  return [e.op('Where', [pos, dy, e.mul(dy, e.add(e.scale(c.y[0], 1 / alpha), e.constF([1], [], c.y[0])))])];
+  return [e.select(pos, dy, e.mul(dy, e.add(e.scale(c.y[0], 1 / alpha), e.constF([1], [], c.y[0]))))];
 }, { since: 12 });
 
 registerGradient('HardSigmoid', (c) => {
@@ -179,8 +179,8 @@ registerGradient('HardSwish', (c) => {
   const e = c.e;
   const x = c.x[0];
   const mid = e.add(e.scale(x, 1 / 3), e.constF([0.5], [], x));
-  const upper = e.op('Where', [e.op('Greater', [x, e.constF([3], [], x)]), e.constF([1], [], x), mid]);
-  const slope = e.op('Where', [e.op('Less', [x, e.constF([-3], [], x)]), e.constF([0], [], x), upper]);
+  const upper = e.select(e.op('Greater', [x, e.constF([3], [], x)]), e.constF([1], [], x), mid);
+  const slope = e.select(e.op('Less', [x, e.constF([-3], [], x)]), e.constF([0], [], x), upper);
   return [e.mul(c.dY[0]!, slope)];
 }, { since: 14 });
 
@@ -242,7 +242,7 @@ registerGradient('Where', (c) => {
   const zero = e.constF([0], [], dy);
   return [
     undefined,
-    c.needs[1] ? to(c, e.op('Where', [cond, dy, zero]), 1) : undefined,
-    c.needs[2] ? to(c, e.op('Where', [cond, zero, dy]), 2) : undefined,
+    c.needs[1] ? to(c, e.select(cond, dy, zero), 1) : undefined,
+    c.needs[2] ? to(c, e.select(cond, zero, dy), 2) : undefined,
   ];
 });

@@ -103,7 +103,7 @@ function einsumGrads(c: Parameters<Parameters<typeof registerGradient>[1]>[0], i
     if (kept.length !== sub.length) {
       // letters summed only inside this operand: its gradient is constant along them
       const missing = [...sub].map((ch, k) => (available.has(ch) ? -1 : k)).filter((k) => k >= 0);
-      g = e.op('Expand', [e.unsqueeze(g, missing), e.shapeOf(c.x[i])]);
+      g = e.expandLike(e.unsqueeze(g, missing), c.x[i]);
     }
     return g;
   });

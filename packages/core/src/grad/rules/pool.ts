@@ -131,7 +131,7 @@ registerGradient('AveragePool', (c) => {
 registerGradient('GlobalAveragePool', (c) => {
   const e = c.e;
   const spatial = e.staticDims(c.x[0], c.node).slice(2);
-  return [e.op('Expand', [e.scale(c.dY[0]!, 1 / prod(spatial)), e.shapeOf(c.x[0])])];
+  return [e.expandLike(e.scale(c.dY[0]!, 1 / prod(spatial)), c.x[0])];
 });
 
 registerGradient('GlobalMaxPool', (c) => {

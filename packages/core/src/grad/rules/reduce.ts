@@ -26,7 +26,7 @@ function restored(c: GradContext, g: string, axes: number[]): string {
 
 registerGradient('ReduceSum', (c) => {
   const axes = reducedAxes(c);
-  return [c.e.op('Expand', [restored(c, c.dY[0]!, axes), c.e.shapeOf(c.x[0])])];
+  return [c.e.expandLike(restored(c, c.dY[0]!, axes), c.x[0])];
 });
 
 registerGradient('ReduceMean', (c) => {
@@ -34,7 +34,7 @@ registerGradient('ReduceMean', (c) => {
   const axes = reducedAxes(c);
   const dims = e.staticDims(c.x[0], c.node);
   const count = axes.reduce((n, a) => n * dims[a], 1);
-  return [e.op('Expand', [restored(c, e.scale(c.dY[0]!, 1 / count), axes), e.shapeOf(c.x[0])])];
+  return [e.expandLike(restored(c, e.scale(c.dY[0]!, 1 / count), axes), c.x[0])];
 });
 
 registerGradient(['ReduceMax', 'ReduceMin'], (c) => {

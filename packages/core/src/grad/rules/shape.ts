@@ -217,7 +217,8 @@ registerGradient('Gather', (c) => {
   const Q = known(post) ? count(post) : -1;
   // negative indices count from the end
   const idx64 = e.op('Cast', [indices], { to: 7 });
-  const wrapped = e.op('Where', [e.op('Less', [idx64, e.constI64([0], [])]), e.add(idx64, e.constI64([size], [])), idx64]);
+  const negative = e.op('Cast', [e.op('Less', [idx64, e.constI64([0], [])])], { to: 7 });
+  const wrapped = e.add(idx64, e.mul(negative, e.constI64([size], [])));
   const flatIdx = e.reshape(wrapped, [-1, 1]);
   const positions = e.constI64([...Array(size).keys()], [1, size]);
   const oneHot = e.castLike(e.op('Equal', [flatIdx, positions]), data); // [I, D]

@@ -1,0 +1,236 @@
+/**
+ * Single-op gradient cases: each builds one op (or a tiny graph around it)
+ * with given input shapes and attributes; ops.test.ts checks every case
+ * against finite differences.
+ */
+import { Attr, GraphBuilder, DataType, type AttrValue } from '@onnx-explain/core';
+import { tensor, type Gen } from './fd';
+import type { Tensor } from '@onnx-explain/core';
+
+export interface OpCase {
+  name: string;
+  opset: number;
+  inputs: Record<string, Tensor>;
+  /** inputs to differentiate (default: all inputs) */
+  wrt?: string[];
+  build: (b: GraphBuilder, x: Record<string, string>) => string;
+  h?: number;
+}
+
+const cases: OpCase[] = [];
+let seed = 1;
+const T = (dims: number[], gen: Gen = 'normal') => tensor(dims, gen, seed++);
+
+/** A case with one node of opType over the given inputs (plus constant extra inputs). */
+function op(name: string, opType: string, inputs: Record<string, Tensor>, attrs: Record<string, AttrValue | undefined> = {}, opset = 17, extra: (b: GraphBuilder) => string[] = () => [], h?: number) {
+  cases.push({ name, opset, inputs, h, build: (b, x) => b.op(opType, [...Object.keys(inputs).map((k) => x[k]), ...extra(b)], attrs) });
+}
+const i64 = (b: GraphBuilder, v: number[], dims = [v.length]) => b.constant(BigInt64Array.from(v.map(BigInt)), dims);
+const f32 = (b: GraphBuilder, v: number[], dims = [v.length]) => b.constant(Float32Array.from(v), dims);
+
+// ---- element-wise unary
+op('Neg', 'Neg', { x: T([2, 3]) });
+op('Abs', 'Abs', { x: T([2, 3], 'awayFromZero') });
+op('Sqrt', 'Sqrt', { x: T([2, 3], 'positive') });
+op('Exp', 'Exp', { x: T([2, 3]) });
+op('Log', 'Log', { x: T([2, 3], 'positive') });
+op('Reciprocal', 'Reciprocal', { x: T([2, 3], 'positive') });
+op('Erf', 'Erf', { x: T([2, 3]) });
+op('Tanh', 'Tanh', { x: T([2, 3]) });
+op('Sigmoid', 'Sigmoid', { x: T([2, 3]) });
+op('Softplus', 'Softplus', { x: T([2, 3]) });
+op('Softsign', 'Softsign', { x: T([2, 3], 'awayFromZero') });
+op('HardSigmoid default', 'HardSigmoid', { x: T([3, 4], 'distinct') });
+op('HardSigmoid alpha beta', 'HardSigmoid', { x: T([3, 4], 'distinct') }, { alpha: 0.4, beta: 0.3 });
+op('HardSwish', 'HardSwish', { x: T([3, 4], 'distinct') }, {}, 14);
+op('Relu', 'Relu', { x: T([3, 4], 'awayFromZero') });
+op('LeakyRelu', 'LeakyRelu', { x: T([3, 4], 'awayFromZero') }, { alpha: 0.1 });
+op('Elu', 'Elu', { x: T([3, 4], 'awayFromZero') }, { alpha: 0.7 });
+op('Selu', 'Selu', { x: T([3, 4], 'awayFromZero') });
+op('Celu', 'Celu', { x: T([3, 4], 'awayFromZero') }, { alpha: 1.5 });
+op('Gelu erf', 'Gelu', { x: T([3, 4]) }, {}, 20);
+op('Gelu tanh', 'Gelu', { x: T([3, 4]) }, { approximate: 'tanh' }, 20);
+op('Clip opset 7 attrs', 'Clip', { x: T([3, 4], 'distinct') }, { min: -0.245, max: 0.315 }, 7);
+op('Clip opset 13 inputs (ReLU6 style)', 'Clip', { x: T([3, 4], 'distinct') }, {}, 13, (b) => [f32(b, [-0.245], []), f32(b, [0.315], [])]);
+op('Clip only min', 'Clip', { x: T([3, 4], 'distinct') }, {}, 13, (b) => [f32(b, [-0.245], [])]);
+op('Identity', 'Identity', { x: T([2, 3]) });
+op('Dropout (inference)', 'Dropout', { x: T([2, 3]) }, {}, 13);
+cases.push({
+  name: 'Cast float -> double -> float',
+  opset: 13,
+  inputs: { x: T([2, 3]) },
+  build: (b, x) => b.op('Cast', [b.op('Tanh', [b.op('Cast', [x.x], { to: DataType.DOUBLE })])], { to: DataType.FLOAT }),
+});
+
+// ---- element-wise binary, broadcasting both ways
+op('Add broadcast [2,3,4]+[3,1]', 'Add', { a: T([2, 3, 4]), b: T([3, 1]) });
+op('Sub broadcast [2,3]-[3]', 'Sub', { a: T([2, 3]), b: T([3]) });
+op('Mul broadcast [2,1,4]*[3,1]', 'Mul', { a: T([2, 1, 4]), b: T([3, 1]) });
+op('Div broadcast [2,3]/[2,1]', 'Div', { a: T([2, 3]), b: T([2, 1], 'positive') });
+op('Pow tensor exponent', 'Pow', { a: T([2, 3], 'positive'), b: T([3]) });
+op('Pow constant exponent', 'Pow', { a: T([2, 3], 'positive') }, {}, 13, (b) => [f32(b, [3], [])]);
+op('Max of three', 'Max', { a: T([2, 3], 'distinct'), b: T([3], 'distinct2'), c: T([2, 1], 'distinct3') }, {}, 17, () => [], 2e-3);
+op('Min of two', 'Min', { a: T([2, 3], 'distinct'), b: T([2, 3], 'distinct2') }, {}, 17, () => [], 2e-3);
+op('Sum of three', 'Sum', { a: T([2, 3]), b: T([3]), c: T([2, 1]) });
+op('Mean of two', 'Mean', { a: T([2, 3]), b: T([3]) });
+op('PRelu slope per channel', 'PRelu', { x: T([2, 3, 2], 'awayFromZero'), slope: T([3, 1]) });
+cases.push({
+  name: 'Where with broadcast branches',
+  opset: 13,
+  inputs: { a: T([2, 3]), b: T([3]) },
+  build: (b, x) => b.op('Where', [b.constant(Uint8Array.from([1, 0, 1, 0, 0, 1]), [2, 3], { dataType: DataType.BOOL }), x.a, x.b]),
+});
+
+// ---- MatMul, Gemm, Einsum
+op('MatMul 2D', 'MatMul', { a: T([2, 3]), b: T([3, 4]) });
+op('MatMul batched x 2D', 'MatMul', { a: T([2, 2, 3]), b: T([3, 4]) });
+op('MatMul broadcast batch', 'MatMul', { a: T([2, 1, 2, 3]), b: T([3, 3, 4]) });
+op('MatMul 1D x 2D', 'MatMul', { a: T([3]), b: T([3, 4]) });
+op('MatMul 2D x 1D', 'MatMul', { a: T([2, 3]), b: T([3]) });
+op('MatMul batched x 1D', 'MatMul', { a: T([2, 4, 3]), b: T([3]) });
+for (const transA of [0, 1]) {
+  for (const transB of [0, 1]) {
+    op(`Gemm transA=${transA} transB=${transB} alpha beta, C [4]`, 'Gemm',
+      { a: T(transA ? [3, 2] : [2, 3]), b: T(transB ? [4, 3] : [3, 4]), c: T([4]) }, { transA, transB, alpha: 0.7, beta: 1.3 });
+  }
+}
+op('Gemm C [2,1]', 'Gemm', { a: T([2, 3]), b: T([3, 4]), c: T([2, 1]) });
+op('Gemm C [2,4] no C grad needed', 'Gemm', { a: T([2, 3]), b: T([3, 4]), c: T([2, 4]) }, { alpha: Attr.float(2) });
+op('Gemm without C (opset 11)', 'Gemm', { a: T([2, 3]), b: T([3, 4]) }, {}, 11);
+op('Einsum ij,jk->ik', 'Einsum', { a: T([2, 3]), b: T([3, 4]) }, { equation: 'ij,jk->ik' }, 12);
+op('Einsum bij,bjk->bik', 'Einsum', { a: T([2, 2, 3]), b: T([2, 3, 4]) }, { equation: 'bij,bjk->bik' }, 12);
+op('Einsum ij->ji', 'Einsum', { a: T([2, 3]) }, { equation: 'ij->ji' }, 12);
+op('Einsum ij,j->i (sum inside one operand too)', 'Einsum', { a: T([2, 3]), b: T([3]) }, { equation: 'ij,j->i' }, 12);
+op('Einsum ij->i (reduction)', 'Einsum', { a: T([2, 3]) }, { equation: 'ij->i' }, 12);
+op('Einsum ...ij,...jk->...ik', 'Einsum', { a: T([2, 2, 3]), b: T([2, 3, 2]) }, { equation: '...ij,...jk->...ik' }, 12);
+op('Einsum implicit output ij,jk', 'Einsum', { a: T([2, 3]), b: T([3, 4]) }, { equation: 'ij,jk' }, 12);
+
+// ---- Conv and ConvTranspose (gradient with respect to the input; weights are constants)
+function conv(name: string, x: number[], w: number[], attrs: Record<string, AttrValue | undefined>, opset = 17, bias = false, opType = 'Conv') {
+  const wt = T(w);
+  const bt = T([opType === 'Conv' ? w[0] : w[1] * ((attrs.group as number) ?? 1)]);
+  cases.push({
+    name, opset, inputs: { x: T(x) },
+    build: (b, v) => b.op(opType, [v.x, b.constant(wt.data as Float32Array, w), ...(bias ? [b.constant(bt.data as Float32Array, bt.dims)] : [])], attrs),
+  });
+}
+conv('Conv 3x3', [1, 2, 5, 5], [3, 2, 3, 3], {});
+conv('Conv stride 2 pads 1 bias', [2, 2, 6, 5], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, 17, true);
+conv('Conv asymmetric pads stride 2 (output_padding needed)', [1, 1, 7, 6], [2, 1, 3, 2], { strides: [2, 3], pads: [0, 1, 2, 0] });
+conv('Conv dilations 2', [1, 2, 7, 7], [2, 2, 3, 3], { dilations: [2, 2] });
+conv('Conv group 2', [1, 4, 5, 5], [6, 2, 3, 3], { group: 2, pads: [1, 1, 1, 1] });
+conv('Conv depthwise', [1, 3, 5, 5], [3, 1, 3, 3], { group: 3, pads: [1, 1, 1, 1], strides: [2, 2] });
+conv('Conv auto_pad SAME_UPPER stride 2', [1, 2, 6, 7], [2, 2, 3, 3], { auto_pad: 'SAME_UPPER', strides: [2, 2] });
+conv('Conv auto_pad SAME_LOWER', [1, 2, 5, 6], [2, 2, 2, 2], { auto_pad: 'SAME_LOWER' });
+conv('Conv auto_pad VALID stride 2', [1, 2, 7, 7], [2, 2, 3, 3], { auto_pad: 'VALID', strides: [2, 2] });
+conv('Conv 1D', [2, 2, 9], [3, 2, 3], { strides: [2], pads: [1, 0] });
+conv('Conv opset 8', [1, 2, 5, 5], [2, 2, 3, 3], { pads: [1, 1, 1, 1] }, 8);
+conv('ConvTranspose stride 2', [1, 2, 3, 3], [2, 3, 3, 3], { strides: [2, 2] }, 17, false, 'ConvTranspose');
+conv('ConvTranspose pads output_padding', [1, 2, 3, 4], [2, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 0], output_padding: [1, 1] }, 17, true, 'ConvTranspose');
+conv('ConvTranspose group 2 dilations', [1, 4, 3, 3], [4, 1, 2, 2], { group: 2, dilations: [2, 2] }, 17, false, 'ConvTranspose');
+conv('ConvTranspose auto_pad SAME_UPPER', [1, 2, 3, 3], [2, 2, 3, 3], { strides: [2, 2], auto_pad: 'SAME_UPPER' }, 17, false, 'ConvTranspose');
+conv('ConvTranspose output_shape', [1, 2, 3, 3], [2, 2, 3, 3], { strides: [2, 2], output_shape: [6, 6] }, 17, false, 'ConvTranspose');
+
+// ---- pooling (values kept apart so the arg-max does not move under the FD step)
+op('MaxPool 2x2 stride 2', 'MaxPool', { x: T([1, 2, 4, 4], 'distinct') }, { kernel_shape: [2, 2], strides: [2, 2] });
+op('MaxPool 3x3 stride 1 pads 1 (overlapping)', 'MaxPool', { x: T([1, 2, 4, 4], 'distinct') }, { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+op('MaxPool 3x3 stride 2 ceil_mode', 'MaxPool', { x: T([1, 1, 6, 6], 'distinct') }, { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 });
+op('MaxPool dilations 2', 'MaxPool', { x: T([1, 1, 6, 6], 'distinct') }, { kernel_shape: [2, 2], dilations: [2, 2] });
+op('MaxPool auto_pad SAME_UPPER', 'MaxPool', { x: T([1, 1, 5, 5], 'distinct') }, { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' });
+op('MaxPool 1D', 'MaxPool', { x: T([2, 2, 7], 'distinct') }, { kernel_shape: [3], strides: [2] });
+op('MaxPool opset 8', 'MaxPool', { x: T([1, 2, 4, 4], 'distinct') }, { kernel_shape: [2, 2], strides: [2, 2] }, 8);
+op('AveragePool 3x3 stride 2 pads 1 exclude pad', 'AveragePool', { x: T([1, 2, 5, 5]) }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
+op('AveragePool include pad', 'AveragePool', { x: T([1, 2, 5, 5]) }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 });
+op('AveragePool ceil_mode', 'AveragePool', { x: T([1, 1, 6, 6]) }, { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: 1 });
+op('AveragePool ceil_mode include pad', 'AveragePool', { x: T([1, 1, 6, 6]) }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1, count_include_pad: 1 });
+op('AveragePool 1D', 'AveragePool', { x: T([2, 2, 7]) }, { kernel_shape: [2], strides: [2] });
+op('GlobalAveragePool', 'GlobalAveragePool', { x: T([2, 3, 3, 2]) });
+op('GlobalMaxPool', 'GlobalMaxPool', { x: T([2, 3, 3, 2], 'distinct') });
+
+// ---- normalisation, softmax
+cases.push({
+  name: 'BatchNormalization (inference)', opset: 15, inputs: { x: T([2, 3, 2, 2]) },
+  build: (b, x) => b.op('BatchNormalization', [x.x, f32(b, [1, -0.5, 2]), f32(b, [0.1, 0.2, 0.3]), f32(b, [0.5, -1, 0]), f32(b, [0.5, 2, 1.5])], { epsilon: 1e-3 }),
+});
+cases.push({
+  name: 'BatchNormalization opset 9', opset: 9, inputs: { x: T([2, 3]) },
+  build: (b, x) => b.op('BatchNormalization', [x.x, f32(b, [1, -0.5, 2]), f32(b, [0.1, 0.2, 0.3]), f32(b, [0.5, -1, 0]), f32(b, [0.5, 2, 1.5])]),
+});
+cases.push({
+  name: 'InstanceNormalization', opset: 13, inputs: { x: T([2, 3, 4]) },
+  build: (b, x) => b.op('InstanceNormalization', [x.x, f32(b, [1, -0.5, 2]), f32(b, [0.1, 0.2, 0.3])], { epsilon: 1e-3 }),
+});
+cases.push({
+  name: 'LayerNormalization axis -1', opset: 17, inputs: { x: T([2, 3, 4]) },
+  build: (b, x) => b.op('LayerNormalization', [x.x, f32(b, [1, -0.5, 2, 0.7]), f32(b, [0.1, 0.2, 0.3, 0])], { epsilon: 1e-3 }),
+});
+cases.push({
+  name: 'LayerNormalization axis 1', opset: 17, inputs: { x: T([2, 3, 2]) },
+  build: (b, x) => b.op('LayerNormalization', [x.x, b.constant(Float32Array.from([1, 2, 3, 4, 5, 6]), [3, 2])], { axis: 1 }),
+});
+op('Softmax axis -1', 'Softmax', { x: T([2, 3, 4]) }, {}, 13);
+op('Softmax axis 1 opset 11 (2-D coercion)', 'Softmax', { x: T([2, 3, 4]) }, { axis: 1 }, 11);
+op('LogSoftmax axis 1', 'LogSoftmax', { x: T([2, 3, 4]) }, { axis: 1 }, 13);
+op('LogSoftmax opset 11', 'LogSoftmax', { x: T([2, 3, 4]) }, {}, 11);
+
+// ---- reductions
+op('ReduceSum opset 11 attrs keepdims', 'ReduceSum', { x: T([2, 3, 4]) }, { axes: [1] }, 11);
+op('ReduceSum opset 13 axes input no keepdims', 'ReduceSum', { x: T([2, 3, 4]) }, { keepdims: 0 }, 13, (b) => [i64(b, [0, 2])]);
+op('ReduceSum all axes', 'ReduceSum', { x: T([2, 3]) }, { keepdims: 0 }, 13);
+op('ReduceMean opset 13', 'ReduceMean', { x: T([2, 3, 4]) }, { axes: [-1], keepdims: 0 }, 13);
+op('ReduceMean opset 18 axes input', 'ReduceMean', { x: T([2, 3, 4]) }, {}, 18, (b) => [i64(b, [1, 2])]);
+op('ReduceMax', 'ReduceMax', { x: T([2, 3, 4], 'distinct') }, { axes: [1], keepdims: 0 }, 13);
+op('ReduceMin opset 18', 'ReduceMin', { x: T([2, 3, 4], 'distinct') }, {}, 18, (b) => [i64(b, [2])]);
+op('ReduceL2', 'ReduceL2', { x: T([2, 3, 4]) }, { axes: [2] }, 13);
+op('ReduceSumSquare', 'ReduceSumSquare', { x: T([2, 3]) }, { axes: [0] }, 13);
+op('ReduceLogSumExp', 'ReduceLogSumExp', { x: T([2, 3]) }, { axes: [1] }, 13);
+
+// ---- moving elements around
+op('Reshape', 'Reshape', { x: T([2, 3, 4]) }, {}, 13, (b) => [i64(b, [4, -1])]);
+op('Flatten axis 2', 'Flatten', { x: T([2, 3, 2, 2]) }, { axis: 2 });
+op('Transpose perm', 'Transpose', { x: T([2, 3, 4]) }, { perm: [2, 0, 1] });
+op('Transpose default', 'Transpose', { x: T([2, 3]) });
+op('Squeeze opset 11 attrs', 'Squeeze', { x: T([2, 1, 3]) }, { axes: [1] }, 11);
+op('Squeeze opset 13 input', 'Squeeze', { x: T([2, 1, 3, 1]) }, {}, 13, (b) => [i64(b, [1, -1])]);
+op('Unsqueeze opset 11 attrs', 'Unsqueeze', { x: T([2, 3]) }, { axes: [0, 3] }, 11);
+op('Unsqueeze opset 13 input', 'Unsqueeze', { x: T([2, 3]) }, {}, 13, (b) => [i64(b, [1])]);
+op('Concat axis 1', 'Concat', { a: T([2, 3]), b: T([2, 1]), c: T([2, 2]) }, { axis: 1 });
+op('Concat axis -1 rank 3', 'Concat', { a: T([2, 2, 3]), b: T([2, 2, 2]) }, { axis: -1 });
+cases.push({
+  name: 'Split opset 13 split input, one output unused', opset: 13, inputs: { x: T([2, 6]) },
+  build: (b, x) => {
+    const [p, , r] = b.opN('Split', [x.x, i64(b, [1, 2, 3])], 3, { axis: 1 });
+    return b.op('Concat', [p, r], { axis: 1 });
+  },
+});
+cases.push({
+  name: 'Split opset 11 attr', opset: 11, inputs: { x: T([4, 3]) },
+  build: (b, x) => {
+    const [p, q] = b.opN('Split', [x.x], 2, { split: [1, 3] });
+    return b.op('Mul', [b.op('ReduceSum', [q], { axes: [0], keepdims: 1 }), p]);
+  },
+});
+cases.push({
+  name: 'Split opset 18 num_outputs', opset: 18, inputs: { x: T([2, 6]) },
+  build: (b, x) => {
+    const [p, q] = b.opN('Split', [x.x], 2, { axis: 1, num_outputs: 2 });
+    return b.op('Mul', [p, q]);
+  },
+});
+op('Slice opset 9 attrs', 'Slice', { x: T([3, 5]) }, { starts: [1, 0], ends: [3, 4], axes: [0, 1] }, 9);
+op('Slice negative starts', 'Slice', { x: T([3, 5]) }, {}, 13, (b) => [i64(b, [-2]), i64(b, [1000]), i64(b, [1])]);
+op('Slice step 2', 'Slice', { x: T([3, 7]) }, {}, 13, (b) => [i64(b, [1]), i64(b, [7]), i64(b, [1]), i64(b, [2])]);
+op('Slice step -1 (reverse)', 'Slice', { x: T([3, 5]) }, {}, 13, (b) => [i64(b, [-1]), i64(b, [-1000]), i64(b, [1]), i64(b, [-1])]);
+op('Slice step -2 partial', 'Slice', { x: T([2, 8]) }, {}, 13, (b) => [i64(b, [6]), i64(b, [0]), i64(b, [1]), i64(b, [-2])]);
+op('Gather axis 0 with a negative index', 'Gather', { x: T([4, 3]) }, { axis: 0 }, 13, (b) => [i64(b, [0, -1, 2, 2], [2, 2])]);
+op('Gather axis 1 scalar index', 'Gather', { x: T([2, 4, 3]) }, { axis: 1 }, 13, (b) => [i64(b, [2], [])]);
+op('Expand', 'Expand', { x: T([3, 1]) }, {}, 13, (b) => [i64(b, [2, 3, 4])]);
+op('Pad opset 11 constant', 'Pad', { x: T([2, 3]) }, { mode: 'constant' }, 11, (b) => [i64(b, [1, 0, 0, 2])]);
+op('Pad with negative pads (crop)', 'Pad', { x: T([3, 4]) }, {}, 13, (b) => [i64(b, [1, -1, -1, 2])]);
+op('Pad opset 10 attrs', 'Pad', { x: T([2, 3]) }, { pads: [0, 1, 1, 0] }, 10);
+op('Tile', 'Tile', { x: T([2, 3]) }, {}, 13, (b) => [i64(b, [2, 3])]);
+op('DepthToSpace DCR', 'DepthToSpace', { x: T([1, 8, 2, 3]) }, { blocksize: 2 }, 13);
+op('DepthToSpace CRD', 'DepthToSpace', { x: T([1, 8, 2, 3]) }, { blocksize: 2, mode: 'CRD' }, 13);
+op('SpaceToDepth', 'SpaceToDepth', { x: T([1, 2, 4, 6]) }, { blocksize: 2 }, 13);
+
+export default cases;
