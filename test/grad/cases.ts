@@ -233,4 +233,33 @@ op('DepthToSpace DCR', 'DepthToSpace', { x: T([1, 8, 2, 3]) }, { blocksize: 2 },
 op('DepthToSpace CRD', 'DepthToSpace', { x: T([1, 8, 2, 3]) }, { blocksize: 2, mode: 'CRD' }, 13);
 op('SpaceToDepth', 'SpaceToDepth', { x: T([1, 2, 4, 6]) }, { blocksize: 2 }, 13);
 
+
+// ---- Resize / Upsample (linear maps: FD is exact up to rounding)
+function resize(name: string, dims: number[], attrs: Record<string, AttrValue | undefined>, scales: number[] | null, sizes: number[] | null, opset = 13) {
+  cases.push({
+    name, opset, inputs: { x: tensor(dims, 'normal', 500 + cases.length) },
+    build: (b, x) => {
+      const ins = [x.x, opset >= 13 ? '' : f32(b, [], [0]), scales ? f32(b, scales) : '', ...(sizes ? [i64(b, sizes)] : [])];
+      if (opset === 10) return b.op('Resize', [x.x, f32(b, scales!)], attrs);
+      return b.op('Resize', ins, attrs);
+    },
+  });
+}
+resize('Resize nearest 2x asymmetric floor', [1, 2, 3, 3], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, [1, 1, 2, 2], null);
+resize('Resize nearest 1.5x half_pixel round_prefer_floor', [1, 1, 4, 4], { mode: 'nearest' }, [1, 1, 1.5, 1.5], null);
+resize('Resize linear 2x half_pixel', [1, 2, 3, 4], { mode: 'linear' }, [1, 1, 2, 2], null);
+resize('Resize linear align_corners sizes', [1, 1, 3, 4], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }, null, [1, 1, 5, 7]);
+resize('Resize linear pytorch_half_pixel downscale', [1, 1, 6, 6], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }, [1, 1, 0.5, 0.5], null);
+resize('Resize nearest round_prefer_ceil opset 11', [1, 1, 3, 3], { mode: 'nearest', nearest_mode: 'round_prefer_ceil' }, [1, 1, 2.5, 2], null, 11);
+resize('Resize opset 10', [1, 1, 3, 3], { mode: 'linear' }, [1, 1, 2, 2], null, 10);
+resize('Resize linear half_pixel_symmetric opset 19', [1, 1, 3, 5], { mode: 'linear', coordinate_transformation_mode: 'half_pixel_symmetric' }, [1, 1, 1.7, 2.3], null, 19);
+cases.push({
+  name: 'Upsample opset 9 nearest', opset: 9, inputs: { x: tensor([1, 1, 2, 3], 'normal', 700) },
+  build: (b, x) => b.op('Upsample', [x.x, f32(b, [1, 1, 2, 3])], { mode: 'nearest' }),
+});
+cases.push({
+  name: 'Upsample opset 7 linear attrs', opset: 7, inputs: { x: tensor([1, 1, 2, 3], 'normal', 701) },
+  build: (b, x) => b.op('Upsample', [x.x], { mode: 'linear', scales: Attr.floats([1, 1, 2, 2]) }),
+});
+
 export default cases;
