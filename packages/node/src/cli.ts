@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { summarizeModel, checkInput, type ModelSummary } from '@onnx-explain/core';
+import { summarizeModel, checkInput, gradientCoverage, type ModelSummary, type CoverageReport } from '@onnx-explain/core';
 import { loadModelFile } from './modelFile';
 import { readInputFile } from './inputFile';
 import { runModel } from './session';
@@ -15,6 +15,23 @@ const REPO_MODELS = path.resolve(__dirname, '../../../models');
 
 function formatShape(shape: ModelSummary['inputs'][number]['shape']): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '(rank unknown)';
+}
+
+export function formatCoverage(c: CoverageReport): string {
+  const lines = [
+    `gradient coverage (opset ${c.opset}, output '${c.output}' with respect to ${c.wrt.map((w) => `'${w}'`).join(', ') || 'no float input'})`,
+    ...c.ops.map((o) => {
+      const name = o.domain ? `${o.domain}::${o.opType}` : o.opType;
+      const path = o.status === 'missing' && o.onPath ? `  <- on the differentiated path (${o.onPath} node${o.onPath > 1 ? 's' : ''})` : '';
+      return `  ${name.padEnd(24)} ${String(o.count).padStart(4)}  ${o.status}${path}`;
+    }),
+    c.verdict === 'graph'
+      ? 'verdict: differentiable by graph'
+      : c.note && !c.blocking.length
+      ? `verdict: needs finite differences: ${c.note}`
+      : `verdict: needs finite differences, because of ${c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType} (${b.nodes.slice(0, 3).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ')}`,
+  ];
+  return lines.join('\n');
 }
 
 export function formatSummary(file: string, s: ModelSummary): string {
@@ -27,10 +44,6 @@ export function formatSummary(file: string, s: ModelSummary): string {
     ...s.inputs.map((i) => `  ${i.name}  ${i.type} ${formatShape(i.shape)}`),
     'outputs',
     ...s.outputs.map((o) => `  ${o.name}  ${o.type} ${formatShape(o.shape)}`),
-    'op types',
-    ...Object.entries(s.opCounts)
-      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-      .map(([op, n]) => `  ${op.padEnd(24)} ${n}`),
   ];
   if (s.functions.length) lines.push('local functions', ...s.functions.map((f) => `  ${f}`));
   return lines.join('\n');
@@ -47,7 +60,12 @@ function topClasses(out: NdArray, k = 3): { index: number; value: number }[] {
 async function inspect(model: string, json: boolean): Promise<void> {
   const loaded = await loadModelFile(model, { loadExternalData: false });
   const summary = summarizeModel(loaded.model);
-  process.stdout.write(json ? JSON.stringify(summary, null, 2) + '\n' : formatSummary(model, summary) + '\n');
+  const coverage = gradientCoverage(loaded.model);
+  process.stdout.write(
+    json
+      ? JSON.stringify({ ...summary, gradientCoverage: coverage }, null, 2) + '\n'
+      : `${formatSummary(model, summary)}\n${formatCoverage(coverage)}\n`,
+  );
 }
 
 async function run(model: string, inputs: string[]): Promise<Record<string, NdArray>> {
@@ -89,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nExplain what an ONNX model decided, with feature attributions.')
     .command(
       'inspect <model>',
-      'Show a model\'s inputs, outputs and op types',
+      'Show a model\'s inputs, outputs, op types and gradient coverage',
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })

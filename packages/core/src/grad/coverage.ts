@@ -1,1 +1,119 @@
-export {};
+/**
+ * Which ops of a model the gradient graph can differentiate, and whether the
+ * model as a whole can be differentiated by graph or needs finite
+ * differences (and because of which ops). Decided from the graph alone,
+ * before anything runs: a tensor is taken to be floating point unless the
+ * model's type information says otherwise.
+ */
+import type { ModelProto } from '../onnx/types';
+import { GraphIndex, opsetVersion, nodeDependencies, normalizeDomain } from '../onnx/graph';
+import { isFloatType } from './emitter';
+import { findGradient, NON_DIFFERENTIABLE } from './registry';
+import './rules';
+
+export type OpStatus = 'rule' | 'not differentiated' | 'missing';
+
+export interface OpCoverage {
+  opType: string;
+  domain: string;
+  count: number;
+  /** 'rule': a gradient rule covers it; 'not differentiated': its outputs are shapes, indices or booleans; 'missing': no rule */
+  status: OpStatus;
+  /** How many of its nodes lie on a differentiable path from the inputs to the output. */
+  onPath: number;
+}
+
+export interface CoverageReport {
+  opset: number;
+  output: string;
+  wrt: string[];
+  ops: OpCoverage[];
+  verdict: 'graph' | 'finite-differences';
+  /** Ops without a rule that lie on a differentiable path, with their node names. */
+  blocking: { opType: string; domain: string; nodes: string[] }[];
+  /** Why the verdict is finite differences when no op is to blame. */
+  note?: string;
+}
+
+/**
+ * Outputs of embedding lookups: Gather nodes that pick rows of a constant
+ * float table with indices computed from the inputs. Layer attribution of a
+ * text model happens here.
+ */
+export function embeddingOutputs(model: ModelProto): string[] {
+  const index = new GraphIndex(model.graph ?? {});
+  return (model.graph?.node ?? [])
+    .filter((n) => n.opType === 'Gather' && !n.domain)
+    .filter((n) => {
+      const table = index.constantValue(n.input?.[0] ?? '') ?? index.initializers.get(n.input?.[0] ?? '');
+      return table && isFloatType(table.dataType) && !index.isConstant(n.input?.[1] ?? '');
+    })
+    .map((n) => n.output![0]);
+}
+
+export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt?: string[] } = {}): CoverageReport {
+  const graph = model.graph ?? {};
+  const opset = opsetVersion(model, '') ?? 0;
+  const index = new GraphIndex(graph);
+  const order = index.topologicalOrder();
+  const inits = new Set((graph.initializer ?? []).map((t) => t.name));
+  const floatInputs = (graph.input ?? [])
+    .filter((i) => !inits.has(i.name) && (i.type?.tensorType?.elemType === undefined || isFloatType(i.type.tensorType.elemType)))
+    .map((i) => i.name!);
+  // a model fed only integers (token ids) is differentiated at its embedding lookups
+  const wrt = opts.wrt ?? (floatInputs.length ? floatInputs : embeddingOutputs(model));
+  // default: the first floating-point output (classifiers also output integer labels)
+  const output =
+    opts.output ??
+    (graph.output ?? []).find((o) => o.type?.tensorType && isFloatType(o.type.tensorType.elemType))?.name ??
+    graph.output?.[0]?.name ??
+    '';
+  const floatish = (name: string) => {
+    const t = index.elemType(name);
+    return t === undefined || isFloatType(t);
+  };
+  const depends = new Set(wrt);
+  for (const node of order) {
+    if (!nodeDependencies(node).some((d) => depends.has(d))) continue;
+    if (!normalizeDomain(node.domain) && NON_DIFFERENTIABLE.has(node.opType ?? '')) continue;
+    const entry = findGradient(node.opType ?? '', normalizeDomain(node.domain), opset);
+    (node.output ?? []).forEach((o, i) => {
+      if (o && !entry?.nonDifferentiableOutputs?.includes(i) && floatish(o)) depends.add(o);
+    });
+  }
+  const affects = new Set([output]);
+  for (const node of [...order].reverse()) {
+    if ((node.output ?? []).some((o) => affects.has(o))) for (const d of nodeDependencies(node)) affects.add(d);
+  }
+  const ops = new Map<string, OpCoverage>();
+  const blocking = new Map<string, { opType: string; domain: string; nodes: string[] }>();
+  for (const node of order) {
+    const domain = normalizeDomain(node.domain);
+    const key = `${domain}::${node.opType}`;
+    const status: OpStatus =
+      !domain && NON_DIFFERENTIABLE.has(node.opType ?? '') ? 'not differentiated' : findGradient(node.opType ?? '', domain, opset) ? 'rule' : 'missing';
+    const entry = ops.get(key) ?? { opType: node.opType ?? '', domain, count: 0, status, onPath: 0 };
+    entry.count++;
+    const onPath =
+      nodeDependencies(node).some((d) => depends.has(d)) && (node.output ?? []).some((o) => depends.has(o) && affects.has(o));
+    if (onPath) {
+      entry.onPath++;
+      if (status === 'missing') {
+        const b = blocking.get(key) ?? { opType: node.opType ?? '', domain, nodes: [] };
+        b.nodes.push(node.name || node.output?.[0] || '');
+        blocking.set(key, b);
+      }
+    }
+    ops.set(key, entry);
+  }
+  const reached = depends.has(output);
+  return {
+    opset,
+    output,
+    wrt,
+    ops: [...ops.values()].sort((a, b) => b.count - a.count || a.opType.localeCompare(b.opType)),
+    verdict: blocking.size || !reached ? 'finite-differences' : 'graph',
+    blocking: [...blocking.values()],
+    ...(reached ? {} : { note: `output '${output}' is not reached from ${wrt.length ? wrt.map((w) => `'${w}'`).join(', ') : 'any float input'} along differentiable ops` }),
+  };
+}
