@@ -8,10 +8,9 @@
 import type { ModelProto, NodeProto } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { cloneModel } from '../onnx/codec';
-import { GraphIndex, NameScope, opsetVersion, nodeDependencies } from '../onnx/graph';
+import { GraphIndex, NameScope, opsetVersion, nodeDependencies, promoteIr3Initializers } from '../onnx/graph';
 import { nodeLabel } from '../onnx/attributes';
 import { makeValueInfo } from '../onnx/builder';
-import { toNumber } from '../onnx/int64';
 import { Emitter, GradientError, isFloatType } from './emitter';
 import { findGradient, NON_DIFFERENTIABLE } from './registry';
 import type { ShapeTable, SymDim } from './shapes';
@@ -86,8 +85,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
   const graph = model.graph!;
   const opset = opsetVersion(model, '');
   if (opset === undefined) throw new GradientError('the model imports no default-domain (ai.onnx) opset');
-  // IR < 4 wants every initializer listed as an input; IR 4 reads the same graph the same way.
-  if (toNumber(model.irVersion) < 4) model.irVersion = 4;
+  promoteIr3Initializers(model);
   const shapes = req.shapes;
   const names = new NameScope(model);
 

@@ -97,6 +97,15 @@ export class Emitter {
     return dims as number[];
   }
 
+  /** Static spatial dims (all but the first two axes), or an error naming the op. */
+  spatialDims(name: string, node: NodeProto): number[] {
+    const dims = this.shape(name).slice(2);
+    if (!dims.every((d) => typeof d === 'number')) {
+      throw new GradientError(`${nodeLabel(node)}: the gradient rule needs static spatial sizes of '${name}', which has shape [${this.shape(name).join(', ')}]`);
+    }
+    return dims as number[];
+  }
+
   /** The constant value of an input (initializer or Constant), as numbers; undefined when not constant. */
   constantInts(name: string | undefined): number[] | undefined {
     if (!name) return undefined;

@@ -3,3 +3,4 @@ export * from './emitter';
 export * from './registry';
 export * from './shapes';
 export * from './coverage';
+export * from './batch';

@@ -249,3 +249,18 @@ export class NameScope {
     return name;
   }
 }
+
+/**
+ * IR 3 requires every initializer to be listed as a graph input as well,
+ * which from IR 4 on would make it an overridable input rather than a
+ * constant. Nobody feeds those inputs, so moving such a model to IR 4 and
+ * unlisting its initializers keeps its meaning and lets them be read as the
+ * constants they are. Changes the model in place; returns whether it did.
+ */
+export function promoteIr3Initializers(model: ModelProto): boolean {
+  if (toNumber(model.irVersion) >= 4 || !model.graph) return false;
+  const inits = new Set((model.graph.initializer ?? []).map((t) => t.name));
+  model.graph.input = (model.graph.input ?? []).filter((i) => !inits.has(i.name));
+  model.irVersion = 4;
+  return true;
+}

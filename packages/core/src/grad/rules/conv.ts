@@ -16,9 +16,9 @@ registerGradient('Conv', (c) => {
   if (c.needs[1] || (bias && c.needs[2])) {
     throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to Conv weights or bias are not supported (attribution differentiates inputs, not weights)`);
   }
-  const xs = e.staticDims(x, c.node).slice(2);
+  const xs = e.spatialDims(x, c.node);
   const ws = e.staticDims(w, c.node);
-  const ys = e.staticDims(c.y[0], c.node).slice(2);
+  const ys = e.spatialDims(c.y[0], c.node);
   const kernel = attrInts(c.node, 'kernel_shape', ws.slice(2));
   const win = windowOf(c.node, xs, kernel);
   const n = xs.length;
@@ -47,9 +47,9 @@ registerGradient('ConvTranspose', (c) => {
   if (c.needs[1] || (bias && c.needs[2])) {
     throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to ConvTranspose weights or bias are not supported`);
   }
-  const xs = e.staticDims(x, c.node).slice(2);
+  const xs = e.spatialDims(x, c.node);
   const ws = e.staticDims(w, c.node);
-  const ys = e.staticDims(c.y[0], c.node).slice(2);
+  const ys = e.spatialDims(c.y[0], c.node);
   const n = xs.length;
   const kernel = attrInts(c.node, 'kernel_shape', ws.slice(2));
   const strides = attrInts(c.node, 'strides', Array(n).fill(1));

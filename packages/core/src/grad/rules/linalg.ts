@@ -54,8 +54,10 @@ registerGradient('Gemm', (c) => {
   const beta = attrFloat(c.node, 'beta', 1);
   const tA = attrInt(c.node, 'transA', 0);
   const tB = attrInt(c.node, 'transB', 0);
+  // C is optional from opset 11; before, give a zero with beta 0
+  const noC = c.opset >= 11 ? [] : [e.constF([0], [], a)];
   const gemm = (x: string, y: string, ta: number, tb: number) =>
-    e.op('Gemm', [x, y], { alpha: Attr.float(alpha), transA: ta, transB: tb });
+    e.op('Gemm', [x, y, ...noC], { alpha: Attr.float(alpha), transA: ta, transB: tb, ...(noC.length ? { beta: Attr.float(0) } : {}) });
   const out: (string | undefined)[] = [undefined, undefined, undefined];
   // Y = alpha A' B' + beta C, with A' = transA ? A^T : A and B' likewise
   if (c.needs[0]) out[0] = tA ? gemm(b, dy, tB, 1) : gemm(dy, b, 0, tB ? 0 : 1);

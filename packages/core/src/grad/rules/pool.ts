@@ -37,11 +37,11 @@ interface PoolGeometry {
 
 function geometry(c: GradContext): PoolGeometry {
   const e = c.e;
-  const spatial = e.staticDims(c.x[0], c.node).slice(2);
+  const spatial = e.spatialDims(c.x[0], c.node);
   const kernel = attrInts(c.node, 'kernel_shape');
   if (!kernel) throw new GradientError(`${nodeLabel(c.node)}: no kernel_shape`);
   const win = windowOf(c.node, spatial, kernel);
-  const out = e.staticDims(c.y[0], c.node).slice(2);
+  const out = e.spatialDims(c.y[0], c.node);
   const expected = windowOutput(win, spatial);
   if (expected.some((o, i) => o !== out[i])) {
     throw new GradientError(`${nodeLabel(c.node)}: output size [${out}] does not match the pooling geometry [${expected}]`);
@@ -130,7 +130,7 @@ registerGradient('AveragePool', (c) => {
 
 registerGradient('GlobalAveragePool', (c) => {
   const e = c.e;
-  const spatial = e.staticDims(c.x[0], c.node).slice(2);
+  const spatial = e.spatialDims(c.x[0], c.node);
   return [e.expandLike(e.scale(c.dY[0]!, 1 / prod(spatial)), c.x[0])];
 });
 

@@ -32,8 +32,11 @@ registerGradient('ReduceSum', (c) => {
 registerGradient('ReduceMean', (c) => {
   const e = c.e;
   const axes = reducedAxes(c);
-  const dims = e.staticDims(c.x[0], c.node);
-  const count = axes.reduce((n, a) => n * dims[a], 1);
+  const dims = e.shape(c.x[0]);
+  const count = axes.reduce((n, a) => {
+    if (typeof dims[a] !== 'number') throw new GradientError(`${nodeLabel(c.node)}: averaging over the batch axis is not supported`);
+    return n * (dims[a] as number);
+  }, 1);
   return [e.expandLike(restored(c, e.scale(c.dY[0]!, 1 / count), axes), c.x[0])];
 });
 

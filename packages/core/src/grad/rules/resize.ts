@@ -75,7 +75,7 @@ function resizeGrad(c: GradContext, scalesIn: number[] | undefined, sizesIn: num
       throw new GradientError(`${nodeLabel(c.node)}: resizing the batch axis is not supported`);
     }
     const scale = scalesIn?.length ? scalesIn[k] : outLen / inLen;
-    void sizesIn;
+    if (sizesIn?.length && sizesIn[k] !== outLen) throw new GradientError(`${nodeLabel(c.node)}: sizes disagree with the output shape`);
     const m = interpolationMatrix(mode, inLen, outLen, scale, coord, nearestMode);
     const perm = [...Array(rank).keys()];
     perm.splice(axis, 1);
@@ -99,10 +99,10 @@ registerGradient('Resize', (c) => {
     if (!scales) throw new GradientError(`${nodeLabel(c.node)}: non-constant scales`);
     return [resizeGrad(c, scales, undefined, mode, 'asymmetric', 'floor'), undefined];
   }
+  // Exporters often compute scales or sizes from Shape ops; with static
+  // shapes known, such a Resize maps in -> out and the scale is out / in.
   const scales = c.x[2] ? e.constantInts(c.x[2]) : undefined;
   const sizes = c.x[3] ? e.constantInts(c.x[3]) : undefined;
-  if (c.x[2] && scales === undefined && !sizes) throw new GradientError(`${nodeLabel(c.node)}: non-constant scales`);
-  if (c.x[3] && sizes === undefined) throw new GradientError(`${nodeLabel(c.node)}: non-constant sizes`);
   const coord = attrString(c.node, 'coordinate_transformation_mode', 'half_pixel');
   const nearest = attrString(c.node, 'nearest_mode', 'round_prefer_floor');
   return [resizeGrad(c, scales?.length ? scales : undefined, sizes, mode, coord, nearest), undefined, undefined, undefined];
