@@ -106,11 +106,15 @@ export class Emitter {
     return dims as number[];
   }
 
-  /** The constant value of an input (initializer or Constant), as numbers; undefined when not constant. */
+  /**
+   * The constant value of an input as numbers: an initializer, a Constant, or
+   * a small integer tensor whose value the shape probe saw fixed. Undefined
+   * when it is not constant.
+   */
   constantInts(name: string | undefined): number[] | undefined {
     if (!name) return undefined;
     const t = this.index.constantValue(name);
-    if (!t) return undefined;
+    if (!t) return this.shapes.get(name)?.value;
     if (t.rawData?.length) {
       const bytes = new Uint8Array(t.rawData);
       if (t.dataType === DataType.INT64) return Array.from(new BigInt64Array(bytes.buffer), Number);

@@ -19,6 +19,12 @@ export interface ValueShape {
   dims: SymDim[];
   /** ONNX element type (DataType code). */
   type: number;
+  /**
+   * The values of a small integer tensor that came out the same at both batch
+   * sizes: shapes, slice bounds and axes that exporters compute with Shape
+   * ops. Rules read them as constants.
+   */
+  value?: number[];
 }
 
 export type ShapeTable = Map<string, ValueShape>;
@@ -78,7 +84,13 @@ export async function probeShapes(
       if (d % 2 === 0 && (d / 2) * 3 === e) return d / 2 === 1 ? 'N' : `N*${d / 2}`;
       return `?${name}[${i}]`;
     });
-    table.set(name, { dims, type: TYPE_CODES[a.type] ?? DataType.UNDEFINED });
+    const entry: ValueShape = { dims, type: TYPE_CODES[a.type] ?? DataType.UNDEFINED };
+    if ((a.type === 'int64' || a.type === 'int32') && a.data.length <= 16 && a.data.length === b.data.length) {
+      const va = Array.from(a.data as BigInt64Array, Number);
+      const vb = Array.from(b.data as BigInt64Array, Number);
+      if (va.every((v, i) => v === vb[i])) entry.value = va;
+    }
+    table.set(name, entry);
   };
   for (const name of Object.keys(runs[0])) add(name, runs[0][name], runs[1][name]);
   for (const [k, v] of Object.entries(sample)) {

@@ -198,10 +198,10 @@ export class GraphBuilder {
     attrs: Record<string, AttrValue | undefined> = {},
     opts: NodeOptions & { outputs?: string[] } = {},
   ): string[] {
-    const base = opts.name ?? opType.toLowerCase();
+    const nodeName = this.names.fresh(opts.name ?? `${opType}_node`);
+    const base = opType.toLowerCase();
     const outputs = opts.outputs ?? Array.from({ length: n }, (_, i) => this.names.fresh(n === 1 ? base : `${base}_out${i}`));
     for (const o of outputs) this.names.reserve(o);
-    const nodeName = this.names.fresh(opts.name ?? `${opType}_node`);
     this.nodes.push(makeNode(opType, inputs, outputs, attrs, { name: nodeName, domain: opts.domain }));
     return outputs;
   }
