@@ -8,7 +8,7 @@
  */
 import { DataType, type NodeProto, type TensorProto } from '../onnx/types';
 import { makeNode, Attr, type AttrValue } from '../onnx/builder';
-import { makeTensor } from '../onnx/tensor';
+import { makeTensor, tensorToArray } from '../onnx/tensor';
 import { NameScope, type GraphIndex } from '../onnx/graph';
 import { nodeLabel } from '../onnx/attributes';
 import { toNumber } from '../onnx/int64';
@@ -115,18 +115,9 @@ export class Emitter {
     if (!name) return undefined;
     const t = this.index.constantValue(name);
     if (!t) return this.shapes.get(name)?.value;
-    if (t.rawData?.length) {
-      const bytes = new Uint8Array(t.rawData);
-      if (t.dataType === DataType.INT64) return Array.from(new BigInt64Array(bytes.buffer), Number);
-      if (t.dataType === DataType.INT32) return Array.from(new Int32Array(bytes.buffer));
-      if (t.dataType === DataType.FLOAT) return Array.from(new Float32Array(bytes.buffer));
-      if (t.dataType === DataType.DOUBLE) return Array.from(new Float64Array(bytes.buffer));
-    }
-    if (t.int64Data?.length) return t.int64Data.map((v) => toNumber(v));
-    if (t.int32Data?.length) return [...t.int32Data];
-    if (t.floatData?.length) return [...t.floatData];
-    if (t.doubleData?.length) return [...t.doubleData];
-    return [];
+    const values = tensorToArray(t);
+    if (Array.isArray(values)) return undefined;
+    return Array.from(values as ArrayLike<number | bigint>, Number);
   }
 
   // ---- constants ------------------------------------------------------

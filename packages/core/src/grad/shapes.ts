@@ -20,9 +20,10 @@ export interface ValueShape {
   /** ONNX element type (DataType code). */
   type: number;
   /**
-   * The values of a small integer tensor that came out the same at both batch
-   * sizes: shapes, slice bounds and axes that exporters compute with Shape
-   * ops. Rules read them as constants.
+   * The values of a small tensor (at most 16 int or float elements) that came
+   * out the same at both batch sizes: shapes, slice bounds, axes and resize
+   * scales that exporters compute with Shape ops. Rules read them as
+   * constants.
    */
   value?: number[];
 }
@@ -85,7 +86,7 @@ export async function probeShapes(
       return `?${name}[${i}]`;
     });
     const entry: ValueShape = { dims, type: TYPE_CODES[a.type] ?? DataType.UNDEFINED };
-    if ((a.type === 'int64' || a.type === 'int32') && a.data.length <= 16 && a.data.length === b.data.length) {
+    if (['int64', 'int32', 'float32', 'bool'].includes(a.type) && a.data.length <= 16 && a.data.length === b.data.length) {
       const va = Array.from(a.data as BigInt64Array, Number);
       const vb = Array.from(b.data as BigInt64Array, Number);
       if (va.every((v, i) => v === vb[i])) entry.value = va;

@@ -68,8 +68,16 @@ registerGradient('ConvTranspose', (c) => {
     }
   }
   // The adjoint is a Conv over dY with the same weights; the output tail that
-  // output_padding added past the last window is simply not read.
-  const g = e.op('Conv', [c.dY[0]!, w], {
+  // output_padding added past the last window is simply not read. A negative
+  // pad (output_shape asking for more than the windows cover) marks output
+  // positions no input reaches: crop them from dY instead.
+  let dy = c.dY[0]!;
+  if (pads.some((p) => p < 0)) {
+    const axes = [...Array(n).keys()].map((i) => i + 2);
+    dy = e.slice(dy, pads.slice(0, n).map((p) => Math.max(0, -p)), ys.map((size, i) => size - Math.max(0, -pads[i + n])), axes);
+    pads = pads.map((p) => Math.max(0, p));
+  }
+  const g = e.op('Conv', [dy, w], {
     strides,
     dilations,
     pads,

@@ -51,7 +51,14 @@ registerGradient(['Sum', 'Mean'], (c) => {
 
 registerGradient('Neg', (c) => [c.e.neg(c.dY[0]!)]);
 
-registerGradient(['Identity', 'Dropout'], (c) => [c.dY[0]!], { nonDifferentiableOutputs: [1] });
+registerGradient('Identity', (c) => [c.dY[0]!]);
+
+registerGradient('Dropout', (c) => {
+  // inference: the identity. In training mode (opset 12's third input) it is random: refuse.
+  const training = c.opset >= 12 && c.x[2] ? c.e.constantInts(c.x[2]) : [0];
+  if (!training || training[0] !== 0) throw new GradientError(`${nodeLabel(c.node)}: Dropout in training mode has no gradient rule`);
+  return [c.dY[0]!, undefined, undefined];
+}, { nonDifferentiableOutputs: [1] });
 
 registerGradient('Cast', (c) => {
   const to = attrInt(c.node, 'to')!;

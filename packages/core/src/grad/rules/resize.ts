@@ -6,7 +6,7 @@
  * by axis as a MatMul. Cubic mode and antialiasing have no rule.
  */
 import { registerGradient, type GradContext } from '../registry';
-import { attrFloats, attrInts, attrString, nodeLabel } from '../../onnx/attributes';
+import { attrFloats, attrInt, attrInts, attrString, nodeLabel } from '../../onnx/attributes';
 import { GradientError } from '../emitter';
 
 type Coord = (x: number, inLen: number, outLen: number, scale: number) => number;
@@ -56,6 +56,19 @@ export function interpolationMatrix(
   return m;
 }
 
+/**
+ * With sizes, the scale of each axis is out / in, except under
+ * keep_aspect_ratio_policy not_larger / not_smaller (opset 18), where one
+ * scale, the smallest or largest ratio, applies to every resized axis.
+ */
+function policyScale(c: GradContext, sizes: number[], axes: number[], inDims: (number | string)[]): number[] {
+  const ratios = axes.map((a, k) => sizes[k] / (inDims[a] as number));
+  const policy = attrString(c.node, 'keep_aspect_ratio_policy', 'stretch');
+  if (policy === 'stretch') return ratios;
+  const s = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+  return ratios.map(() => s);
+}
+
 function resizeGrad(c: GradContext, scalesIn: number[] | undefined, sizesIn: number[] | undefined, mode: string, coordName: string, nearestMode: string) {
   const e = c.e;
   if (mode !== 'nearest' && mode !== 'linear') throw new GradientError(`${nodeLabel(c.node)}: Resize in '${mode}' mode has no gradient rule`);
@@ -74,8 +87,7 @@ function resizeGrad(c: GradContext, scalesIn: number[] | undefined, sizesIn: num
     if (typeof inLen !== 'number' || typeof outLen !== 'number') {
       throw new GradientError(`${nodeLabel(c.node)}: resizing the batch axis is not supported`);
     }
-    const scale = scalesIn?.length ? scalesIn[k] : outLen / inLen;
-    if (sizesIn?.length && sizesIn[k] !== outLen) throw new GradientError(`${nodeLabel(c.node)}: sizes disagree with the output shape`);
+    const scale = scalesIn?.length ? scalesIn[k] : sizesIn?.length ? policyScale(c, sizesIn, axes, inDims)[k] : outLen / inLen;
     const m = interpolationMatrix(mode, inLen, outLen, scale, coord, nearestMode);
     const perm = [...Array(rank).keys()];
     perm.splice(axis, 1);
@@ -90,7 +102,7 @@ function resizeGrad(c: GradContext, scalesIn: number[] | undefined, sizesIn: num
 
 registerGradient('Resize', (c) => {
   const e = c.e;
-  if ((attrInts(c.node, 'antialias') ?? [0])[0] === 1 || c.node.attribute?.some((a) => a.name === 'antialias' && Number(a.i) === 1)) {
+  if (attrInt(c.node, 'antialias', 0) === 1) {
     throw new GradientError(`${nodeLabel(c.node)}: Resize with antialias has no gradient rule`);
   }
   const mode = attrString(c.node, 'mode', 'nearest');

@@ -41,6 +41,9 @@ export function windowOutput(w: Window, inSpatial: number[]): number[] {
   return inSpatial.map((size, i) => {
     const span = (w.kernel[i] - 1) * w.dilations[i] + 1;
     const q = (size + w.pads[i] + w.pads[i + inSpatial.length] - span) / w.strides[i];
-    return (w.ceil ? Math.ceil(q) : Math.floor(q)) + 1;
+    let out = (w.ceil ? Math.ceil(q) : Math.floor(q)) + 1;
+    // ceil mode never starts a window in the end padding (PyTorch's rule, which onnxruntime follows)
+    if (w.ceil && (out - 1) * w.strides[i] >= size + w.pads[i]) out--;
+    return out;
   });
 }

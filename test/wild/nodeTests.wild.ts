@@ -1,0 +1,106 @@
+/**
+ * Gradient rules against the ONNX backend node tests (../shared/wild/
+ * onnx-node-tests, not in CI): every test whose model is one op with a rule
+ * and float32 inputs is differentiated (sum of the first output, with respect
+ * to every float32 input) and compared with central finite differences.
+ * Prints a table: op, tests run, max relative L2 error, and the tests skipped
+ * with why. Expected disagreements: inputs exactly at a kink (x = 0 in the
+ * *_example tests of Elu, LeakyRelu, Selu) and ties (repeated values under
+ * MaxPool, ReduceMin), where central differences average two one-sided
+ * slopes. `npx --yes pnpm@10 wild`
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  decodeModel,
+  decodeTensor,
+  tensorToArray,
+  tensorDims,
+  findGradient,
+  opsetVersion,
+  DataType,
+  GradientError,
+  type Tensor,
+} from '@onnx-explain/core';
+import { checkGradients, weighted, runtime } from '../grad/fd';
+import { repoRoot } from '../helpers/ort';
+
+const dir = path.resolve(process.env.WILD_DIR ?? path.join(repoRoot, '../shared/wild'), 'onnx-node-tests');
+const have = fs.existsSync(dir);
+
+(have ? test : test.skip)('gradient rules vs finite differences on the ONNX backend node tests', async () => {
+  const rows = new Map<string, { run: number; maxErr: number; worst: string; failed: string[] }>();
+  const skipped = new Map<string, number>();
+  const skip = (why: string) => skipped.set(why, (skipped.get(why) ?? 0) + 1);
+  for (const t of fs.readdirSync(dir).sort()) {
+    const file = path.join(dir, t, 'model.onnx');
+    if (!fs.existsSync(file)) continue;
+    const model = decodeModel(fs.readFileSync(file));
+    const nodes = model.graph!.node ?? [];
+    if (nodes.length !== 1) { skip('more than one node'); continue; }
+    const node = nodes[0];
+    const opset = opsetVersion(model, '') ?? 0;
+    if (node.domain || !findGradient(node.opType!, '', opset)) { skip('no rule for the op'); continue; }
+    const data = path.join(dir, t, 'test_data_set_0');
+    const feeds: Record<string, Tensor> = {};
+    let ok = true;
+    (model.graph!.input ?? []).forEach((vi, i) => {
+      const f = path.join(data, `input_${i}.pb`);
+      if (!fs.existsSync(f)) { ok = false; return; }
+      const tp = decodeTensor(fs.readFileSync(f));
+      const map: Record<number, Tensor['type']> = { [DataType.FLOAT]: 'float32', [DataType.INT64]: 'int64', [DataType.INT32]: 'int32', [DataType.BOOL]: 'bool' };
+      const type = map[tp.dataType ?? 0];
+      if (!type) { ok = false; return; }
+      try {
+        feeds[vi.name!] = { type, dims: tensorDims(tp), data: tensorToArray(tp) as Tensor['data'] };
+      } catch {
+        ok = false;
+      }
+    });
+    if (!ok) { skip('inputs of a type not handled (or missing)'); continue; }
+    // the data input; every float input only for ops whose inputs are all data (weights are never differentiated)
+    const allData = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'MatMul', 'Gemm', 'Concat', 'PRelu', 'Einsum'].includes(node.opType!);
+    const floats = Object.entries(feeds).filter(([, v]) => v.type === 'float32' && v.data.length > 0 && v.data.length <= 400).map(([k]) => k);
+    const wrt = allData ? floats : floats.filter((k) => k === node.input![0]);
+    if (!wrt.length) { skip('no float32 input of at most 400 elements'); continue; }
+    if (model.graph!.output![0].type?.tensorType?.elemType !== DataType.FLOAT) { skip('first output is not float32'); continue; }
+    if (process.env.NODE_TESTS_TRACE) process.stderr.write(`${t}\n`);
+    const row = rows.get(node.opType!) ?? { run: 0, maxErr: 0, worst: '', failed: [] };
+    try {
+      const s = await runtime.createSession(model);
+      const out = await s.run(feeds);
+      await s.release();
+      const first = out[model.graph!.output![0].name!];
+      if (first.type !== 'float32') { skip('first output is not float32'); continue; }
+      // drop every output but the first, then weight it
+      model.graph!.output = [model.graph!.output![0]];
+      // Two FD steps: 1e-3, and 1e-3 scaled to the inputs (node tests often
+      // feed integers like 0..59, where float32 rounding swamps a small step
+      // of a linear op); the better agreement counts, as both are valid estimates.
+      let scale = 1;
+      for (const w of wrt) for (const v of feeds[w].data as Float32Array) scale = Math.max(scale, Math.abs(v));
+      const weightedModel = weighted(model, first.dims);
+      let err = Infinity;
+      for (const h of scale > 1 ? [1e-3, 1e-3 * scale] : [1e-3]) {
+        const res = await checkGradients(weightedModel, feeds, wrt, h);
+        err = Math.min(err, Math.max(...Object.values(res.relErr)));
+      }
+      row.run++;
+      if (err > row.maxErr) { row.maxErr = err; row.worst = t; }
+      if (!(err < 1e-2)) row.failed.push(`${t} (${err.toExponential(1)})`);
+    } catch (e) {
+      if (e instanceof GradientError) row.failed.push(`${t}: ${(e as Error).message.slice(0, 100)}`);
+      else row.failed.push(`${t}: onnxruntime: ${(e as Error).message.split('\n')[0].slice(0, 100)}`);
+    }
+    rows.set(node.opType!, row);
+  }
+  const lines = ['| op | tests run | max rel. L2 error | worst test | not passing (error > 1e-2 or refused) |', '| --- | --- | --- | --- | --- |'];
+  for (const [op, r] of [...rows.entries()].sort()) {
+    lines.push(`| ${op} | ${r.run} | ${r.maxErr.toExponential(1)} | ${r.worst} | ${r.failed.join('; ')} |`);
+  }
+  lines.push('', 'skipped:', ...[...skipped.entries()].map(([k, v]) => `- ${k}: ${v}`));
+  const table = lines.join('\n');
+  fs.writeFileSync(path.join(repoRoot, 'node-tests-gradients.md'), table + '\n');
+  process.stderr.write(table + '\n');
+  expect(rows.size).toBeGreaterThan(20);
+});
