@@ -8,3 +8,4 @@ export * from './inspect';
 export * from './checkInput';
 export * from './grad';
 export * from './runtime';
+export * from './methods';

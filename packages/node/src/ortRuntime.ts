@@ -46,6 +46,7 @@ export class OrtNodeRuntime implements Runtime {
     const s = await ort.InferenceSession.create(bytes, {
       executionProviders: this.opts.executionProviders ?? ['cpu'],
       graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
       ...(this.opts.intraOpNumThreads ? { intraOpNumThreads: this.opts.intraOpNumThreads } : {}),
     });
     return new OrtSession(s);

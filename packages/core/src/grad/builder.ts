@@ -67,7 +67,7 @@ function valueInfoFromShape(name: string, type: number, dims: SymDim[]) {
   return makeValueInfo(name, type, dims.map((d) => (typeof d === 'number' ? d : d === 'N' ? 'N' : null)));
 }
 
-/** Removes nodes none of whose outputs are used (after a cut), repeatedly. */
+/** Removes nodes none of whose outputs are used (after a cut), repeatedly, then unused initializers. */
 function pruneDeadNodes(model: ModelProto): void {
   const graph = model.graph!;
   const outputs = new Set((graph.output ?? []).map((o) => o.name));
@@ -75,9 +75,38 @@ function pruneDeadNodes(model: ModelProto): void {
     const used = new Set<string>(outputs as Set<string>);
     for (const n of graph.node ?? []) for (const d of nodeDependencies(n)) used.add(d);
     const keep = (graph.node ?? []).filter((n) => (n.output ?? []).some((o) => o && used.has(o)));
-    if (keep.length === graph.node!.length) return;
+    if (keep.length === graph.node!.length) {
+      // and the weights only the removed nodes read
+      graph.initializer = (graph.initializer ?? []).filter((t) => used.has(t.name!));
+      return;
+    }
     graph.node = keep;
   }
+}
+
+/**
+ * Makes intermediate tensors inputs of the model (in place): their producers'
+ * outputs are renamed and nodes left without consumers are removed. Returns
+ * the names that became inputs. Used for layer attribution: a text model cut
+ * at its embedding output is fed embeddings instead of token ids.
+ */
+export function cutGraph(model: ModelProto, names: string[], shapes: ShapeTable, scope = new NameScope(model)): string[] {
+  const graph = model.graph!;
+  const cutInputs: string[] = [];
+  for (const name of names) {
+    const producer = (graph.node ?? []).find((n) => (n.output ?? []).includes(name));
+    if (!producer) {
+      if ((graph.input ?? []).some((i) => i.name === name)) continue; // already an input
+      throw new GradientError(`cannot cut at '${name}': no node produces it`);
+    }
+    const s = shapes.get(name);
+    if (!s) throw new GradientError(`cannot cut at '${name}': its shape is unknown`);
+    producer.output = producer.output!.map((o) => (o === name ? scope.fresh(`${name}/uncut`) : o));
+    graph.input = [...(graph.input ?? []), valueInfoFromShape(name, s.type, s.dims)];
+    cutInputs.push(name);
+  }
+  if (cutInputs.length) pruneDeadNodes(model);
+  return cutInputs;
 }
 
 export function buildGradientModel(source: ModelProto, req: GradientRequest): GradientModel {
@@ -90,20 +119,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
   const names = new NameScope(model);
 
   // 1. cut the graph at intermediate tensors
-  const cutInputs: string[] = [];
-  for (const name of req.cut ?? []) {
-    const producer = (graph.node ?? []).find((n) => (n.output ?? []).includes(name));
-    if (!producer) {
-      if ((graph.input ?? []).some((i) => i.name === name)) continue; // already an input
-      throw new GradientError(`cannot cut at '${name}': no node produces it`);
-    }
-    const s = shapes.get(name);
-    if (!s) throw new GradientError(`cannot cut at '${name}': its shape is unknown`);
-    producer.output = producer.output!.map((o) => (o === name ? names.fresh(`${name}/uncut`) : o));
-    graph.input = [...(graph.input ?? []), valueInfoFromShape(name, s.type, s.dims)];
-    cutInputs.push(name);
-  }
-  if (cutInputs.length) pruneDeadNodes(model);
+  const cutInputs = req.cut?.length ? cutGraph(model, req.cut, shapes, names) : [];
 
   const index = new GraphIndex(graph);
   const order = index.topologicalOrder();

@@ -1,0 +1,232 @@
+/**
+ * Where gradients come from. A GradientEngine is prepared once per model,
+ * output, attributed tensors and target kind, holds its session, and answers
+ * "for these rows and targets, the selected output value per row and its
+ * gradient with respect to the attributed tensors", in batches.
+ *
+ * Two sources share the interface: the graph (a backward subgraph appended by
+ * buildGradientModel, one session run per batch) and central finite
+ * differences through the forward model, used when the model has an op with
+ * no gradient rule (an LSTM, a tree ensemble, a contrib op) or when asked.
+ */
+import type { ModelProto } from '../onnx/types';
+import { cloneModel } from '../onnx/codec';
+import type { Runtime, Session, Tensor } from '../runtime';
+import { buildGradientModel, cutGraph, MissingGradientError, type Target } from '../grad/builder';
+import { GradientError } from '../grad/emitter';
+import { probeShapes, type ShapeTable } from '../grad/shapes';
+import { makeBatchable } from '../grad/batch';
+import { rowSize, asFloat32 } from './tensors';
+import { throwIfAborted, type AbortSignalLike } from './progress';
+
+export type GradientMode = 'auto' | 'graph' | 'fd';
+export type GradientSource = 'graph' | 'fd';
+
+export interface EngineOptions {
+  /** Model output to explain (default: the first). */
+  output?: string;
+  /** Graph inputs to attribute; with `at`, ignored (the layer tensor is attributed). */
+  wrt: string[];
+  /** An intermediate tensor to attribute at (layer attribution): the model is cut there. */
+  at?: string;
+  gradients?: GradientMode;
+  /** Kind of target: the rewritten model differs for class, index and sum targets. */
+  target: Target;
+}
+
+export interface EngineResult {
+  /** The selected output value per row. */
+  selected: Float64Array;
+  /** Gradient per attributed tensor, rows concatenated (absent when not asked for). */
+  grads?: Record<string, Float32Array>;
+  /** The explained output itself, for top-class lookups. */
+  output: Tensor;
+}
+
+const EPS32 = 1.1920928955078125e-7;
+
+export class GradientEngine {
+  private constructor(
+    readonly source: GradientSource,
+    /** Why finite differences are used, when they are. */
+    readonly reason: string | undefined,
+    /** Rows one session run may take (1 when the model could not be made batchable). */
+    readonly maxRows: number,
+    readonly batchable: boolean,
+    readonly batchNotes: string[],
+    /** The tensors whose gradients come back: `wrt`, or `[at]`. */
+    readonly attributed: string[],
+    readonly outputName: string,
+    private readonly session: Session,
+    private readonly targetInput: string | undefined,
+    private readonly gradOutputs: Record<string, string>,
+    private readonly selectedOutput: string | undefined,
+    private readonly target: Target,
+    /** The model that was cut at `at`, to compute the layer tensor's value. */
+    private readonly layerProbe: Session | undefined,
+    readonly at: string | undefined,
+    readonly shapes: ShapeTable,
+  ) {}
+
+  /**
+   * Prepares an engine. `sample` holds batch-1 values of every model input;
+   * it is used to make the model batchable and to probe static shapes.
+   */
+  static async create(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>, opts: EngineOptions): Promise<GradientEngine> {
+    const mode = opts.gradients ?? 'auto';
+    const batch = await makeBatchable(runtime, model, sample);
+    const base = batch.model;
+    const shapes = await probeShapes(runtime, base, sample, batch.batchable ? Object.keys(sample) : []);
+    const outputName = opts.output ?? base.graph!.output![0].name!;
+    if (!base.graph!.output!.some((o) => o.name === outputName)) {
+      throw new GradientError(`the model has no output '${opts.output}'; its outputs are ${base.graph!.output!.map((o) => o.name).join(', ')}`);
+    }
+    const notes = batch.batchable ? batch.changes : [`runs one row at a time: ${batch.reason}`];
+    let forward = base;
+    let layerProbe: Session | undefined;
+    const attributed = opts.at ? [opts.at] : opts.wrt;
+    if (opts.at) {
+      if (!shapes.has(opts.at)) throw new GradientError(`unknown tensor '${opts.at}' for layer attribution: no node of the model produces it`);
+      // a session that returns the layer tensor for given inputs
+      const probe = cloneModel(base);
+      probe.graph!.output = [{ name: opts.at }];
+      layerProbe = await runtime.createSession(probe);
+      forward = cloneModel(base);
+      cutGraph(forward, [opts.at], shapes);
+    }
+    const maxRows = batch.batchable ? Number.MAX_SAFE_INTEGER : 1;
+    if (mode !== 'fd') {
+      try {
+        const gm = buildGradientModel(forward, { output: outputName, target: opts.target, wrt: attributed, shapes });
+        const session = await runtime.createSession(gm.model);
+        return new GradientEngine('graph', undefined, maxRows, batch.batchable, notes, attributed, outputName, session, gm.targetInput, gm.gradients, gm.selected, opts.target, layerProbe, opts.at, shapes);
+      } catch (e) {
+        if (mode === 'graph' || !(e instanceof GradientError)) {
+          await layerProbe?.release();
+          throw e;
+        }
+        const reason = e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`;
+        const session = await runtime.createSession(forward);
+        return new GradientEngine('fd', reason, maxRows, batch.batchable, notes, attributed, outputName, session, undefined, {}, undefined, opts.target, layerProbe, opts.at, shapes);
+      }
+    }
+    const session = await runtime.createSession(forward);
+    return new GradientEngine('fd', 'finite differences were asked for', maxRows, batch.batchable, notes, attributed, outputName, session, undefined, {}, undefined, opts.target, layerProbe, opts.at, shapes);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+    await this.layerProbe?.release();
+  }
+
+  /** The value of the layer tensor (`at`) for the given model inputs. */
+  async layerValue(inputs: Record<string, Tensor>): Promise<Tensor> {
+    if (!this.layerProbe || !this.at) throw new Error('this engine does not attribute at a layer');
+    const out = await this.layerProbe.run(inputs);
+    return out[this.at];
+  }
+
+  /** Selected value per row from the raw output (finite-difference path and checks). */
+  private select(output: Tensor, classes: number[] | undefined): Float64Array {
+    const rows = output.dims[0];
+    const per = rowSize(output);
+    const data = asFloat32(output);
+    const out = new Float64Array(rows);
+    const t = this.target;
+    const last = output.dims[output.dims.length - 1];
+    for (let r = 0; r < rows; r++) {
+      const rowData = data.subarray(r * per, (r + 1) * per);
+      let s = 0;
+      if (t.kind === 'sum') for (const v of rowData) s += v;
+      else if (t.kind === 'class') for (let i = classes![r]; i < per; i += last) s += rowData[i];
+      else {
+        const dims = output.dims.slice(1);
+        s = rowData[t.index.reduce((flat, v, i) => flat * dims[i] + v, 0)];
+      }
+      out[r] = s;
+    }
+    return out;
+  }
+
+  private feedsWithTarget(feeds: Record<string, Tensor>, classes: number[] | undefined, rows: number): Record<string, Tensor> {
+    if (!this.targetInput) return feeds;
+    const c = classes ?? new Array(rows).fill(0);
+    return { ...feeds, [this.targetInput]: { type: 'int64', dims: [rows], data: BigInt64Array.from(c.map(BigInt)) } };
+  }
+
+  /**
+   * Runs rows through the engine. `feeds` has every input of the (cut) model
+   * with `rows` rows; `classes` gives the class per row for class targets.
+   * Rows beyond maxRows are split into several runs by the caller.
+   */
+  async run(feeds: Record<string, Tensor>, classes: number[] | undefined, wantGrad: boolean, signal?: AbortSignalLike, fdBatch = 256): Promise<EngineResult> {
+    const rows = feeds[this.attributed[0]].dims[0];
+    if (this.source === 'graph') {
+      const out = await this.session.run(this.feedsWithTarget(feeds, classes, rows));
+      const grads: Record<string, Float32Array> = {};
+      if (wantGrad) for (const w of this.attributed) grads[w] = asFloat32(out[this.gradOutputs[w]]);
+      return { selected: Float64Array.from(asFloat32(out[this.selectedOutput!])), grads: wantGrad ? grads : undefined, output: out[this.outputName] };
+    }
+    const base = await this.session.run(feeds, [this.outputName]);
+    const selected = this.select(base[this.outputName], classes);
+    if (!wantGrad) return { selected, output: base[this.outputName] };
+    const grads: Record<string, Float32Array> = {};
+    for (const w of this.attributed) grads[w] = await this.finiteDifferences(feeds, w, classes, rows, signal, fdBatch);
+    return { selected, grads, output: base[this.outputName] };
+  }
+
+  /**
+   * Central differences of the selected value with respect to every element
+   * of tensor w, for every row. All perturbations of a row go through the
+   * session in batches of up to `fdBatch` rows (one at a time when the model
+   * is not batchable). The step follows the input's scale:
+   * h_i = eps32^(1/3) * max(|x_i|, mean |x|, 1e-3), the usual balance of
+   * truncation (O(h^2)) against float32 rounding (O(eps/h)).
+   */
+  private async finiteDifferences(feeds: Record<string, Tensor>, w: string, classes: number[] | undefined, rows: number, signal: AbortSignalLike | undefined, fdBatch: number): Promise<Float32Array> {
+    const x = feeds[w];
+    const per = rowSize(x);
+    const xs = asFloat32(x);
+    const grad = new Float32Array(rows * per);
+    const chunk = Math.max(2, Math.min(fdBatch, this.maxRows === 1 ? 2 : fdBatch) & ~1);
+    const cbrtEps = Math.cbrt(EPS32);
+    for (let r = 0; r < rows; r++) {
+      const xr = xs.subarray(r * per, (r + 1) * per);
+      let mean = 0;
+      for (const v of xr) mean += Math.abs(v);
+      mean /= per;
+      const steps = Float64Array.from(xr, (v) => cbrtEps * Math.max(Math.abs(v), mean, 1e-3));
+      // one perturbed copy per (element, sign), pairs adjacent
+      for (let start = 0; start < 2 * per; start += this.maxRows === 1 ? 1 : chunk) {
+        throwIfAborted(signal);
+        const n = this.maxRows === 1 ? 1 : Math.min(chunk, 2 * per - start);
+        const batch: Record<string, Tensor> = {};
+        for (const [k, v] of Object.entries(feeds)) {
+          const size = rowSize(v);
+          const data = new (v.data.constructor as new (m: number) => Float32Array)(n * size);
+          for (let j = 0; j < n; j++) data.set((v.data as Float32Array).subarray(r * size, (r + 1) * size), j * size);
+          if (k === w) {
+            for (let j = 0; j < n; j++) {
+              const p = start + j;
+              const e = p >> 1;
+              // perturb in float64 then round: the step actually taken is what divides
+              data[j * size + e] = Math.fround(xr[e] + (p & 1 ? -steps[e] : steps[e]));
+            }
+          }
+          batch[k] = { type: v.type, dims: [n, ...v.dims.slice(1)], data };
+        }
+        const cls = classes ? new Array(n).fill(classes[r]) : undefined;
+        const out = await this.session.run(batch, [this.outputName]);
+        const sel = this.select(out[this.outputName], cls);
+        for (let j = 0; j < n; j++) {
+          const p = start + j;
+          const e = p >> 1;
+          const taken = Math.fround(xr[e] + (p & 1 ? -steps[e] : steps[e])) - xr[e];
+          // accumulate (f+ - f-) / (h+ + h-) from the two halves
+          grad[r * per + e] += (p & 1 ? -sel[j] : sel[j]) / (Math.abs(taken) + Math.abs(Math.fround(xr[e] + (p & 1 ? steps[e] : -steps[e])) - xr[e]));
+        }
+      }
+    }
+    return grad;
+  }
+}

@@ -1,0 +1,273 @@
+/**
+ * Integrated Gradients (Sundararajan, Taly and Yan 2017):
+ *   attr_i = (x_i - x'_i) * integral_0^1 dF(x' + a (x - x')) / dx_i da,
+ * approximated with a quadrature rule whose points are run as batches of rows
+ * through one session. Completeness, sum(attr) = F(x) - F(x'), is reported as
+ * `delta` = sum(attr) - (F(x) - F(x')) for every example.
+ */
+import type { Tensor } from '../runtime';
+import { quadrature, type IntegrationMethod } from './quadrature';
+import { Explainer, type CommonOptions, type TargetSpec } from './explainer';
+import { rowSize, asFloat32 } from './tensors';
+import type { GradientEngine } from './engine';
+
+/**
+ * A baseline for one attributed tensor: 'zeros', a constant, a tensor (one row
+ * for every example, or one row per example), or, for layer attribution, the
+ * model inputs whose layer value is the baseline ({ inputs: { token_ids: pads } }).
+ */
+export type BaselineValue = 'zeros' | number | Tensor | { inputs: Record<string, Tensor> };
+/** One baseline value for every attributed tensor, or a value per tensor name. */
+export type Baseline = BaselineValue | Record<string, BaselineValue>;
+
+export interface AttributionResult {
+  method: string;
+  /** Attributions per attributed tensor (graph input or layer), float32, batch first. */
+  attributions: Record<string, Tensor>;
+  /** Sum of all attributions per example. */
+  sum: number[];
+  target: TargetSpec;
+  /** The classes explained, for class targets. */
+  classes?: number[];
+  /** The explained value per example (F(x)). */
+  outputs: number[];
+  gradientSource: 'graph' | 'fd';
+  /** Why finite differences were used. */
+  fdReason?: string;
+  /** For layer attribution: the tensor attributed, and per-position scores (sum over its last axis). */
+  at?: string;
+  positionScores?: Tensor;
+  runtime: string;
+  /** How the model was made batchable, or why it runs one row at a time. */
+  batchNotes: string[];
+}
+
+export interface IntegratedGradientsResult extends AttributionResult {
+  steps: number;
+  integration: IntegrationMethod;
+  /** F(x') per example (averaged over baselines). */
+  baselineOutputs: number[];
+  /** sum(attributions) - (F(x) - F(x')) per example. */
+  delta: number[];
+}
+
+export interface IntegratedGradientsOptions extends CommonOptions {
+  /** Interpolation points (default 50). */
+  steps?: number;
+  /** Quadrature rule (default gausslegendre). */
+  method?: IntegrationMethod;
+  /** Baseline, or several (their attributions are averaged). Default: zeros. */
+  baselines?: Baseline | Baseline[];
+}
+
+function isTensor(v: unknown): v is Tensor {
+  return typeof v === 'object' && v !== null && 'dims' in v && 'data' in v;
+}
+
+function isBaselineValue(v: unknown): v is BaselineValue {
+  return v === 'zeros' || typeof v === 'number' || isTensor(v) || (typeof v === 'object' && v !== null && 'inputs' in v);
+}
+
+/** The baseline of tensor `name` as a float32 tensor with the rows of `x`. */
+export async function baselineFor(
+  explainer: Explainer,
+  engine: GradientEngine,
+  baseline: Baseline,
+  name: string,
+  x: Tensor,
+): Promise<Float32Array> {
+  const value: BaselineValue | undefined = isBaselineValue(baseline) ? baseline : (baseline as Record<string, BaselineValue>)[name];
+  const rows = x.dims[0];
+  const per = rowSize(x);
+  const out = new Float32Array(rows * per);
+  if (value === undefined || value === 'zeros') return out;
+  if (typeof value === 'number') return out.fill(value);
+  let t: Tensor;
+  if (isTensor(value)) {
+    t = value;
+  } else {
+    if (!engine.at) throw new Error(`a baseline given as model inputs needs layer attribution ('at')`);
+    t = await engine.layerValue(value.inputs);
+  }
+  const tPer = rowSize(t);
+  if (tPer !== per || (t.dims[0] !== 1 && t.dims[0] !== rows)) {
+    throw new Error(`baseline for '${name}' has shape [${t.dims.join(', ')}], expected [1 or ${rows}, ${x.dims.slice(1).join(', ')}]`);
+  }
+  const src = asFloat32(t);
+  for (let r = 0; r < rows; r++) out.set(src.subarray((t.dims[0] === 1 ? 0 : r) * per, ((t.dims[0] === 1 ? 0 : r) + 1) * per), r * per);
+  return out;
+}
+
+/** Feeds of `n` rows for examples/points given by `pick(j) -> [example, values per attributed tensor]`. */
+export function pointFeeds(
+  feeds: Record<string, Tensor>,
+  attributed: string[],
+  start: number,
+  n: number,
+  exampleOf: (j: number) => number,
+  fill: (name: string, j: number, out: Float32Array) => void,
+): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(feeds)) {
+    const per = rowSize(v);
+    if (attributed.includes(k)) {
+      const data = new Float32Array(n * per);
+      for (let j = 0; j < n; j++) fill(k, start + j, data.subarray(j * per, (j + 1) * per));
+      out[k] = { type: 'float32', dims: [n, ...v.dims.slice(1)], data };
+    } else {
+      const data = new (v.data.constructor as new (m: number) => Float32Array)(n * per);
+      for (let j = 0; j < n; j++) {
+        const e = exampleOf(start + j);
+        data.set((v.data as Float32Array).subarray(e * per, (e + 1) * per), j * per);
+      }
+      out[k] = { type: v.type, dims: [n, ...v.dims.slice(1)], data };
+    }
+  }
+  return out;
+}
+
+/** Per-position scores of a layer attribution: the sum over its last axis. */
+export function positionScores(attr: Tensor): Tensor {
+  const last = attr.dims[attr.dims.length - 1];
+  const src = asFloat32(attr);
+  const data = new Float32Array(src.length / last);
+  for (let i = 0; i < data.length; i++) {
+    let s = 0;
+    for (let k = 0; k < last; k++) s += src[i * last + k];
+    data[i] = s;
+  }
+  return { type: 'float32', dims: attr.dims.slice(0, -1), data };
+}
+
+/** Common tail of every method's result. */
+export function resultBase(
+  method: string,
+  explainer: Explainer,
+  engine: GradientEngine,
+  spec: TargetSpec | undefined,
+  classes: number[] | undefined,
+  attributions: Record<string, Tensor>,
+  outputs: Float64Array,
+): AttributionResult {
+  const batch = outputs.length;
+  const sum = Array.from({ length: batch }, (_, i) => {
+    let s = 0;
+    for (const t of Object.values(attributions)) {
+      const per = rowSize(t);
+      const d = asFloat32(t);
+      for (let k = 0; k < per; k++) s += d[i * per + k];
+    }
+    return s;
+  });
+  const res: AttributionResult = {
+    method,
+    attributions,
+    sum,
+    target: spec ?? (classes ? classes : 'sum'),
+    classes,
+    outputs: Array.from(outputs),
+    gradientSource: engine.source,
+    runtime: explainer.runtime.name,
+    batchNotes: engine.batchNotes,
+  };
+  if (engine.reason) res.fdReason = engine.reason;
+  if (engine.at) {
+    res.at = engine.at;
+    res.positionScores = positionScores(attributions[engine.at]);
+  }
+  return res;
+}
+
+export async function integratedGradients(
+  explainer: Explainer,
+  inputs: Record<string, Tensor>,
+  opts: IntegratedGradientsOptions = {},
+): Promise<IntegratedGradientsResult> {
+  const batch = explainer.validate(inputs);
+  const steps = opts.steps ?? 50;
+  const integration = opts.method ?? 'gausslegendre';
+  const { alphas, weights } = quadrature(integration, steps);
+  opts.onProgress?.({ phase: 'preparing', done: 0, total: 1 });
+  const { target, classes } = await explainer.resolveTarget(inputs, opts, batch);
+  const engine = await explainer.engine(inputs, opts, target);
+  const feeds = await explainer.modelFeeds(engine, inputs);
+  const attributed = engine.attributed;
+  const baselines = Array.isArray(opts.baselines) ? opts.baselines : [opts.baselines ?? 'zeros'];
+  const classOf = (e: number) => (classes ? classes[e] : 0);
+
+  const xs: Record<string, Float32Array> = {};
+  for (const w of attributed) xs[w] = asFloat32(feeds[w]);
+  const attr: Record<string, Float32Array> = {};
+  for (const w of attributed) attr[w] = new Float32Array(xs[w].length);
+  const baselineOut = new Float64Array(batch);
+
+  for (const [bi, baseline] of baselines.entries()) {
+    const base: Record<string, Float32Array> = {};
+    for (const w of attributed) base[w] = await baselineFor(explainer, engine, baseline, w, feeds[w]);
+    // every (example, point) pair is a row: row j = example * steps + k
+    const total = batch * steps;
+    const { grads } = await explainer.runRows(
+      engine,
+      total,
+      (start, n) => ({
+        feeds: pointFeeds(feeds, attributed, start, n, (j) => Math.floor(j / steps), (w, j, out) => {
+          const e = Math.floor(j / steps);
+          const a = alphas[j % steps];
+          const per = out.length;
+          const x = xs[w].subarray(e * per, (e + 1) * per);
+          const b = base[w].subarray(e * per, (e + 1) * per);
+          for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
+        }),
+        classes: Array.from({ length: n }, (_, j) => classOf(Math.floor((start + j) / steps))),
+      }),
+      opts,
+      baselines.length > 1 ? `integrating (baseline ${bi + 1} of ${baselines.length})` : 'integrating',
+    );
+    for (const w of attributed) {
+      const per = rowSize(feeds[w]);
+      const g = grads[w];
+      for (let e = 0; e < batch; e++) {
+        for (let i = 0; i < per; i++) {
+          let s = 0;
+          for (let k = 0; k < steps; k++) s += weights[k] * g[(e * steps + k) * per + i];
+          const d = xs[w][e * per + i] - base[w][e * per + i];
+          attr[w][e * per + i] += (d * s) / baselines.length;
+        }
+      }
+    }
+    // F(x') for this baseline
+    const fb = await explainer.runRows(
+      engine,
+      batch,
+      (start, n) => ({
+        feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(base[w].subarray(j * out.length, (j + 1) * out.length))),
+        classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
+      }),
+      opts,
+      'baseline outputs',
+      false,
+    );
+    for (let e = 0; e < batch; e++) baselineOut[e] += fb.selected[e] / baselines.length;
+  }
+  const fx = await explainer.runRows(
+    engine,
+    batch,
+    (start, n) => ({
+      feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(xs[w].subarray(j * out.length, (j + 1) * out.length))),
+      classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
+    }),
+    opts,
+    'outputs',
+    false,
+  );
+  const attributions: Record<string, Tensor> = {};
+  for (const w of attributed) attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: attr[w] };
+  const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx.selected);
+  return {
+    ...res,
+    steps,
+    integration,
+    baselineOutputs: Array.from(baselineOut),
+    delta: res.sum.map((s, e) => s - (fx.selected[e] - baselineOut[e])),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Quadrature rules for the path integral of Integrated Gradients: points
+ * alpha in [0, 1] and weights that sum to 1, with the conventions Captum
+ * users know (approximation_methods.py): riemann_left/right/middle take n
+ * equal steps; riemann_trapezoid puts n points on [0, 1] with half weights at
+ * the ends; gausslegendre maps the n-point Gauss-Legendre rule from [-1, 1].
+ */
+export type IntegrationMethod = 'gausslegendre' | 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid';
+
+export const INTEGRATION_METHODS: IntegrationMethod[] = ['gausslegendre', 'riemann_left', 'riemann_right', 'riemann_middle', 'riemann_trapezoid'];
+
+export interface Quadrature {
+  alphas: number[];
+  weights: number[];
+}
+
+/** Nodes and weights of the n-point Gauss-Legendre rule on [-1, 1] (Newton's method on P_n). */
+export function gaussLegendre(n: number): { nodes: number[]; weights: number[] } {
+  const nodes = new Array<number>(n);
+  const weights = new Array<number>(n);
+  for (let i = 0; i < Math.ceil(n / 2); i++) {
+    // Tricomi's initial guess for the i-th root, then Newton
+    let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
+    let dp = 0;
+    for (let iter = 0; iter < 100; iter++) {
+      let p0 = 1;
+      let p1 = x;
+      for (let k = 2; k <= n; k++) {
+        const p2 = ((2 * k - 1) * x * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      const pn = n === 1 ? x : p1;
+      const pnm1 = n === 1 ? 1 : p0;
+      dp = (n * (x * pn - pnm1)) / (x * x - 1);
+      const dx = pn / dp;
+      x -= dx;
+      if (Math.abs(dx) < 1e-16) break;
+    }
+    if (n === 1) {
+      x = 0;
+      dp = 1;
+    }
+    const w = 2 / ((1 - x * x) * dp * dp);
+    nodes[i] = -x;
+    nodes[n - 1 - i] = x;
+    weights[i] = w;
+    weights[n - 1 - i] = w;
+  }
+  if (n % 2 === 1) nodes[(n - 1) / 2] = 0;
+  return { nodes, weights };
+}
+
+export function quadrature(method: IntegrationMethod, n: number): Quadrature {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`steps must be a positive integer, got ${n}`);
+  switch (method) {
+    case 'riemann_left':
+      return { alphas: Array.from({ length: n }, (_, i) => i / n), weights: Array(n).fill(1 / n) };
+    case 'riemann_right':
+      return { alphas: Array.from({ length: n }, (_, i) => (i + 1) / n), weights: Array(n).fill(1 / n) };
+    case 'riemann_middle':
+      return { alphas: Array.from({ length: n }, (_, i) => (i + 0.5) / n), weights: Array(n).fill(1 / n) };
+    case 'riemann_trapezoid': {
+      if (n < 2) throw new RangeError('riemann_trapezoid needs at least 2 steps');
+      const w = Array.from({ length: n }, (_, i) => (i === 0 || i === n - 1 ? 0.5 : 1) / (n - 1));
+      return { alphas: Array.from({ length: n }, (_, i) => i / (n - 1)), weights: w };
+    }
+    case 'gausslegendre': {
+      const { nodes, weights } = gaussLegendre(n);
+      return { alphas: nodes.map((x) => 0.5 * (1 + x)), weights: weights.map((w) => 0.5 * w) };
+    }
+    default:
+      throw new RangeError(`unknown integration method '${method as string}'; use one of ${INTEGRATION_METHODS.join(', ')}`);
+  }
+}
