@@ -120,6 +120,37 @@ class Encoder(nn.Module):
         return self.head((x * keep).sum(1) / keep.sum(1))
 
 
+IG_STEPS = 20
+IG_METHODS = ["gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"]
+
+
+def quadrature(method, n):
+    """Points and weights as Captum's approximation_methods define them."""
+    if method == "gausslegendre":
+        x, w = np.polynomial.legendre.leggauss(n)
+        return 0.5 * (x + 1), 0.5 * w
+    if method == "riemann_trapezoid":
+        w = np.full(n, 1.0 / (n - 1))
+        w[0] = w[-1] = 0.5 / (n - 1)
+        return np.linspace(0, 1, n), w
+    start = {"riemann_left": 0.0, "riemann_right": 1.0 / n, "riemann_middle": 0.5 / n}[method]
+    return np.linspace(start, start + (n - 1) / n, n), np.full(n, 1.0 / n)
+
+
+def integrated_gradients(fn, x, targets, method, n=IG_STEPS):
+    """IG from a zero baseline with autograd, in float64: fn maps the attributed tensor to logits."""
+    alphas, weights = quadrature(method, n)
+    x = x.double()
+    total = torch.zeros_like(x)
+    for a, w in zip(alphas, weights):
+        point = (a * x).detach().requires_grad_(True)
+        logits = fn(point)
+        sel = logits[torch.arange(len(targets)), torch.tensor(targets)]
+        (g,) = torch.autograd.grad(sel.sum(), point)
+        total += w * g
+    return (x * total).reshape(-1).tolist()
+
+
 def randomize_bn(model, g):
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm2d,)):
@@ -127,6 +158,23 @@ def randomize_bn(model, g):
             m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
+def ig_references(module, x, targets, at_embedding):
+    """IG of every integration method, at the input or at the embedding output."""
+    if at_embedding:
+        emb = module.embedding(x).detach()
+        orig = module.embedding.forward
+
+        def fn(e):
+            module.embedding.forward = lambda ids: e
+            try:
+                return module(x)
+            finally:
+                module.embedding.forward = orig
+
+        return {m: integrated_gradients(fn, emb, targets, m) for m in IG_METHODS}
+    return {m: integrated_gradients(module, x, targets, m) for m in IG_METHODS}
 
 
 def embedding_output_name(path):
@@ -158,12 +206,14 @@ def export_and_reference(name, model, x, targets, opset, input_name, at_embeddin
         at = input_name
     sel = logits[torch.arange(len(targets)), torch.tensor(targets)]
     (grad,) = torch.autograd.grad(sel.sum(), wrt)
+    ig = ig_references(m64, x, targets, at_embedding)
     ref = {
         "model": name + ".onnx", "opset": opset, "input": input_name, "at": at,
         "input_dtype": "int64" if x.dtype == torch.int64 else "float32",
         "input_shape": list(x.shape), "input_data": x.reshape(-1).tolist(),
         "targets": targets, "logits": logits.detach().reshape(-1).tolist(),
         "grad_shape": list(grad.shape), "grad": grad.reshape(-1).tolist(),
+        "ig_steps": IG_STEPS, "ig": ig,
     }
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(ref, f)
@@ -200,7 +250,8 @@ def shipped_references():
             logits = module(wrt)
         sel = logits[torch.arange(len(targets)), torch.tensor(targets)]
         (grad,) = torch.autograd.grad(sel.sum(), wrt)
-        return {"model": name + ".onnx", "input": input_name, "at": at,
+        ig = ig_references(module, x, targets, at != input_name)
+        return {"model": name + ".onnx", "input": input_name, "at": at, "ig_steps": IG_STEPS, "ig": ig,
                 "input_dtype": "int64" if x.dtype == torch.int64 else "float32",
                 "input_shape": list(x.shape), "input_data": x.reshape(-1).tolist(), "targets": targets,
                 "logits": logits.detach().reshape(-1).tolist(), "grad_shape": list(grad.shape),
@@ -219,6 +270,20 @@ def shipped_references():
     with open(os.path.join(HERE, "reference_gradients.json"), "w") as f:
         json.dump(refs, f)
     print("shipped model references:", ", ".join(refs))
+
+
+class LSTMClassifier(nn.Module):
+    """An LSTM over embeddings: no gradient rule covers ONNX's LSTM op, so only finite differences explain it."""
+
+    def __init__(self, vocab=20, d=6):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab, d)
+        self.lstm = nn.LSTM(d, 8, batch_first=True)
+        self.head = nn.Linear(8, 3)
+
+    def forward(self, ids):
+        out, _ = self.lstm(self.embedding(ids))
+        return self.head(out[:, -1])
 
 
 def main():
@@ -242,6 +307,10 @@ def main():
     # opset 17 exports LayerNormalization as one op; opset 13 decomposes it (ReduceMean, Sub, Pow, Sqrt, Div)
     export_and_reference("encoder_layernorm_fused", enc, ids, [1, 0], 17, "token_ids", at_embedding=True)
     export_and_reference("encoder_layernorm_decomposed", enc, ids, [1, 0], 13, "token_ids", at_embedding=True)
+
+    torch.manual_seed(1)
+    lstm = LSTMClassifier()
+    export_and_reference("lstm_text", lstm, torch.tensor([[3, 7, 1, 12, 5], [9, 2, 2, 18, 4]]), [2, 0], 13, "token_ids", at_embedding=True)
 
 
 if __name__ == "__main__":

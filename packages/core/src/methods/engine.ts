@@ -159,7 +159,14 @@ export class GradientEngine {
    * with `rows` rows; `classes` gives the class per row for class targets.
    * Rows beyond maxRows are split into several runs by the caller.
    */
-  async run(feeds: Record<string, Tensor>, classes: number[] | undefined, wantGrad: boolean, signal?: AbortSignalLike, fdBatch = 256): Promise<EngineResult> {
+  async run(
+    feeds: Record<string, Tensor>,
+    classes: number[] | undefined,
+    wantGrad: boolean,
+    signal?: AbortSignalLike,
+    scales?: Record<string, Float32Array>,
+    fdBatch = 256,
+  ): Promise<EngineResult> {
     const rows = feeds[this.attributed[0]].dims[0];
     if (this.source === 'graph') {
       const out = await this.session.run(this.feedsWithTarget(feeds, classes, rows));
@@ -171,7 +178,7 @@ export class GradientEngine {
     const selected = this.select(base[this.outputName], classes);
     if (!wantGrad) return { selected, output: base[this.outputName] };
     const grads: Record<string, Float32Array> = {};
-    for (const w of this.attributed) grads[w] = await this.finiteDifferences(feeds, w, classes, rows, signal, fdBatch);
+    for (const w of this.attributed) grads[w] = await this.finiteDifferences(feeds, w, classes, rows, signal, fdBatch, scales?.[w]);
     return { selected, grads, output: base[this.outputName] };
   }
 
@@ -179,11 +186,22 @@ export class GradientEngine {
    * Central differences of the selected value with respect to every element
    * of tensor w, for every row. All perturbations of a row go through the
    * session in batches of up to `fdBatch` rows (one at a time when the model
-   * is not batchable). The step follows the input's scale:
-   * h_i = eps32^(1/3) * max(|x_i|, mean |x|, 1e-3), the usual balance of
-   * truncation (O(h^2)) against float32 rounding (O(eps/h)).
+   * is not batchable). The step follows each element's own scale,
+   * h_i = eps32^(1/3) * max(|x_i|, s_i), the usual balance of truncation
+   * (O(h^2)) against float32 rounding (O(eps/h)); s_i is the scale the method
+   * knows (|x - baseline| for IG), so a feature measured in thousandths and
+   * one measured in thousands each get a step of their own. Elements with no
+   * scale at all get 1e-2 of the row's mean magnitude.
    */
-  private async finiteDifferences(feeds: Record<string, Tensor>, w: string, classes: number[] | undefined, rows: number, signal: AbortSignalLike | undefined, fdBatch: number): Promise<Float32Array> {
+  private async finiteDifferences(
+    feeds: Record<string, Tensor>,
+    w: string,
+    classes: number[] | undefined,
+    rows: number,
+    signal: AbortSignalLike | undefined,
+    fdBatch: number,
+    scale?: Float32Array,
+  ): Promise<Float32Array> {
     const x = feeds[w];
     const per = rowSize(x);
     const xs = asFloat32(x);
@@ -195,7 +213,11 @@ export class GradientEngine {
       let mean = 0;
       for (const v of xr) mean += Math.abs(v);
       mean /= per;
-      const steps = Float64Array.from(xr, (v) => cbrtEps * Math.max(Math.abs(v), mean, 1e-3));
+      const sr = scale?.subarray(r * per, (r + 1) * per);
+      const steps = Float64Array.from(xr, (v, i) => {
+        const base = Math.max(Math.abs(v), sr ? Math.abs(sr[i]) : 0);
+        return cbrtEps * (base > 0 ? base : Math.max(1e-2 * mean, 1e-4));
+      });
       // one perturbed copy per (element, sign), pairs adjacent
       for (let start = 0; start < 2 * per; start += this.maxRows === 1 ? 1 : chunk) {
         throwIfAborted(signal);

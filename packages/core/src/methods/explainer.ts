@@ -143,7 +143,7 @@ export class Explainer {
   async runRows(
     engine: GradientEngine,
     total: number,
-    rowsOf: (start: number, n: number) => { feeds: Record<string, Tensor>; classes?: number[] },
+    rowsOf: (start: number, n: number) => { feeds: Record<string, Tensor>; classes?: number[]; scales?: Record<string, Float32Array> },
     opts: LongRunOptions & { internalBatchSize?: number },
     phase: string,
     wantGrad = true,
@@ -154,8 +154,8 @@ export class Explainer {
     for (let start = 0; start < total; start += size) {
       throwIfAborted(opts.signal);
       const n = Math.min(size, total - start);
-      const { feeds, classes } = rowsOf(start, n);
-      const res = await engine.run(feeds, classes, wantGrad, opts.signal);
+      const { feeds, classes, scales } = rowsOf(start, n);
+      const res = await engine.run(feeds, classes, wantGrad, opts.signal, scales);
       selected.set(res.selected, start);
       for (const [k, g] of Object.entries(res.grads ?? {})) {
         if (!grads[k]) grads[k] = new Float32Array((g.length / n) * total);

@@ -178,6 +178,29 @@ export function resultBase(
   return res;
 }
 
+/** |x - x'| of each row's example, for finite-difference steps. */
+function scaleRows(
+  xs: Record<string, Float32Array>,
+  base: Record<string, Float32Array>,
+  attributed: string[],
+  feeds: Record<string, Tensor>,
+  start: number,
+  n: number,
+  steps: number,
+): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const w of attributed) {
+    const per = rowSize(feeds[w]);
+    const data = new Float32Array(n * per);
+    for (let j = 0; j < n; j++) {
+      const e = Math.floor((start + j) / steps);
+      for (let i = 0; i < per; i++) data[j * per + i] = Math.abs(xs[w][e * per + i] - base[w][e * per + i]);
+    }
+    out[w] = data;
+  }
+  return out;
+}
+
 export async function integratedGradients(
   explainer: Explainer,
   inputs: Record<string, Tensor>,
@@ -219,6 +242,8 @@ export async function integratedGradients(
           for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
         }),
         classes: Array.from({ length: n }, (_, j) => classOf(Math.floor((start + j) / steps))),
+        // finite differences take their step from each feature's |x - x'|
+        scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, steps) : undefined,
       }),
       opts,
       baselines.length > 1 ? `integrating (baseline ${bi + 1} of ${baselines.length})` : 'integrating',
