@@ -147,6 +147,12 @@ export class Explainer {
     opts: LongRunOptions & { internalBatchSize?: number },
     phase: string,
     wantGrad = true,
+    /**
+     * Takes each batch's gradients as they come (rows [start, start + n)),
+     * instead of keeping all of them: memory then grows with the batch size,
+     * not with the number of rows (IG's steps).
+     */
+    consume?: (start: number, n: number, grads: Record<string, Float32Array>) => void,
   ): Promise<{ selected: Float64Array; grads: Record<string, Float32Array> }> {
     const size = Math.max(1, Math.min(opts.internalBatchSize ?? 64, engine.maxRows));
     const selected = new Float64Array(total);
@@ -157,9 +163,13 @@ export class Explainer {
       const { feeds, classes, scales } = rowsOf(start, n);
       const res = await engine.run(feeds, classes, wantGrad, opts.signal, scales);
       selected.set(res.selected, start);
-      for (const [k, g] of Object.entries(res.grads ?? {})) {
-        if (!grads[k]) grads[k] = new Float32Array((g.length / n) * total);
-        grads[k].set(g, (g.length / n) * start);
+      if (consume && res.grads) {
+        consume(start, n, res.grads);
+      } else {
+        for (const [k, g] of Object.entries(res.grads ?? {})) {
+          if (!grads[k]) grads[k] = new Float32Array((g.length / n) * total);
+          grads[k].set(g, (g.length / n) * start);
+        }
       }
       opts.onProgress?.({ phase, done: start + n, total });
     }

@@ -229,7 +229,10 @@ export async function integratedGradients(
     for (const w of attributed) base[w] = await baselineFor(explainer, engine, baseline, w, feeds[w]);
     // every (example, point) pair is a row: row j = example * steps + k
     const total = batch * steps;
-    const { grads } = await explainer.runRows(
+    // weighted gradients are summed batch by batch: memory follows internalBatchSize, not steps
+    const integral: Record<string, Float64Array> = {};
+    for (const w of attributed) integral[w] = new Float64Array(xs[w].length);
+    await explainer.runRows(
       engine,
       total,
       (start, n) => ({
@@ -247,18 +250,22 @@ export async function integratedGradients(
       }),
       opts,
       baselines.length > 1 ? `integrating (baseline ${bi + 1} of ${baselines.length})` : 'integrating',
+      true,
+      (start, n, grads) => {
+        for (const w of attributed) {
+          const per = rowSize(feeds[w]);
+          const g = grads[w];
+          for (let j = 0; j < n; j++) {
+            const e = Math.floor((start + j) / steps);
+            const weight = weights[(start + j) % steps];
+            const acc = integral[w].subarray(e * per, (e + 1) * per);
+            for (let i = 0; i < per; i++) acc[i] += weight * g[j * per + i];
+          }
+        }
+      },
     );
     for (const w of attributed) {
-      const per = rowSize(feeds[w]);
-      const g = grads[w];
-      for (let e = 0; e < batch; e++) {
-        for (let i = 0; i < per; i++) {
-          let s = 0;
-          for (let k = 0; k < steps; k++) s += weights[k] * g[(e * steps + k) * per + i];
-          const d = xs[w][e * per + i] - base[w][e * per + i];
-          attr[w][e * per + i] += (d * s) / baselines.length;
-        }
-      }
+      for (let i = 0; i < xs[w].length; i++) attr[w][i] += ((xs[w][i] - base[w][i]) * integral[w][i]) / baselines.length;
     }
     // F(x') for this baseline
     const fb = await explainer.runRows(
