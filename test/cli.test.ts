@@ -34,11 +34,6 @@ test.each([['npy'], ['json']])('run on a .%s sample prints the logits PyTorch co
   expect(Number(printed[2])).toBeCloseTo(sample.torch_output[1], 3);
 });
 
-test('demo classifies the shipped handwritten 3 as a 3', () => {
-  const r = cli('demo');
-  expect(r.code).toBe(0);
-  expect(r.out).toMatch(/top classes of the first row: 3 \(/);
-});
 
 describe('bad input gets one clear line and a non-zero exit', () => {
   test.each([

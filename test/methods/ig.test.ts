@@ -20,7 +20,7 @@ describe.each(refs.map((r) => [r.name, r] as const))('%s', (name, ref) => {
   const opts = () => ({ target: ref.targets, steps: ref.igSteps, ...(ref.layer ? { at: ref.at } : {}) });
 
   test.each(INTEGRATION_METHODS)('%s matches PyTorch IG', async (method) => {
-    const r = await integratedGradients(ex(), { [ref.input]: ref.x }, { ...opts(), method });
+    const r = await integratedGradients(ex(), { [ref.input]: ref.x }, { ...opts(), integration: method });
     const attr = r.attributions[ref.at].data as Float32Array;
     const tolerance = r.gradientSource === 'fd' ? 1e-2 : 1e-3;
     expect(relL2(attr, ref.ig[method])).toBeLessThan(tolerance);

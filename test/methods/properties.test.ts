@@ -47,7 +47,7 @@ describe("the paper's axioms", () => {
     const sal = await saliency(ex, x, { target: 0, abs: false });
     expect(Math.abs(attr(sal, 'x')[0])).toBe(0);
     // with the midpoint rule over 100 steps, half the points lie on the slope: exactly 1
-    const mid = await integratedGradients(ex, x, { target: 0, method: 'riemann_middle', steps: 100 });
+    const mid = await integratedGradients(ex, x, { target: 0, integration: 'riemann_middle', steps: 100 });
     expect(attr(mid, 'x')[0]).toBeCloseTo(1, 5);
     await ex.release();
   });

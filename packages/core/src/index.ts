@@ -9,3 +9,4 @@ export * from './checkInput';
 export * from './grad';
 export * from './runtime';
 export * from './methods';
+export * from './viz';

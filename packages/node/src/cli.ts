@@ -5,11 +5,30 @@
 import * as path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { summarizeModel, checkInput, gradientCoverage, type ModelSummary, type CoverageReport } from '@onnx-explain/core';
+import { promises as fs } from 'node:fs';
+import {
+  summarizeModel,
+  checkInput,
+  gradientCoverage,
+  attributionMap,
+  renderHeatmap,
+  INTEGRATION_METHODS,
+  type ModelSummary,
+  type CoverageReport,
+  type Tensor,
+  type TargetSpec,
+  type IntegrationMethod,
+  type GradientMode,
+  type ProgressEvent,
+  type IntegratedGradientsOptions,
+} from '@onnx-explain/core';
 import { loadModelFile } from './modelFile';
 import { readInputFile } from './inputFile';
 import { runModel } from './session';
-import type { NdArray } from './npy';
+import { encodeNpy, type NdArray } from './npy';
+import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
+import { isImageFile, loadImage, encodePng, type LoadedImage } from './image';
+import type { Device } from './runtime';
 
 const REPO_MODELS = path.resolve(__dirname, '../../../models');
 
@@ -101,10 +120,287 @@ function printOutputs(outputs: Record<string, NdArray>): void {
   }
 }
 
+/** A progress bar on stderr, drawn only on a terminal. */
+function progressBar(enabled: boolean) {
+  let last = '';
+  return {
+    update(e: ProgressEvent) {
+      if (!enabled) return;
+      const width = 30;
+      const filled = Math.round((width * e.done) / Math.max(1, e.total));
+      const line = `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round((100 * e.done) / Math.max(1, e.total))).padStart(3)}% ${e.phase} ${e.done}/${e.total}`;
+      if (line !== last) process.stderr.write(line.padEnd(last.length));
+      last = line;
+    },
+    done() {
+      if (enabled && last) process.stderr.write('\r' + ' '.repeat(last.length) + '\r');
+    },
+  };
+}
+
+function parseTarget(t: string | undefined): TargetSpec | undefined {
+  if (t === undefined) return undefined;
+  if (t === 'sum') return 'sum';
+  if (/^\d+$/.test(t)) return Number(t);
+  if (/^\d+(,\d+)+$/.test(t)) return { index: t.split(',').map(Number) };
+  throw new Error(`--target '${t}' is not a class index (3), an index over the output's non-batch axes (0,2,1) or 'sum'`);
+}
+
+function parseList(v: string | undefined, what: string): number[] | undefined {
+  if (v === undefined) return undefined;
+  const xs = v.split(/[,x]/).map(Number);
+  if (xs.some((n) => !Number.isFinite(n))) throw new Error(`${what} '${v}' is not a list of numbers`);
+  return xs;
+}
+
+interface AttributeArgs {
+  model: string;
+  input: string[];
+  target?: string;
+  outputName?: string;
+  method: MethodName;
+  steps: number;
+  integration: IntegrationMethod;
+  baseline?: string;
+  batchSize?: number;
+  at?: string;
+  gradients: GradientMode;
+  device: Device;
+  json?: string;
+  npy?: string;
+  heatmap?: string;
+  samples?: number;
+  stdev?: number;
+  resize?: string;
+  layout?: 'NCHW' | 'NHWC';
+  scale?: number;
+  mean?: string;
+  std?: string;
+  grayscale?: boolean;
+  quiet: boolean;
+}
+
+/** Reads --input values: NAME=FILE or FILE (for the inputs in order); images are preprocessed to fit the model. */
+async function readInputs(a: AttributeArgs, summary: ModelSummary) {
+  const feeds: Record<string, Tensor> = {};
+  const images: Record<string, LoadedImage> = {};
+  for (const spec of a.input) {
+    const eq = spec.indexOf('=');
+    const named = eq > 0 && !/^[A-Za-z]:[\\/]/.test(spec);
+    const name = named ? spec.slice(0, eq) : summary.inputs[Object.keys(feeds).length]?.name;
+    const file = named ? spec.slice(eq + 1) : spec;
+    const declared = summary.inputs.find((i) => i.name === name);
+    if (!declared) throw new Error(`the model has no input '${name}'; its inputs are ${summary.inputs.map((i) => i.name).join(', ')}`);
+    if (isImageFile(file)) {
+      const shape = declared.shape ?? [];
+      const channelsFirst = a.layout ? a.layout === 'NCHW' : !(shape.length === 4 && (shape[3] === 1 || shape[3] === 3) && shape[1] !== 1 && shape[1] !== 3);
+      const layout = channelsFirst ? 'NCHW' : 'NHWC';
+      const dims = layout === 'NCHW' ? shape.slice(2) : shape.slice(1, 3);
+      const channels = layout === 'NCHW' ? shape[1] : shape[3];
+      const size = parseList(a.resize, '--resize') ?? (dims.every((d) => typeof d === 'number') && dims.length === 2 ? (dims as number[]) : undefined);
+      const img = await loadImage(file, {
+        size: size as [number, number] | undefined,
+        layout,
+        grayscale: a.grayscale ?? channels === 1,
+        scale: a.scale,
+        mean: parseList(a.mean, '--mean'),
+        std: parseList(a.std, '--std'),
+      });
+      images[declared.name] = img;
+      feeds[declared.name] = toTensor(img.tensor);
+    } else {
+      feeds[declared.name] = toTensor(await readInputFile(file));
+    }
+    checkInput(declared, { dtype: feeds[declared.name].type, shape: feeds[declared.name].dims });
+  }
+  const missing = summary.inputs.filter((i) => !feeds[i.name]);
+  if (missing.length) throw new Error(`no value given for input ${missing.map((i) => `'${i.name}'`).join(', ')} (use --input NAME=FILE)`);
+  return { feeds, images };
+}
+
+function describeTarget(r: ExplainResult): string {
+  if (r.classes) {
+    const c = r.classes.length === 1 ? `class ${r.classes[0]}` : `classes ${r.classes.join(', ')}`;
+    const how = r.target === 'top' ? 'the top class' : 'as asked';
+    return `${c} (${how}); output value ${r.outputs.map((v) => v.toFixed(4)).join(', ')}`;
+  }
+  return `${typeof r.target === 'string' ? 'the sum of the output' : `output element [${(r.target as { index: number[] }).index.join(', ')}]`}; value ${r.outputs.map((v) => v.toFixed(4)).join(', ')}`;
+}
+
+/** The JSON a run writes: the first attributed tensor as "attributions", every one under "attributionsByTensor". */
+export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
+  const names = Object.keys(r.attributions);
+  const first = r.attributions[names[0]];
+  const plain = (t: Tensor) => ({ shape: t.dims, data: Array.from(t.data as Float32Array) });
+  return {
+    ...extra,
+    method: r.method,
+    target: r.target,
+    classes: r.classes,
+    integration: r.integration,
+    steps: r.steps,
+    gradientSource: r.gradientSource,
+    fdReason: r.fdReason,
+    attributed: names[0],
+    attributions: plain(first),
+    attributionsByTensor: Object.fromEntries(names.map((n) => [n, plain(r.attributions[n])])),
+    delta: r.delta,
+    sum: r.sum,
+    output: r.outputs,
+    baselineOutput: r.baselineOutputs,
+    positionScores: r.positionScores ? plain(r.positionScores) : undefined,
+    heatmap: r.heatmap ? plain(r.heatmap) : undefined,
+    runtime: r.runtime,
+    batchNotes: r.batchNotes.length ? r.batchNotes : undefined,
+  };
+}
+
+/** The attribution map of the first example as a PNG, over the input image when there is one. */
+function heatmapPng(r: ExplainResult, feeds: Record<string, Tensor>, images: Record<string, LoadedImage>): Buffer {
+  if (r.heatmap) {
+    const [, h, w] = r.heatmap.dims;
+    const bg = Object.values(images)[0]?.grey;
+    const map = { width: w, height: h, values: (r.heatmap.data as Float32Array).slice(0, h * w) };
+    return encodePng(renderHeatmap(map, { background: bg && bg.length === h * w ? bg : undefined }));
+  }
+  const name = Object.keys(r.attributions)[0];
+  const t = r.attributions[name];
+  const image = images[name];
+  const layoutOf = (dims: number[]) => (dims.length === 4 && (dims[3] === 1 || dims[3] === 3) && dims[1] !== 1 && dims[1] !== 3 ? 'NHWC' : 'NCHW');
+  if (t.dims.length !== 4 && t.dims.length !== 3) {
+    throw new Error(`--heatmap needs an image-shaped attribution ([N, C, H, W] or [N, H, W, C]); '${name}' has shape [${t.dims.join(', ')}]`);
+  }
+  const per = t.dims.slice(1);
+  const layout = layoutOf(t.dims);
+  const map = attributionMap((t.data as Float32Array).subarray(0, per.reduce((a, b) => a * b, 1)), t.dims.length === 3 ? per : per, layout);
+  let background = image?.grey;
+  if (!background && feeds[name]) {
+    // the input itself, channel-averaged and stretched to [0, 1]
+    const m = attributionMap(Array.from((feeds[name].data as Float32Array).subarray(0, map.width * map.height * (per.length === 3 ? (layout === 'NCHW' ? per[0] : per[2]) : 1))), per, layout);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of m.values) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    background = m.values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5));
+  }
+  return encodePng(renderHeatmap(map, { background }));
+}
+
+function topFeatures(r: ExplainResult, k = 5): string[] {
+  const name = Object.keys(r.attributions)[0];
+  const scores = r.positionScores ?? r.attributions[name];
+  const per = scores.dims.slice(1).reduce((a, b) => a * b, 1);
+  const first = Array.from((scores.data as Float32Array).subarray(0, per));
+  return first
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => Math.abs(b.v) - Math.abs(a.v))
+    .slice(0, k)
+    .map(({ v, i }) => `${r.positionScores ? 'position' : 'feature'} ${i}: ${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
+}
+
+export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
+  const explainer = await NodeExplainer.load(a.model, { device: a.device });
+  if (explainer.notice && !a.quiet) process.stderr.write(`onnx-explain: ${explainer.notice}\n`);
+  try {
+    const { feeds, images } = await readInputs(a, explainer.summary);
+    let baselines: IntegratedGradientsOptions['baselines'];
+    if (a.baseline && a.baseline !== 'zeros') {
+      const b = isImageFile(a.baseline)
+        ? toTensor((await loadImage(a.baseline, { size: Object.values(images)[0] ? [Object.values(images)[0].height, Object.values(images)[0].width] : undefined, grayscale: Object.values(feeds)[0]?.dims[1] === 1 })).tensor)
+        : toTensor(await readInputFile(a.baseline));
+      // with --at and integer baseline values, the baseline is model input (pad token ids) whose layer value is used
+      baselines = a.at && (b.type === 'int64' || b.type === 'int32') ? { inputs: { ...feeds, [explainer.summary.inputs[0].name]: b } } : b;
+    }
+    const bar = progressBar(!a.quiet && process.stderr.isTTY === true);
+    const started = Date.now();
+    let result: ExplainResult;
+    try {
+      result = await explainer.explain(feeds, {
+        method: a.method,
+        target: parseTarget(a.target),
+        output: a.outputName,
+        steps: a.steps,
+        integration: a.integration,
+        baselines,
+        internalBatchSize: a.batchSize,
+        at: a.method === 'grad-cam' ? undefined : a.at,
+        layer: a.method === 'grad-cam' ? a.at : undefined,
+        gradients: a.gradients,
+        samples: a.samples,
+        stdev: a.stdev,
+        onProgress: (e) => bar.update(e),
+      });
+    } finally {
+      bar.done();
+    }
+    const seconds = (Date.now() - started) / 1000;
+    const lines = [
+      `model      ${a.model} (${explainer.device})`,
+      `method     ${result.method}${result.steps ? `, ${result.steps} steps, ${result.integration}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}`,
+      `target     ${describeTarget(result)}`,
+    ];
+    if (result.delta) {
+      lines.push(`delta      ${result.delta.map((d) => d.toExponential(2)).join(', ')}  (sum of attributions ${result.sum.map((v) => v.toFixed(4)).join(', ')}; F(x) - F(baseline) ${result.outputs.map((v, i) => (v - (result.baselineOutputs?.[i] ?? 0)).toFixed(4)).join(', ')})`);
+    }
+    lines.push(`largest    ${topFeatures(result).join('; ')}`);
+    lines.push(`time       ${seconds.toFixed(2)} s`);
+    const extra = { model: a.model, device: explainer.device };
+    if (a.json) {
+      await fs.writeFile(a.json, JSON.stringify(resultJson(result, extra), null, 1) + '\n');
+      lines.push(`wrote      ${a.json}`);
+    }
+    if (a.npy) {
+      const t = result.heatmap ?? result.attributions[Object.keys(result.attributions)[0]];
+      await fs.writeFile(a.npy, encodeNpy({ data: t.data, shape: t.dims, dtype: 'float32' }));
+      lines.push(`wrote      ${a.npy}`);
+    }
+    if (a.heatmap) {
+      await fs.writeFile(a.heatmap, heatmapPng(result, feeds, images));
+      lines.push(`wrote      ${a.heatmap}`);
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+    return result;
+  } finally {
+    await explainer.release();
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
   await yargs(argv)
     .scriptName('onnx-explain')
     .usage('$0 <command> [options]\n\nExplain what an ONNX model decided, with feature attributions.')
+    .command(
+      'attribute <model>',
+      'Attribute a model\'s output to its input features (Integrated Gradients and friends)',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
+          .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file (.npy, .json, .png, .jpg), or NAME=FILE for a model with several inputs (the ones not attributed are held fixed); repeatable' })
+          .option('target', { type: 'string', describe: 'class index N, a full index i,j,k over the non-batch axes, or sum; default: the top class' })
+          .option('output-name', { type: 'string', describe: 'the model output to explain (default: the first)' })
+          .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'attribution method' })
+          .option('steps', { type: 'number', default: 50, describe: 'interpolation steps (ig)' })
+          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: 'quadrature rule (ig)' })
+          .option('baseline', { type: 'string', describe: 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)' })
+          .option('batch-size', { type: 'number', describe: 'rows per session run (interpolation points); bounds memory (default 64)' })
+          .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam, the convolution output' })
+          .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
+          .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
+          .option('samples', { type: 'number', describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
+          .option('stdev', { type: 'number', describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
+          .option('json', { type: 'string', describe: 'write the result as JSON here' })
+          .option('npy', { type: 'string', describe: 'write the attributions as float32 .npy here' })
+          .option('heatmap', { type: 'string', describe: 'write a PNG heatmap with a colour legend here (image inputs)' })
+          .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
+          .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
+          .option('scale', { type: 'number', describe: 'image inputs: divide pixel values by this (default 255)' })
+          .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
+          .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
+          .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' }),
+      async (a) => {
+        await attribute({ ...a, model: a.model, outputName: a['output-name'], batchSize: a['batch-size'] } as AttributeArgs);
+      },
+    )
     .command(
       'inspect <model>',
       'Show a model\'s inputs, outputs, op types and gradient coverage',
@@ -130,16 +426,26 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'demo',
-      'Inspect the shipped digits CNN and classify a shipped sample image',
-      (y) => y,
-      async () => {
-        const model = path.join(REPO_MODELS, 'digits_cnn.onnx');
-        await inspect(model, false);
-        process.stdout.write('\nclassifying models/samples/digit_3.npy (a handwritten 3):\n');
-        printOutputs(await run(model, [path.join(REPO_MODELS, 'samples/digit_3.npy')]));
+      'Explain the shipped digits CNN on a shipped handwritten 3: writes demo-output/digit_3_ig.png and .json',
+      (y) => y.option('quiet', { type: 'boolean', default: false }),
+      async (a) => {
+        const out = path.resolve(REPO_MODELS, '../demo-output');
+        await fs.mkdir(out, { recursive: true });
+        await attribute({
+          model: path.relative(process.cwd(), path.join(REPO_MODELS, 'digits_cnn.onnx')),
+          input: [path.relative(process.cwd(), path.join(REPO_MODELS, 'samples/digit_3.npy'))],
+          method: 'ig',
+          steps: 50,
+          integration: 'gausslegendre',
+          gradients: 'auto',
+          device: 'auto',
+          json: path.relative(process.cwd(), path.join(out, 'digit_3_ig.json')),
+          heatmap: path.relative(process.cwd(), path.join(out, 'digit_3_ig.png')),
+          quiet: a.quiet,
+        });
       },
     )
-    .demandCommand(1, 'name a command: inspect, run or demo (see --help)')
+    .demandCommand(1, 'name a command: attribute, inspect, run or demo (see --help)')
     .strict()
     .help()
     .fail((msg, err, y) => {

@@ -3,3 +3,6 @@ export * from './npy';
 export * from './inputFile';
 export * from './session';
 export * from './ortRuntime';
+export * from './image';
+export * from './runtime';
+export * from './explain';

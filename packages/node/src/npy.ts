@@ -50,7 +50,8 @@ export function parseNpy(buf: Uint8Array, source = 'input'): NdArray {
   if (buf.length - start < n * info.bytes) {
     throw new NpyError(`${source}: shape (${shape.join(', ')}) needs ${n * info.bytes} bytes of data, the file has ${buf.length - start}`);
   }
-  const copy = buf.slice(start, start + n * info.bytes);
+  // a copy (aligned, and never a view into a pooled Buffer: Buffer#slice does not copy)
+  const copy = Uint8Array.prototype.slice.call(buf, start, start + n * info.bytes);
   return { data: new info.ctor(copy.buffer, 0, n), shape, dtype: info.dtype };
 }
 

@@ -26,7 +26,8 @@ export interface AttributionResult {
   attributions: Record<string, Tensor>;
   /** Sum of all attributions per example. */
   sum: number[];
-  target: TargetSpec;
+  /** The target as asked, or 'top' when the top class of each example was explained. */
+  target: TargetSpec | 'top';
   /** The classes explained, for class targets. */
   classes?: number[];
   /** The explained value per example (F(x)). */
@@ -55,7 +56,7 @@ export interface IntegratedGradientsOptions extends CommonOptions {
   /** Interpolation points (default 50). */
   steps?: number;
   /** Quadrature rule (default gausslegendre). */
-  method?: IntegrationMethod;
+  integration?: IntegrationMethod;
   /** Baseline, or several (their attributions are averaged). Default: zeros. */
   baselines?: Baseline | Baseline[];
 }
@@ -163,7 +164,7 @@ export function resultBase(
     method,
     attributions,
     sum,
-    target: spec ?? (classes ? classes : 'sum'),
+    target: spec ?? 'top',
     classes,
     outputs: Array.from(outputs),
     gradientSource: engine.source,
@@ -208,7 +209,7 @@ export async function integratedGradients(
 ): Promise<IntegratedGradientsResult> {
   const batch = explainer.validate(inputs);
   const steps = opts.steps ?? 50;
-  const integration = opts.method ?? 'gausslegendre';
+  const integration = opts.integration ?? 'gausslegendre';
   const { alphas, weights } = quadrature(integration, steps);
   opts.onProgress?.({ phase: 'preparing', done: 0, total: 1 });
   const { target, classes } = await explainer.resolveTarget(inputs, opts, batch);

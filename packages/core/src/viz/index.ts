@@ -1,0 +1,2 @@
+export * from './heatmap';
+export { drawText, formatNumber, newImage, fillRect } from './font';

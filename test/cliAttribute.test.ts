@@ -1,0 +1,131 @@
+/**
+ * `onnx-explain attribute` as a subprocess, on the shipped models: every
+ * method, every input format; the JSON it writes is compared with the
+ * library's result for the same call, and IG's completeness delta is checked.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import * as jpeg from 'jpeg-js';
+import { NodeExplainer, readInputFile, parseNpy, type ExplainOptions } from '@onnx-explain/node';
+import { repoRoot, tmpDir } from './helpers/ort';
+import { relL2 } from './grad/fd';
+
+const bin = path.join(repoRoot, 'packages/node/bin/onnx-explain.js');
+const EMB = '/embedding/Gather_output_0';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: repoRoot, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+async function library(model: string, inputFile: string, opts: ExplainOptions) {
+  const ex = await NodeExplainer.load(path.join(repoRoot, model), { device: 'cpu' });
+  try {
+    const x = await readInputFile(path.join(repoRoot, inputFile));
+    return await ex.explain({ [ex.summary.inputs[0].name]: x }, opts);
+  } finally {
+    await ex.release();
+  }
+}
+
+const dir = tmpDir();
+
+describe.each([
+  ['ig', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', [], { method: 'ig' }],
+  ['ig riemann_trapezoid 20 steps, class 2', 'models/digits_cnn.onnx', 'models/samples/digit_7.json', ['--integration', 'riemann_trapezoid', '--steps', '20', '--target', '2'], { method: 'ig', integration: 'riemann_trapezoid', steps: 20, target: 2 }],
+  ['saliency', 'models/tabular_mlp.onnx', 'models/samples/patient_1.npy', ['--method', 'saliency'], { method: 'saliency' }],
+  ['input-x-gradient', 'models/tabular_mlp.onnx', 'models/samples/patient_1.json', ['--method', 'input-x-gradient', '--target', '0'], { method: 'input-x-gradient', target: 0 }],
+  ['smoothgrad', 'models/digits_cnn.onnx', 'models/samples/digit_0.npy', ['--method', 'smoothgrad', '--samples', '4', '--stdev', '0.1'], { method: 'smoothgrad', samples: 4, stdev: 0.1 }],
+  ['gradient-shap', 'models/digits_cnn.onnx', 'models/samples/digit_0.npy', ['--method', 'gradient-shap', '--samples', '6'], { method: 'gradient-shap', samples: 6 }],
+  ['grad-cam', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'grad-cam', '--at', '/features/features.3/Relu_output_0'], { method: 'grad-cam', layer: '/features/features.3/Relu_output_0' }],
+  ['layer ig on the text model, fd', 'models/text_classifier.onnx', 'models/samples/review_positive.npy', ['--at', EMB, '--gradients', 'fd', '--steps', '10'], { method: 'ig', at: EMB, gradients: 'fd', steps: 10 }],
+] as const)('%s', (name, model, input, args, opts) => {
+  test('the JSON equals the library result', async () => {
+    const json = path.join(dir, `${name.replace(/\W+/g, '_')}.json`);
+    const r = cli('attribute', model, '--input', input, '--device', 'cpu', '--json', json, ...args);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const got = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const want = await library(model, input, opts as ExplainOptions);
+    const key = Object.keys(want.attributions)[0];
+    expect(got.attributed).toBe(key);
+    expect(got.attributions.shape).toEqual(want.attributions[key].dims);
+    expect(relL2(got.attributions.data, want.attributions[key].data as Float32Array)).toBeLessThan(1e-6);
+    expect(got.method).toBe(want.method);
+    expect(got.classes).toEqual(want.classes);
+    expect(got.gradientSource).toBe(want.gradientSource);
+    expect(r.out).toMatch(new RegExp(`target     class ${want.classes![0]} `));
+    if (opts.method === 'ig') {
+      expect(got.steps).toBe(want.steps);
+      expect(got.integration).toBe(want.integration);
+      // completeness, as reported
+      got.delta.forEach((d: number, i: number) => expect(d).toBeCloseTo(got.sum[i] - (got.output[i] - got.baselineOutput[i]), 6));
+      if (got.steps === 50) expect(Math.abs(got.delta[0])).toBeLessThan(0.02 * Math.abs(got.output[0] - got.baselineOutput[0]));
+    }
+  });
+});
+
+describe('input formats', () => {
+  const digit = parseNpy(fs.readFileSync(path.join(repoRoot, 'models/samples/digit_3.npy')));
+  const grey = Array.from(digit.data as Float32Array, (v) => Math.round(v * 255));
+
+  test('a PNG image is read, fitted to the model input, and gives the .npy result; --npy and --heatmap are written', async () => {
+    const png = new PNG({ width: 8, height: 8 });
+    grey.forEach((g, i) => png.data.set([g, g, g, 255], i * 4));
+    const file = path.join(dir, 'three.png');
+    fs.writeFileSync(file, PNG.sync.write(png));
+    const [a, b] = [path.join(dir, 'png.json'), path.join(dir, 'npy.json')];
+    const npyOut = path.join(dir, 'attr.npy');
+    const heat = path.join(dir, 'heat.png');
+    expect(cli('attribute', 'models/digits_cnn.onnx', '--input', file, '--json', a, '--npy', npyOut, '--heatmap', heat, '--device', 'cpu').code).toBe(0);
+    expect(cli('attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--json', b, '--device', 'cpu').code).toBe(0);
+    const [ja, jb] = [a, b].map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+    expect(relL2(ja.attributions.data, jb.attributions.data)).toBeLessThan(1e-2); // 8-bit pixels
+    const saved = parseNpy(fs.readFileSync(npyOut));
+    expect(saved.shape).toEqual([1, 1, 8, 8]);
+    expect(relL2(saved.data as Float32Array, ja.attributions.data)).toBeLessThan(1e-7);
+    const img = PNG.sync.read(fs.readFileSync(heat));
+    expect(img.width).toBeGreaterThan(256);
+    expect(img.height).toBeGreaterThanOrEqual(256);
+  });
+
+  test('a JPEG is resized, and mean/std preprocessing is applied', () => {
+    const raw = Buffer.alloc(16 * 16 * 4);
+    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) raw.set([grey[(y >> 1) * 8 + (x >> 1)], grey[(y >> 1) * 8 + (x >> 1)], grey[(y >> 1) * 8 + (x >> 1)], 255], (y * 16 + x) * 4);
+    const file = path.join(dir, 'three.jpg');
+    fs.writeFileSync(file, jpeg.encode({ data: raw, width: 16, height: 16 }, 95).data);
+    const out = path.join(dir, 'jpg.json');
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', file, '--json', out, '--device', 'cpu', '--mean', '0.1', '--std', '0.9');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(out, 'utf8')).attributions.shape).toEqual([1, 1, 8, 8]);
+  });
+});
+
+describe('bad input: one clear line, non-zero exit', () => {
+  test.each([
+    [['attribute', 'models/nope.onnx', '--input', 'models/samples/digit_3.npy'], /^onnx-explain: model file 'models\/nope\.onnx' does not exist\n$/],
+    [['attribute', 'package.json', '--input', 'models/samples/digit_3.npy'], /^onnx-explain: 'package\.json' is not an ONNX model/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/missing.npy'], /^onnx-explain: input file 'models\/samples\/missing\.npy' does not exist\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/patient_0.npy'], /^onnx-explain: input 'image' expects shape \[batch, 1, 8, 8\], got \[1, 30\]\n$/],
+    [['attribute', 'models/text_classifier.onnx', '--input', 'models/samples/digit_3.npy'], /^onnx-explain: input 'token_ids' expects type int64, got float32/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--target', '12'], /^onnx-explain: target 12 is out of range: output 'logits' has 10 classes \(0 to 9\)\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--at', 'no_such_tensor'], /^onnx-explain: unknown tensor 'no_such_tensor' for layer attribution/],
+    [['attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy'], /^onnx-explain: the model has no floating-point input to attribute; attribute at a layer instead/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--device', 'cuda'], /^onnx-explain: CUDA was asked for but onnxruntime-node cannot use it \(.*\)\. .*--onnxruntime-node-install=cuda12\n$/],
+  ])('%j', (args, message) => {
+    const r = cli(...(args as string[]), '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+  });
+});
+
+test('the demo writes a heatmap and a JSON with no arguments', () => {
+  const r = cli('demo', '--quiet');
+  expect(r.code).toBe(0);
+  const json = JSON.parse(fs.readFileSync(path.join(repoRoot, 'demo-output/digit_3_ig.json'), 'utf8'));
+  expect(json.classes).toEqual([3]);
+  expect(Math.abs(json.delta[0])).toBeLessThan(0.01 * Math.abs(json.output[0] - json.baselineOutput[0]));
+  expect(PNG.sync.read(fs.readFileSync(path.join(repoRoot, 'demo-output/digit_3_ig.png'))).width).toBeGreaterThan(256);
+});
