@@ -10,3 +10,4 @@ export * from './grad';
 export * from './runtime';
 export * from './methods';
 export * from './viz';
+export * from './io/npy';

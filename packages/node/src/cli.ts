@@ -25,7 +25,7 @@ import {
 import { loadModelFile } from './modelFile';
 import { readInputFile } from './inputFile';
 import { runModel } from './session';
-import { encodeNpy, type NdArray } from './npy';
+import { encodeNpy, type NdArray } from '@onnx-explain/core';
 import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
 import { isImageFile, loadImage, encodePng, type LoadedImage } from './image';
 import type { Device } from './runtime';

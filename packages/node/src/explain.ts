@@ -25,7 +25,7 @@ import {
 } from '@onnx-explain/core';
 import { loadModelFile } from './modelFile';
 import { resolveDevice, type Device } from './runtime';
-import type { NdArray } from './npy';
+import type { NdArray } from '@onnx-explain/core';
 
 export const METHODS = ['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam'] as const;
 export type MethodName = (typeof METHODS)[number];

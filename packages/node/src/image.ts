@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import type { RgbaImage } from '@onnx-explain/core';
-import type { NdArray } from './npy';
+import type { NdArray } from '@onnx-explain/core';
 
 export interface ImagePreprocess {
   /** Target size [height, width] (bilinear); default: the image's own size. */

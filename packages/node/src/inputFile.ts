@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { parseNpy, NpyError, type NdArray } from './npy';
+import { parseNpy, NpyError, type NdArray } from '@onnx-explain/core';
 
 const JSON_DTYPES: Record<string, (n: number) => NdArray['data']> = {
   float32: (n) => new Float32Array(n),

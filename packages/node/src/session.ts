@@ -4,7 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { encodeModel, type ModelProto } from '@onnx-explain/core';
-import type { NdArray } from './npy';
+import type { NdArray } from '@onnx-explain/core';
 
 export type { InferenceSession } from 'onnxruntime-node';
 

@@ -1,8 +1,11 @@
 /**
- * @onnx-explain/web: browser-side entry points. The onnxruntime-web runner
- * and the dashboard build on these; for now, loading models in a page.
+ * @onnx-explain/web: the onnxruntime-web runner for core's methods, model
+ * loading in a page, and view helpers (heatmaps, token colours).
  */
 import { decodeModel, inlineExternalData, type ModelProto } from '@onnx-explain/core';
+
+export * from './ortWebRuntime';
+export * from './view';
 
 /** Fetches and decodes a model; external data is fetched relative to the model's URL. */
 export async function loadModelFromUrl(url: string, init?: RequestInit): Promise<ModelProto> {

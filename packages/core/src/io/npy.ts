@@ -1,8 +1,10 @@
 /**
  * NumPy .npy files (format versions 1-3), little-endian, C order: the format
- * Python users already have their inputs in.
+ * Python users already have their inputs in. Runtime-neutral: the CLI reads
+ * them from disk, the dashboard from dropped files.
  */
-import type { TypedArray } from '@onnx-explain/core';
+import type { TypedArray } from '../onnx/tensor';
+import { utf8Encode } from '../onnx/utf8';
 
 export interface NdArray {
   data: TypedArray;
@@ -37,7 +39,8 @@ export function parseNpy(buf: Uint8Array, source = 'input'): NdArray {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const start = (major === 1 ? 10 : 12) + headerLen;
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(buf.subarray(major === 1 ? 10 : 12, start));
+  // the header is ASCII (latin1 up to version 2, utf-8 from 3; field names and dtypes are ASCII either way)
+  const header = String.fromCharCode(...buf.subarray(major === 1 ? 10 : 12, start));
   const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
@@ -67,7 +70,7 @@ export function encodeNpy(arr: NdArray): Uint8Array {
   const out = new Uint8Array(10 + header.length + arr.data.byteLength);
   out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
   new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
+  out.set(utf8Encode(header), 10);
   out.set(new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength), 10 + header.length);
   return out;
 }

@@ -1,0 +1,461 @@
+/**
+ * The attribution dashboard: open a model, give an input, pick a method, run
+ * it with progress and a cancel button, and see the attributions. Everything
+ * runs in the browser; nothing is uploaded. For tests, the last result is
+ * exposed as window.__onnxExplain.
+ */
+import {
+  Explainer,
+  integratedGradients,
+  saliency,
+  inputXGradient,
+  noiseTunnel,
+  gradientShap,
+  summarizeModel,
+  gradientCoverage,
+  embeddingOutputs,
+  parseNpy,
+  attributionMap,
+  type ModelProto,
+  type Tensor,
+  type AttributionResult,
+  type IntegrationMethod,
+  type CoverageReport,
+} from '@onnx-explain/core';
+import { OrtWebRuntime, loadModelFromFile, loadModelFromUrl, drawHeatmap, renderTokens } from '../index';
+
+type Kind = 'image' | 'tabular' | 'text' | 'other';
+
+interface ExampleMeta {
+  file: string;
+  feature_names?: string[];
+  class_names?: string[];
+  samples: Record<string, { input: string; text?: string }>;
+}
+
+interface State {
+  model?: ModelProto;
+  name: string;
+  explainer?: Explainer;
+  kind: Kind;
+  inputName: string;
+  at?: string;
+  meta?: ExampleMeta;
+  vocab?: Record<string, number>;
+  input?: Tensor;
+  /** Grey preview of an image input, for drawing the heatmap over. */
+  grey?: Float32Array;
+  tokens?: string[];
+  result?: AttributionResult & { delta?: number[]; steps?: number; integration?: string };
+  seconds?: number;
+}
+
+declare global {
+  interface Window {
+    __onnxExplain: { ready: boolean; ep?: string; runs: number; lastResult?: unknown; error?: string };
+  }
+}
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+const params = new URLSearchParams(location.search);
+const runtime = new OrtWebRuntime({
+  executionProvider: (params.get('ep') as 'auto' | 'webgpu' | 'wasm' | null) ?? 'auto',
+  wasmPaths: new URL('./ort/', location.href).href,
+});
+const state: State = { name: '', kind: 'other', inputName: '' };
+let examples: Record<string, ExampleMeta> = {};
+let controller: AbortController | undefined;
+window.__onnxExplain = { ready: false, runs: 0 };
+
+function showError(e: unknown): void {
+  const msg = e instanceof Error ? e.message : String(e);
+  $('error').textContent = msg;
+  $('error').hidden = false;
+  window.__onnxExplain.error = msg;
+}
+
+function clearError(): void {
+  $('error').hidden = true;
+  window.__onnxExplain.error = undefined;
+}
+
+function kindOf(model: ModelProto): { kind: Kind; inputName: string; at?: string } {
+  const s = summarizeModel(model);
+  const float = s.inputs.find((i) => i.type === 'float32');
+  if (float?.shape?.length === 4) return { kind: 'image', inputName: float.name };
+  if (float?.shape?.length === 2) return { kind: 'tabular', inputName: float.name };
+  const emb = embeddingOutputs(model)[0];
+  const ints = s.inputs.find((i) => i.type === 'int64' || i.type === 'int32');
+  if (!float && ints && emb) return { kind: 'text', inputName: ints.name, at: emb };
+  return { kind: 'other', inputName: float?.name ?? s.inputs[0]?.name ?? '' };
+}
+
+function coverageLine(c: CoverageReport): string {
+  if (c.verdict === 'graph') return '<span class="ok">differentiable by graph</span> (every op on the path has a gradient rule)';
+  const why = c.blocking.length ? c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType}`).join(', ') : c.note ?? '';
+  return `<span class="warn">finite differences</span> (no gradient rule for ${why})`;
+}
+
+async function openModel(model: ModelProto, name: string, meta?: ExampleMeta): Promise<void> {
+  clearError();
+  await state.explainer?.release();
+  const k = kindOf(model);
+  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), ...k, input: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined });
+  const s = summarizeModel(model);
+  const cov = gradientCoverage(model, k.at ? { wrt: [k.at] } : {});
+  const dims = (d?: (number | string | null)[]) => (d ? `[${d.map((x) => x ?? '?').join(', ')}]` : '');
+  $('model-info').innerHTML = `
+    <div><b>${name}</b> — ${s.producer || 'unknown producer'}, opset ${s.opsets.map((o) => o.version).join('/')}, ${s.nodeCount} nodes, ${s.parameterCount.toLocaleString()} parameters</div>
+    <table><tr><th>inputs</th><th></th></tr>${s.inputs.map((i) => `<tr><td>${i.name}</td><td>${i.type} ${dims(i.shape)}</td></tr>`).join('')}
+    <tr><th>outputs</th><th></th></tr>${s.outputs.map((o) => `<tr><td>${o.name}</td><td>${o.type} ${dims(o.shape)}</td></tr>`).join('')}</table>
+    <div>Gradients: ${coverageLine(cov)}${k.at ? ` — explained at the embedding output <code>${k.at}</code>` : ''}</div>`;
+  $('model-info').hidden = false;
+  $('result-section').hidden = true;
+  renderInputPanel();
+  $('input-section').hidden = false;
+  $('method-section').hidden = false;
+  $('prediction').textContent = '';
+  resetTargets();
+}
+
+function resetTargets(): void {
+  const sel = $<HTMLSelectElement>('target');
+  sel.replaceChildren(new Option('top class', ''));
+  const s = state.model ? summarizeModel(state.model) : undefined;
+  const n = s?.outputs[0]?.shape?.at(-1);
+  if (typeof n === 'number') for (let c = 0; c < n; c++) sel.append(new Option(className(c), String(c)));
+}
+
+function className(c: number): string {
+  const names = state.meta?.class_names;
+  return names?.[c] ? `${c}: ${names[c]}` : `class ${c}`;
+}
+
+// ---- inputs ------------------------------------------------------------
+
+function npyToTensor(buf: ArrayBuffer): Tensor {
+  const a = parseNpy(new Uint8Array(buf));
+  return { type: a.dtype as Tensor['type'], dims: a.shape, data: a.data };
+}
+
+async function fetchSample(file: string): Promise<Tensor> {
+  const r = await fetch(`./examples/${file}`);
+  return npyToTensor(await r.arrayBuffer());
+}
+
+function renderInputPanel(): void {
+  const panel = $('input-panel');
+  const samples = Object.entries(state.meta?.samples ?? {});
+  const sampleButtons = samples.map(([k]) => `<button class="sample" data-sample="${k}">${k.replace(/_/g, ' ')}</button>`).join(' ');
+  if (state.kind === 'image') {
+    panel.innerHTML = `<div class="row"><label>Image file <input id="image-file" type="file" accept="image/*" /></label>${samples.length ? `<span class="label">or a sample</span> ${sampleButtons}` : ''}</div>
+      <canvas id="preview" width="0" height="0"></canvas>`;
+    $('image-file').addEventListener('change', (ev) => void loadImageFile((ev.target as HTMLInputElement).files![0]).catch(showError));
+  } else if (state.kind === 'tabular') {
+    const n = summarizeModel(state.model!).inputs.find((i) => i.name === state.inputName)?.shape?.[1];
+    panel.innerHTML = `<div class="row">${samples.length ? `<span class="label">Samples</span> ${sampleButtons}` : ''}<label>or a .json / .npy file <input id="tabular-file" type="file" accept=".json,.npy" /></label></div>
+      <label>${n ?? ''} feature values, separated by commas or spaces<textarea id="tabular-values"></textarea></label>`;
+    $('tabular-file').addEventListener('change', (ev) => void loadTensorFile((ev.target as HTMLInputElement).files![0]).catch(showError));
+    $('tabular-values').addEventListener('change', () => readTabular());
+  } else if (state.kind === 'text') {
+    panel.innerHTML = `<div class="row">${samples.length ? `<span class="label">Samples</span> ${sampleButtons}` : ''}<label>vocabulary (JSON token → id) <input id="vocab-file" type="file" accept=".json" /></label>
+      <label><input id="raw-ids" type="checkbox" /> raw token ids</label></div>
+      <label>Text<textarea id="text-input"></textarea></label>`;
+    $('vocab-file').addEventListener('change', (ev) => void (ev.target as HTMLInputElement).files![0].text().then((t) => (state.vocab = JSON.parse(t))).catch(showError));
+  } else {
+    panel.innerHTML = `<div class="row"><label>Input tensor (.json or .npy) <input id="tensor-file" type="file" accept=".json,.npy" /></label></div>`;
+    $('tensor-file').addEventListener('change', (ev) => void loadTensorFile((ev.target as HTMLInputElement).files![0]).catch(showError));
+  }
+  panel.querySelectorAll<HTMLButtonElement>('button.sample').forEach((b) => b.addEventListener('click', () => void useSample(b.dataset.sample!).catch(showError)));
+  if (state.kind === 'text') void loadVocab();
+}
+
+async function loadVocab(): Promise<void> {
+  if (state.meta) state.vocab = await (await fetch('./examples/text_vocab.json')).json();
+}
+
+async function useSample(key: string): Promise<void> {
+  const sample = state.meta!.samples[key];
+  if (state.kind === 'text' && sample.text) {
+    $<HTMLTextAreaElement>('text-input').value = sample.text;
+    return;
+  }
+  setInput(await fetchSample(sample.input));
+}
+
+function setInput(t: Tensor): void {
+  state.input = t;
+  if (state.kind === 'tabular') $<HTMLTextAreaElement>('tabular-values').value = Array.from(t.data as Float32Array, (v) => +v.toPrecision(6)).join(', ');
+  if (state.kind === 'image') {
+    const [, c, h, w] = t.dims;
+    const grey = attributionMap(t.data as Float32Array, [c, h, w]).values.map((v) => v / c);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const v of grey) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+    state.grey = grey.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5));
+    const canvas = $<HTMLCanvasElement>('preview');
+    const scale = Math.max(1, Math.floor(128 / Math.max(h, w)));
+    canvas.width = w * scale;
+    canvas.height = h * scale;
+    const ctx = canvas.getContext('2d')!;
+    state.grey.forEach((g, i) => {
+      ctx.fillStyle = `rgb(${g * 255},${g * 255},${g * 255})`;
+      ctx.fillRect((i % w) * scale, Math.floor(i / w) * scale, scale, scale);
+    });
+  }
+}
+
+async function loadTensorFile(file: File): Promise<void> {
+  const buf = await file.arrayBuffer();
+  if (file.name.endsWith('.npy')) return setInput(npyToTensor(buf));
+  const obj = JSON.parse(new TextDecoder().decode(buf)) as { shape?: number[]; data: number[]; dtype?: string };
+  const flat = (obj.data as unknown[]).flat(Infinity) as number[];
+  const dtype = obj.dtype ?? 'float32';
+  setInput({ type: dtype as Tensor['type'], dims: obj.shape ?? [1, flat.length], data: dtype === 'int64' ? BigInt64Array.from(flat.map((v) => BigInt(v))) : Float32Array.from(flat) });
+}
+
+function readTabular(): void {
+  const values = $<HTMLTextAreaElement>('tabular-values').value.split(/[\s,;]+/).filter(Boolean).map(Number);
+  if (values.some((v) => !Number.isFinite(v))) throw new Error('the feature values must all be numbers');
+  state.input = { type: 'float32', dims: [1, values.length], data: Float32Array.from(values) };
+}
+
+/** An image file, resized to the model input and converted to its channels, values in [0, 1]. */
+async function loadImageFile(file: File): Promise<void> {
+  const bitmap = await createImageBitmap(file);
+  const shape = summarizeModel(state.model!).inputs.find((i) => i.name === state.inputName)!.shape!;
+  const [c, h, w] = [shape[1], shape[2], shape[3]].map((d, i) => (typeof d === 'number' ? d : i === 0 ? 3 : i === 1 ? bitmap.height : bitmap.width)) as number[];
+  const canvas = new OffscreenCanvas(w, h);
+  const ctx = canvas.getContext('2d')!;
+  ctx.drawImage(bitmap, 0, 0, w, h);
+  const px = ctx.getImageData(0, 0, w, h).data;
+  const data = new Float32Array(c * h * w);
+  for (let i = 0; i < h * w; i++) {
+    const [r, g, b] = [px[i * 4], px[i * 4 + 1], px[i * 4 + 2]];
+    if (c === 1) data[i] = (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+    else for (let k = 0; k < 3; k++) data[k * h * w + i] = [r, g, b][k] / 255;
+  }
+  setInput({ type: 'float32', dims: [1, c, h, w], data });
+}
+
+function textInput(): Tensor {
+  const text = $<HTMLTextAreaElement>('text-input').value;
+  const shape = summarizeModel(state.model!).inputs.find((i) => i.name === state.inputName)!.shape!;
+  const len = typeof shape[1] === 'number' ? shape[1] : undefined;
+  let ids: number[];
+  let tokens: string[];
+  if ($<HTMLInputElement>('raw-ids').checked) {
+    ids = text.split(/[\s,]+/).filter(Boolean).map(Number);
+    tokens = ids.map(String);
+  } else {
+    if (!state.vocab) throw new Error('give the vocabulary (a JSON file mapping tokens to ids), or tick "raw token ids"');
+    tokens = text.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean);
+    const unk = state.vocab['<unk>'] ?? 1;
+    ids = tokens.map((t) => state.vocab![t] ?? unk);
+  }
+  if (len !== undefined) {
+    ids = ids.slice(0, len);
+    tokens = tokens.slice(0, len);
+    while (ids.length < len) ids.push(state.vocab?.['<pad>'] ?? 0);
+  }
+  state.tokens = tokens;
+  return { type: 'int64', dims: [1, ids.length], data: BigInt64Array.from(ids.map(BigInt)) };
+}
+
+function currentInput(): Tensor {
+  if (state.kind === 'text') return textInput();
+  if (state.kind === 'tabular') readTabular();
+  if (!state.input) throw new Error('give an input first (a file, or one of the samples)');
+  return state.input;
+}
+
+// ---- running -----------------------------------------------------------
+
+async function predict(): Promise<void> {
+  clearError();
+  const x = { [state.inputName]: currentInput() };
+  const classes = await state.explainer!.topClasses(x, { at: state.at }, 1);
+  const sess = await runtime.createSession(state.model!);
+  const out = await sess.run(x);
+  await sess.release();
+  const logits = Array.from(Object.values(out)[0].data as Float32Array);
+  const top = logits.map((v, i) => ({ v, i })).sort((a, b) => b.v - a.v).slice(0, 5);
+  $('prediction').textContent = `top classes: ${top.map((t) => `${className(t.i)} (${t.v.toFixed(3)})`).join(', ')}`;
+  $<HTMLSelectElement>('target').value = String(classes[0]);
+}
+
+async function run(): Promise<void> {
+  clearError();
+  const x = { [state.inputName]: currentInput() };
+  const method = $<HTMLSelectElement>('method').value;
+  const targetValue = $<HTMLSelectElement>('target').value;
+  const baseline = $<HTMLSelectElement>('baseline').value === 'constant' ? Number($<HTMLInputElement>('baseline-value').value) : 'zeros';
+  controller = new AbortController();
+  $<HTMLButtonElement>('run').disabled = true;
+  $<HTMLButtonElement>('cancel').disabled = false;
+  const progress = $<HTMLProgressElement>('progress');
+  const opts = {
+    target: targetValue === '' ? undefined : Number(targetValue),
+    at: state.at,
+    signal: controller.signal,
+    internalBatchSize: 32,
+    onProgress: (e: { phase: string; done: number; total: number }) => {
+      progress.max = e.total;
+      progress.value = e.done;
+      $('progress-text').textContent = `${e.phase} ${e.done}/${e.total}`;
+    },
+  };
+  const started = performance.now();
+  try {
+    const ex = state.explainer!;
+    let r: State['result'];
+    if (method === 'ig') {
+      r = await integratedGradients(ex, x, { ...opts, steps: Number($<HTMLInputElement>('steps').value), integration: $<HTMLSelectElement>('integration').value as IntegrationMethod, baselines: baseline });
+    } else if (method === 'saliency') r = await saliency(ex, x, opts);
+    else if (method === 'input-x-gradient') r = await inputXGradient(ex, x, opts);
+    else if (method === 'smoothgrad') r = await noiseTunnel(ex, x, { ...opts, stdev: 0.1, samples: 10 });
+    else r = await gradientShap(ex, x, { ...opts, baselines: baseline });
+    state.result = r;
+    state.seconds = (performance.now() - started) / 1000;
+    $('progress-text').textContent = `done in ${state.seconds.toFixed(2)} s`;
+    await showResult();
+  } catch (e) {
+    $('progress-text').textContent = controller?.signal.aborted ? 'cancelled' : 'failed';
+    if (!controller?.signal.aborted) showError(e);
+  } finally {
+    $<HTMLButtonElement>('run').disabled = false;
+    $<HTMLButtonElement>('cancel').disabled = true;
+    controller = undefined;
+  }
+}
+
+async function showResult(): Promise<void> {
+  const r = state.result!;
+  const ep = await runtime.executionProvider();
+  const name = Object.keys(r.attributions)[0];
+  const attr = r.attributions[name];
+  const view = $('result-view');
+  view.replaceChildren();
+  const cls = r.classes?.[0];
+  const lines = [
+    `<b>${r.method}</b>${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.fdReason ? ` (${r.fdReason})` : ''}`,
+    `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`,
+    r.delta ? `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta <b>${r.delta[0].toExponential(2)}</b>` : `Sum of attributions ${r.sum[0].toFixed(4)}`,
+    `Time ${state.seconds!.toFixed(2)} s on ${runtime.name}${window.__onnxExplain.runs === 0 ? ' (the first run also prepares the gradient model)' : ''}`,
+  ];
+  $('summary').innerHTML = lines.map((l) => `<div>${l}</div>`).join('');
+  const grid = document.createElement('div');
+  grid.className = 'result-grid';
+  view.append(grid);
+  if (state.kind === 'image') {
+    const [, c, h, w] = attr.dims;
+    const fig = document.createElement('figure');
+    const canvas = document.createElement('canvas');
+    canvas.id = 'heatmap';
+    drawHeatmap(canvas, attributionMap((attr.data as Float32Array).subarray(0, c * h * w), [c, h, w]), { background: state.grey });
+    fig.append(canvas);
+    fig.insertAdjacentHTML('beforeend', '<figcaption>Attribution over the input: red pushes towards the class, blue away from it.</figcaption>');
+    grid.append(fig);
+  } else if (state.kind === 'tabular') {
+    grid.append(barChart(Array.from(attr.data as Float32Array), state.meta?.feature_names));
+  } else if (state.kind === 'text' && r.positionScores) {
+    const fig = document.createElement('figure');
+    const div = document.createElement('div');
+    div.id = 'tokens';
+    renderTokens(div, state.tokens ?? [], r.positionScores.data as Float32Array);
+    fig.append(div);
+    fig.insertAdjacentHTML('beforeend', '<figcaption>Each token coloured by its attribution (summed over the embedding): red for the explained class, blue against it. Hover for the value.</figcaption>');
+    grid.append(fig);
+  }
+  $('download-png').hidden = state.kind !== 'image';
+  $('result-section').hidden = false;
+  window.__onnxExplain.runs++;
+  window.__onnxExplain.lastResult = {
+    ep,
+    method: r.method,
+    classes: r.classes,
+    delta: r.delta,
+    steps: r.steps,
+    attributed: name,
+    dims: attr.dims,
+    attributions: Array.from(attr.data as Float32Array),
+  };
+}
+
+function barChart(values: number[], names?: string[]): HTMLElement {
+  const order = values.map((v, i) => ({ v, i })).sort((a, b) => Math.abs(b.v) - Math.abs(a.v)).slice(0, 15);
+  const max = Math.max(...order.map((o) => Math.abs(o.v)), 1e-12);
+  const div = document.createElement('div');
+  div.className = 'bars';
+  div.id = 'bars';
+  for (const { v, i } of order) {
+    const pct = (50 * Math.abs(v)) / max;
+    div.insertAdjacentHTML(
+      'beforeend',
+      `<div>${names?.[i] ?? `feature ${i}`}</div><div class="bar-track"><div class="axis"></div><div class="bar ${v >= 0 ? 'pos' : 'neg'}" style="${v >= 0 ? `left:50%` : `left:${50 - pct}%`};width:${pct}%"></div></div><div class="num">${v.toFixed(4)}</div>`,
+    );
+  }
+  return div;
+}
+
+function download(name: string, blob: Blob): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+// ---- wiring ------------------------------------------------------------
+
+async function init(): Promise<void> {
+  examples = await (await fetch('./examples/models.json')).json();
+  document.querySelectorAll<HTMLButtonElement>('button.example').forEach((b) =>
+    b.addEventListener('click', () => {
+      const key = b.dataset.example!;
+      void loadModelFromUrl(`./examples/${examples[key].file}`).then((m) => openModel(m, examples[key].file, examples[key])).catch(showError);
+    }),
+  );
+  $('model-file').addEventListener('change', (ev) => {
+    const f = (ev.target as HTMLInputElement).files![0];
+    void loadModelFromFile(f).then((m) => openModel(m, f.name)).catch(showError);
+  });
+  const drop = $('drop');
+  drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer?.files[0];
+    if (f) void loadModelFromFile(f).then((m) => openModel(m, f.name)).catch(showError);
+  });
+  $('model-url-load').addEventListener('click', () => {
+    const url = $<HTMLInputElement>('model-url').value;
+    void loadModelFromUrl(url).then((m) => openModel(m, url)).catch(showError);
+  });
+  $('baseline').addEventListener('change', () => ($('baseline-value').hidden = $<HTMLSelectElement>('baseline').value !== 'constant'));
+  $('method').addEventListener('change', () => {
+    const ig = $<HTMLSelectElement>('method').value === 'ig';
+    $<HTMLInputElement>('steps').disabled = !ig;
+    $<HTMLSelectElement>('integration').disabled = !ig;
+  });
+  $('predict').addEventListener('click', () => void predict().catch(showError));
+  $('run').addEventListener('click', () => void run());
+  $('cancel').addEventListener('click', () => controller?.abort());
+  $('download-json').addEventListener('click', () => {
+    const r = state.result;
+    if (!r) return;
+    const plain = Object.fromEntries(Object.entries(r.attributions).map(([k, t]) => [k, { shape: t.dims, data: Array.from(t.data as Float32Array) }]));
+    download('attributions.json', new Blob([JSON.stringify({ model: state.name, method: r.method, target: r.target, classes: r.classes, delta: r.delta, sum: r.sum, output: r.outputs, gradientSource: r.gradientSource, runtime: runtime.name, attributions: plain }, null, 1)], { type: 'application/json' }));
+  });
+  $('download-png').addEventListener('click', () => {
+    const canvas = document.getElementById('heatmap') as HTMLCanvasElement | null;
+    if (canvas) canvas.toBlob((b) => b && download('attributions.png', b));
+  });
+  const ep = await runtime.executionProvider().catch((e) => (showError(e), 'none'));
+  $('ep').textContent = `runtime: ${runtime.name}`;
+  window.__onnxExplain.ep = ep;
+  window.__onnxExplain.ready = true;
+}
+
+void init().catch(showError);

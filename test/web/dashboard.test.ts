@@ -1,0 +1,142 @@
+/**
+ * End to end: the built dashboard in Debian's Chromium (playwright-core, no
+ * browser download), served from 127.0.0.1. For a shipped image, tabular and
+ * text model it runs IG and compares the page's attributions with the Node
+ * runner's for the same input (relative L2 < 1e-4), and checks what is drawn.
+ * With WebGPU (Chromium's software adapter here) the image model runs again
+ * on the WebGPU EP. Skipped, saying so, where /usr/bin/chromium is missing
+ * (`.ci/run` installs it).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { NodeExplainer, readInputFile } from '@onnx-explain/node';
+import { repoRoot } from '../helpers/ort';
+import { serve } from '../helpers/staticServer';
+import { relL2 } from '../grad/fd';
+
+const CHROMIUM = '/usr/bin/chromium';
+const have = fs.existsSync(CHROMIUM);
+const webDir = path.join(repoRoot, 'packages/web');
+const artifacts = path.join(repoRoot, 'artifacts');
+if (!have) process.stderr.write(`dashboard tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
+
+let browser: Browser;
+let server: { url: string; close: () => Promise<void> };
+
+beforeAll(async () => {
+  if (!have) return;
+  const build = spawnSync(process.execPath, [path.join(webDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], { cwd: webDir, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}`);
+  server = await serve(path.join(webDir, 'dist-app'));
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  fs.mkdirSync(artifacts, { recursive: true });
+}, 120000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+async function openPage(ep: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
+  await page.goto(`${server.url}?ep=${ep}`);
+  await page.waitForFunction(() => window.__onnxExplain?.ready === true, undefined, { timeout: 30000 });
+  return page;
+}
+
+async function runExample(page: Page, example: string, sample: string, steps: number) {
+  await page.click(`button[data-example="${example}"]`);
+  await page.waitForSelector('#input-section:not([hidden]) button.sample');
+  await page.click(`button.sample[data-sample="${sample}"]`);
+  await page.fill('#steps', String(steps));
+  const before = await page.evaluate(() => window.__onnxExplain.runs);
+  await page.click('#run');
+  await page.waitForFunction((n) => window.__onnxExplain.runs > n || !!window.__onnxExplain.error, before, { timeout: 240000 });
+  const state = await page.evaluate(() => window.__onnxExplain);
+  if (state.error) throw new Error(`the page failed: ${state.error}`);
+  return state.lastResult as { ep: string; classes: number[]; delta: number[]; steps: number; attributed: string; attributions: number[]; dims: number[] };
+}
+
+async function nodeResult(model: string, sample: string, steps: number, at?: string) {
+  const ex = await NodeExplainer.load(path.join(repoRoot, 'models', model), { device: 'cpu' });
+  try {
+    const x = await readInputFile(path.join(repoRoot, 'models/samples', sample));
+    const r = await ex.explain({ [ex.summary.inputs[0].name]: x }, { method: 'ig', steps, at });
+    return { attr: Array.from(r.attributions[Object.keys(r.attributions)[0]].data as Float32Array), classes: r.classes };
+  } finally {
+    await ex.release();
+  }
+}
+
+const maybe = have ? test : test.skip;
+
+maybe('image model: the page computes what Node computes, and draws the heatmap', async () => {
+  const page = await openPage('wasm');
+  const r = await runExample(page, 'digits_cnn', 'digit_3', 32);
+  expect(r.ep).toBe('wasm');
+  const want = await nodeResult('digits_cnn.onnx', 'digit_3.npy', 32);
+  expect(r.classes).toEqual(want.classes);
+  expect(relL2(r.attributions, want.attr)).toBeLessThan(1e-4);
+  // the heatmap canvas is drawn: many distinct colours, not one flat fill
+  const colours = await page.evaluate(() => {
+    const c = document.getElementById('heatmap') as HTMLCanvasElement;
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set<number>();
+    for (let i = 0; i < d.length; i += 4) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    return { w: c.width, h: c.height, colours: seen.size };
+  });
+  expect(colours.w).toBeGreaterThan(256);
+  expect(colours.colours).toBeGreaterThan(20);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-image.png'), fullPage: true });
+  await page.close();
+}, 300000);
+
+maybe('tabular model: attributions agree and the bar chart lists features by name', async () => {
+  const page = await openPage('wasm');
+  const r = await runExample(page, 'tabular_mlp', 'patient_0', 32);
+  const want = await nodeResult('tabular_mlp.onnx', 'patient_0.npy', 32);
+  expect(relL2(r.attributions, want.attr)).toBeLessThan(1e-4);
+  const bars = await page.$$eval('#bars > div:nth-child(3n+1)', (els) => els.map((e) => e.textContent));
+  expect(bars.length).toBe(15);
+  expect(bars[0]).toMatch(/^(mean|worst|\w+ error) /);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-tabular.png'), fullPage: true });
+  await page.close();
+}, 300000);
+
+maybe('text model: layer IG at the embedding agrees, tokens are coloured', async () => {
+  const page = await openPage('wasm');
+  const r = await runExample(page, 'text_classifier', 'review_positive', 32);
+  const want = await nodeResult('text_classifier.onnx', 'review_positive.npy', 32, '/embedding/Gather_output_0');
+  expect(relL2(r.attributions, want.attr)).toBeLessThan(1e-4);
+  const tokens = await page.$$eval('#tokens .token', (els) => els.map((e) => [e.textContent, (e as HTMLElement).style.background]));
+  expect(tokens.map((t) => t[0])).toEqual('the movie was great and the actors were fun'.split(' '));
+  expect(new Set(tokens.map((t) => t[1])).size).toBeGreaterThan(3);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-text.png'), fullPage: true });
+  await page.close();
+}, 300000);
+
+maybe('WebGPU: the image model on the WebGPU EP when Chromium offers an adapter', async () => {
+  const page = await openPage('auto');
+  const ep = await page.evaluate(() => window.__onnxExplain.ep);
+  fs.writeFileSync(path.join(artifacts, 'webgpu.txt'), `execution provider chosen with ep=auto: ${ep}\n`);
+  if (ep !== 'webgpu') {
+    process.stderr.write(`no WebGPU adapter in this Chromium; the dashboard chose ${ep}\n`);
+    expect(ep).toBe('wasm');
+    await page.close();
+    return;
+  }
+  const r = await runExample(page, 'digits_cnn', 'digit_3', 8);
+  expect(r.ep).toBe('webgpu');
+  const want = await nodeResult('digits_cnn.onnx', 'digit_3.npy', 8);
+  const err = relL2(r.attributions, want.attr);
+  fs.appendFileSync(path.join(artifacts, 'webgpu.txt'), `relative L2 to the Node runner (8 steps): ${err}\n`);
+  expect(err).toBeLessThan(1e-4);
+  await page.close();
+}, 600000);
