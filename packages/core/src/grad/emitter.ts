@@ -120,6 +120,13 @@ export class Emitter {
     return Array.from(values as ArrayLike<number | bigint>, Number);
   }
 
+  /** A constant float32 tensor's values (weights), or undefined. */
+  constantFloats(name: string): Float32Array | undefined {
+    const t = this.index.constantValue(name);
+    if (!t || t.dataType !== DataType.FLOAT) return undefined;
+    return tensorToArray(t) as Float32Array;
+  }
+
   // ---- constants ------------------------------------------------------
 
   /** A constant in the element type of `like` (float32 unless told otherwise). */

@@ -122,7 +122,9 @@ registerGradient('Softsign', (c) => {
 
 registerGradient('Relu', (c) => {
   const e = c.e;
-  return [e.maskWhere(e.op('Greater', [c.x[0], e.constF([0], [], c.x[0])]), c.dY[0]!)];
+  // y > 0 exactly where x > 0; reading the output, not the input, leaves the
+  // producer of x with one consumer, so onnxruntime can still fuse Conv + Relu
+  return [e.maskWhere(e.op('Greater', [c.y[0], e.constF([0], [], c.y[0])]), c.dY[0]!)];
 });
 
 registerGradient('LeakyRelu', (c) => {
