@@ -67,6 +67,7 @@ async function child(spec) {
   out.igMs = await time(() => core.integratedGradients(ex, x, opts), spec.large ? 1 : 5);
   const r = await core.integratedGradients(ex, x, { ...opts, steps: 2 });
   out.source = r.gradientSource;
+  out.batchUsed = r.batchSize;
   out.peakMiB = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
   process.stdout.write(JSON.stringify(out));
 }
@@ -100,26 +101,27 @@ function main() {
   const fd = [];
   for (const m of models) {
     process.stderr.write(`${m.name}...\n`);
-    const r = runChild({ ...m, steps: 50, batch: 50, forward: true });
+    // the default internalBatchSize (sized to the model's activations), then the sweeps
+    const r = runChild({ ...m, steps: 50, forward: true });
     main.push(r);
     if (!quick) {
-      for (const batch of [1, 8, 16, 32, 50]) sweepBatch.push(batch === 50 ? r : runChild({ ...m, steps: 50, batch }));
-      for (const steps of [25, 50, 100, 200]) sweepSteps.push(steps === 50 ? r : runChild({ ...m, steps, batch: 50 }));
+      for (const batch of [1, 8, 16, 32, 50]) sweepBatch.push(runChild({ ...m, steps: 50, batch }));
+      for (const steps of [25, 50, 100, 200]) sweepSteps.push(steps === 50 ? r : runChild({ ...m, steps }));
     }
-    if (m.fd) fd.push(runChild({ ...m, steps: 50, batch: 50, gradients: 'fd' }));
+    if (m.fd) fd.push(runChild({ ...m, steps: 50, gradients: 'fd' }));
   }
   const cpu = os.cpus()[0].model;
   const lines = [
     `Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node CPU EP${torch ? `; PyTorch ${torch.torch} eager, ${torch.threads} threads` : ''}.`,
-    'Integrated Gradients, 50 Gauss-Legendre steps, all steps in one batch (internalBatchSize 50), target class 0, one input.',
+    'Integrated Gradients, 50 Gauss-Legendre steps, default internalBatchSize (sized to the model\'s activations; the column says which), target class 0, one input. PyTorch runs all 50 steps in one batch, as Captum does by default.',
     torch ? '' : 'PyTorch column left out: no /usr/bin/python3 with torch and onnx here.',
     skipped.length ? `Not measured (models not exported, needs Python with torch): ${skipped.join(', ')}.` : '',
     '',
-    '| model | IG | forward, batch 1 | IG / (50 x forward b1) | forward, batch 50 | IG / forward b50 | peak RSS | PyTorch eager IG | onnx-explain vs PyTorch |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model | IG | rows per run | forward, batch 1 | IG / (50 x forward b1) | forward, batch 50 | IG / forward b50 | peak RSS | PyTorch eager IG | onnx-explain vs PyTorch |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...main.map((r) => {
       const t = torch?.models?.[r.key];
-      return `| ${r.name} | ${fmt(r.igMs)} | ${fmt(r.forwardB1)} | ${(r.igMs / (50 * r.forwardB1)).toFixed(2)} | ${fmt(r.forwardB50)} | ${(r.igMs / r.forwardB50).toFixed(2)} | ${r.peakMiB.toFixed(0)} MiB | ${t ? fmt(t.ig_ms) : r.noTorch ? 'not timed' : '-'} | ${t ? `${(t.ig_ms / r.igMs).toFixed(2)}x faster` : '-'} |`;
+      return `| ${r.name} | ${fmt(r.igMs)} | ${r.batchUsed} | ${fmt(r.forwardB1)} | ${(r.igMs / (50 * r.forwardB1)).toFixed(2)} | ${fmt(r.forwardB50)} | ${(r.igMs / r.forwardB50).toFixed(2)} | ${r.peakMiB.toFixed(0)} MiB | ${t ? fmt(t.ig_ms) : r.noTorch ? 'not timed' : '-'} | ${t ? `${(t.ig_ms / r.igMs).toFixed(2)}x faster` : '-'} |`;
     }),
   ];
   if (!quick) {
@@ -128,7 +130,7 @@ function main() {
       const rs = sweepBatch.filter((r) => r.key === m.key);
       lines.push(`| ${m.name} | ${rs.map((r) => `${fmt(r.igMs)}, ${r.peakMiB.toFixed(0)} MiB`).join(' | ')} |`);
     }
-    lines.push('', 'By steps (internalBatchSize 50):', '', '| model | 25 | 50 | 100 | 200 |', '| --- | --- | --- | --- | --- |');
+    lines.push('', 'By steps (default internalBatchSize):', '', '| model | 25 | 50 | 100 | 200 |', '| --- | --- | --- | --- | --- |');
     for (const m of models) {
       const rs = sweepSteps.filter((r) => r.key === m.key);
       lines.push(`| ${m.name} | ${rs.map((r) => `${fmt(r.igMs)}, ${r.peakMiB.toFixed(0)} MiB`).join(' | ')} |`);
@@ -139,6 +141,12 @@ function main() {
     for (const r of fd) {
       const g = main.find((x) => x.key === r.key);
       lines.push(`| ${r.name} | ${fmt(g.igMs)} | ${fmt(r.igMs)} | ${(r.igMs / g.igMs).toFixed(1)}x |`);
+    }
+  }
+  if (torch) {
+    lines.push('', 'PyTorch eager, same weights and inputs:', '', '| model | forward b1 | forward b50 | IG (50 steps, one batch) |', '| --- | --- | --- | --- |');
+    for (const [k, t] of Object.entries(torch.models)) {
+      lines.push(`| ${MODELS.find((m) => m.key === k)?.name ?? k} | ${fmt(t.forward_b1_ms)} | ${fmt(t.forward_b50_ms)} | ${fmt(t.ig_ms)} |`);
     }
   }
   const md = lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n') + '\n';

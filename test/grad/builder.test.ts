@@ -25,23 +25,11 @@ import {
 } from '@onnx-explain/core';
 import { runtime, relL2, values } from './fd';
 import { repoRoot } from '../helpers/ort';
+import { sample, stackRows } from '../helpers/samples';
 
 const load = (f: string) => decodeModel(fs.readFileSync(path.join(repoRoot, 'models', f)));
-function npy(file: string): Tensor {
-  const buf = fs.readFileSync(path.join(repoRoot, 'models/samples', file));
-  const hl = buf.readUInt16LE(8);
-  const header = buf.subarray(10, 10 + hl).toString('latin1');
-  const dims = /\(([^)]*)\)/.exec(header)![1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const body = new Uint8Array(buf.subarray(10 + hl)).buffer;
-  return header.includes('<i8') ? { type: 'int64', dims, data: new BigInt64Array(body) } : { type: 'float32', dims, data: new Float32Array(body) };
-}
-
-function concatRows(ts: Tensor[]): Tensor {
-  const n = ts[0].data.length;
-  const data = new (ts[0].data.constructor as Float32ArrayConstructor)(n * ts.length);
-  ts.forEach((t, i) => (data as Float32Array).set(t.data as Float32Array, i * n));
-  return { type: ts[0].type, dims: [ts.length, ...ts[0].dims.slice(1)], data };
-}
+const npy = sample;
+const concatRows = stackRows;
 
 /** Central differences of output[row, cls] with respect to input row `row`, element by element. */
 async function fdRow(model: ModelProto, feeds: Record<string, Tensor>, input: string, row: number, pick: (out: Float32Array) => number, h = 1e-2) {

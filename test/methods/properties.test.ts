@@ -23,6 +23,7 @@ import {
 } from '@onnx-explain/core';
 import { runtime, relL2 } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
+import { sample, stackRows } from '../helpers/samples';
 
 const f32 = (dims: number[], values: number[]): Tensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
 const attr = (r: { attributions: Record<string, Tensor> }, name: string) => Array.from(r.attributions[name].data as Float32Array);
@@ -107,20 +108,8 @@ describe("the paper's axioms", () => {
 function load(name: string) {
   return decodeModel(fs.readFileSync(path.join(repoRoot, 'models', name)));
 }
-function npy(file: string): Tensor {
-  const buf = fs.readFileSync(path.join(repoRoot, 'models/samples', file));
-  const hl = buf.readUInt16LE(8);
-  const header = buf.subarray(10, 10 + hl).toString('latin1');
-  const dims = /\(([^)]*)\)/.exec(header)![1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const body = new Uint8Array(buf.subarray(10 + hl)).buffer;
-  return header.includes('<i8') ? { type: 'int64', dims, data: new BigInt64Array(body) } : { type: 'float32', dims, data: new Float32Array(body) };
-}
-function stack(ts: Tensor[]): Tensor {
-  const n = ts[0].data.length;
-  const data = new Float32Array(n * ts.length);
-  ts.forEach((t, i) => data.set(t.data as Float32Array, i * n));
-  return { type: 'float32', dims: [ts.length, ...ts[0].dims.slice(1)], data };
-}
+const npy = sample;
+const stack = stackRows;
 
 describe('batching', () => {
   test('internalBatchSize 1, 7 and 64 give the same attributions (several examples, own targets)', async () => {

@@ -31,7 +31,7 @@ export interface CommonOptions extends LongRunOptions {
   /** Attribute at an intermediate tensor instead (layer attribution), e.g. an embedding output. */
   at?: string;
   gradients?: GradientMode;
-  /** Rows per session run (interpolation points, noise samples); bounds memory. Default 64. */
+  /** Rows per session run (interpolation points, noise samples); bounds memory. Default: sized to the model's activations (1 to 64). */
   internalBatchSize?: number;
 }
 
@@ -154,7 +154,7 @@ export class Explainer {
      */
     consume?: (start: number, n: number, grads: Record<string, Float32Array>) => void,
   ): Promise<{ selected: Float64Array; grads: Record<string, Float32Array> }> {
-    const size = Math.max(1, Math.min(opts.internalBatchSize ?? 64, engine.maxRows));
+    const size = Math.max(1, Math.min(opts.internalBatchSize ?? engine.suggestedBatchSize(), engine.maxRows));
     const selected = new Float64Array(total);
     const grads: Record<string, Float32Array> = {};
     for (let start = 0; start < total; start += size) {

@@ -41,6 +41,8 @@ export interface AttributionResult {
   runtime: string;
   /** How the model was made batchable, or why it runs one row at a time. */
   batchNotes: string[];
+  /** Rows per session run that were used. */
+  batchSize: number;
 }
 
 export interface IntegratedGradientsResult extends AttributionResult {
@@ -149,6 +151,7 @@ export function resultBase(
   classes: number[] | undefined,
   attributions: Record<string, Tensor>,
   outputs: Float64Array,
+  internalBatchSize?: number,
 ): AttributionResult {
   const batch = outputs.length;
   const sum = Array.from({ length: batch }, (_, i) => {
@@ -170,6 +173,7 @@ export function resultBase(
     gradientSource: engine.source,
     runtime: explainer.runtime.name,
     batchNotes: engine.batchNotes,
+    batchSize: Math.max(1, Math.min(internalBatchSize ?? engine.suggestedBatchSize(), engine.maxRows)),
   };
   if (engine.reason) res.fdReason = engine.reason;
   if (engine.at) {
@@ -295,7 +299,7 @@ export async function integratedGradients(
   );
   const attributions: Record<string, Tensor> = {};
   for (const w of attributed) attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: attr[w] };
-  const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx.selected);
+  const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx.selected, opts.internalBatchSize);
   return {
     ...res,
     steps,
