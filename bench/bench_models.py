@@ -207,6 +207,22 @@ def main():
     x = torch.from_numpy(np.load(os.path.join(HERE, "..", "models", "samples", "patient_0.npy")))
     timings["models"]["tabular_mlp"] = time_model("tabular_mlp", mlp.eval(), x, repeat=7)
 
+    txt = mm.TextClassifier(len(json.load(open(os.path.join(HERE, "..", "models", "text_vocab.json")))))
+    txt.load_state_dict(weights("text_classifier.onnx"))
+    txt.eval()
+    ids = torch.from_numpy(np.load(os.path.join(HERE, "..", "models", "samples", "review_positive.npy")))
+    emb = txt.embedding(ids).detach()
+
+    def text_from_embeddings(e):
+        orig = txt.embedding.forward
+        txt.embedding.forward = lambda _ids: e
+        try:
+            return txt(ids.repeat(e.shape[0], 1))
+        finally:
+            txt.embedding.forward = orig
+
+    timings["models"]["text_classifier"] = time_model("text_classifier", txt, ids, fn=text_from_embeddings, ig_x=emb, repeat=7)
+
     resnet = ResNet18()
     randomize_bn(resnet, g)
     resnet.eval()

@@ -25,7 +25,7 @@ const benchModels = path.join(__dirname, 'models');
 const MODELS = [
   { name: 'tabular MLP', key: 'tabular_mlp', file: 'models/tabular_mlp.onnx', input: 'models/samples/patient_0.npy', fd: true },
   { name: 'digits CNN', key: 'digits_cnn', file: 'models/digits_cnn.onnx', input: 'models/samples/digit_3.npy' },
-  { name: 'text classifier (layer IG)', key: 'text_classifier', file: 'models/text_classifier.onnx', input: 'models/samples/review_positive.npy', at: '/embedding/Gather_output_0', fd: true, noTorch: true },
+  { name: 'text classifier (layer IG)', key: 'text_classifier', file: 'models/text_classifier.onnx', input: 'models/samples/review_positive.npy', at: '/embedding/Gather_output_0', fd: true },
   { name: 'ResNet-18 224x224', key: 'resnet18', file: 'bench/models/resnet18.onnx', input: 'bench/models/image224.npy', large: true },
   { name: 'MobileNetV2 224x224', key: 'mobilenetv2', file: 'bench/models/mobilenetv2.onnx', input: 'bench/models/image224.npy', large: true },
   { name: 'encoder, 128 tokens (layer IG)', key: 'encoder128', file: 'bench/models/encoder128.onnx', input: 'bench/models/tokens128.npy', at: 'embedding', large: true },

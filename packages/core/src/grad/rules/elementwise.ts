@@ -219,8 +219,10 @@ registerGradient('Clip', (c) => {
   let lo: string | undefined;
   let hi: string | undefined;
   if (c.opset < 11) {
-    lo = e.constF([attrFloat(c.node, 'min', -3.4028234663852886e38)], [], x);
-    hi = e.constF([attrFloat(c.node, 'max', 3.4028234663852886e38)], [], x);
+    const min = attrFloat(c.node, 'min');
+    const max = attrFloat(c.node, 'max');
+    lo = min === undefined ? undefined : e.constF([min], [], x);
+    hi = max === undefined ? undefined : e.constF([max], [], x);
   } else {
     lo = c.x[1] || undefined;
     hi = c.x[2] || undefined;
@@ -228,11 +230,15 @@ registerGradient('Clip', (c) => {
       throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to Clip's bounds are not supported`);
     }
   }
-  // pass the gradient where min <= x <= max (as torch.clamp does)
+  // pass the gradient where min < x < max, read from the output y (the same
+  // set: y > min exactly when x > min): PyTorch's hardtanh/ReLU6 rule, and
+  // reading y leaves Conv + Clip fusable. (torch.clamp also passes it at
+  // x == min or max exactly.)
+  const y = c.y[0];
   let mask: string | undefined;
-  if (lo) mask = e.op('Not', [e.op('Less', [x, lo])]);
+  if (lo) mask = e.op('Greater', [y, lo]);
   if (hi) {
-    const m = e.op('Not', [e.op('Greater', [x, hi])]);
+    const m = e.op('Less', [y, hi]);
     mask = mask ? e.op('And', [mask, m]) : m;
   }
   return [mask ? e.maskWhere(mask, c.dY[0]!) : c.dY[0]!];
