@@ -121,7 +121,7 @@ function main() {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...main.map((r) => {
       const t = torch?.models?.[r.key];
-      return `| ${r.name} | ${fmt(r.igMs)} | ${r.batchUsed} | ${fmt(r.forwardB1)} | ${(r.igMs / (50 * r.forwardB1)).toFixed(2)} | ${fmt(r.forwardB50)} | ${(r.igMs / r.forwardB50).toFixed(2)} | ${r.peakMiB.toFixed(0)} MiB | ${t ? fmt(t.ig_ms) : r.noTorch ? 'not timed' : '-'} | ${t ? `${(t.ig_ms / r.igMs).toFixed(2)}x faster` : '-'} |`;
+      return `| ${r.name} | ${fmt(r.igMs)} | ${r.batchUsed} | ${fmt(r.forwardB1)} | ${(r.igMs / (50 * r.forwardB1)).toFixed(2)} | ${fmt(r.forwardB50)} | ${(r.igMs / r.forwardB50).toFixed(2)} | ${r.peakMiB.toFixed(0)} MiB | ${t ? fmt(t.ig_ms) : r.noTorch ? 'not timed' : '-'} | ${t ? (t.ig_ms >= r.igMs ? `${(t.ig_ms / r.igMs).toFixed(2)}x faster` : `${(r.igMs / t.ig_ms).toFixed(2)}x slower`) : '-'} |`;
     }),
   ];
   if (!quick) {

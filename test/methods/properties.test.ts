@@ -262,8 +262,9 @@ describe('progress and cancellation', () => {
     const events: { phase: string; done: number; total: number }[] = [];
     await integratedGradients(ex, { image: npy('digit_3.npy') }, { steps: 30, internalBatchSize: 7, onProgress: (e) => events.push(e) });
     const integ = events.filter((e) => e.phase === 'integrating');
-    expect(integ.map((e) => e.done)).toEqual([7, 14, 21, 28, 30]);
-    expect(integ.every((e) => e.total === 30)).toBe(true);
+    // 30 interpolation points plus F(baseline) and F(x), which ride in the same runs
+    expect(integ.map((e) => e.done)).toEqual([7, 14, 21, 28, 32]);
+    expect(integ.every((e) => e.total === 32)).toBe(true);
     const controller = new AbortController();
     const run = integratedGradients(ex, { image: npy('digit_3.npy') }, {
       steps: 50,

@@ -228,28 +228,39 @@ export async function integratedGradients(
   const attr: Record<string, Float32Array> = {};
   for (const w of attributed) attr[w] = new Float32Array(xs[w].length);
   const baselineOut = new Float64Array(batch);
+  let fx: Float64Array | undefined;
 
   for (const [bi, baseline] of baselines.entries()) {
     const base: Record<string, Float32Array> = {};
     for (const w of attributed) base[w] = await baselineFor(explainer, engine, baseline, w, feeds[w]);
     // every (example, point) pair is a row: row j = example * steps + k
-    const total = batch * steps;
+    const points = batch * steps;
+    // With graph gradients, F(x') (and, once, F(x)) ride along as extra rows of
+    // the same runs: fewer session calls, which is what small models pay for.
+    // Finite differences would differentiate those rows too, so they run apart.
+    const fold = engine.source === 'graph';
+    const extra = fold ? batch * (bi === 0 ? 2 : 1) : 0;
     // weighted gradients are summed batch by batch: memory follows internalBatchSize, not steps
     const integral: Record<string, Float64Array> = {};
     for (const w of attributed) integral[w] = new Float64Array(xs[w].length);
-    await explainer.runRows(
+    const exampleOf = (j: number) => (j < points ? Math.floor(j / steps) : (j - points) % batch);
+    const run = await explainer.runRows(
       engine,
-      total,
+      points + extra,
       (start, n) => ({
-        feeds: pointFeeds(feeds, attributed, start, n, (j) => Math.floor(j / steps), (w, j, out) => {
-          const e = Math.floor(j / steps);
-          const a = alphas[j % steps];
+        feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
+          const e = exampleOf(j);
           const per = out.length;
           const x = xs[w].subarray(e * per, (e + 1) * per);
           const b = base[w].subarray(e * per, (e + 1) * per);
-          for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
+          if (j >= points + batch) out.set(x);
+          else if (j >= points) out.set(b);
+          else {
+            const a = alphas[j % steps];
+            for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
+          }
         }),
-        classes: Array.from({ length: n }, (_, j) => classOf(Math.floor((start + j) / steps))),
+        classes: Array.from({ length: n }, (_, j) => classOf(exampleOf(start + j))),
         // finite differences take their step from each feature's |x - x'|
         scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, steps) : undefined,
       }),
@@ -260,7 +271,7 @@ export async function integratedGradients(
         for (const w of attributed) {
           const per = rowSize(feeds[w]);
           const g = grads[w];
-          for (let j = 0; j < n; j++) {
+          for (let j = 0; j < n && start + j < points; j++) {
             const e = Math.floor((start + j) / steps);
             const weight = weights[(start + j) % steps];
             const acc = integral[w].subarray(e * per, (e + 1) * per);
@@ -272,39 +283,47 @@ export async function integratedGradients(
     for (const w of attributed) {
       for (let i = 0; i < xs[w].length; i++) attr[w][i] += ((xs[w][i] - base[w][i]) * integral[w][i]) / baselines.length;
     }
-    // F(x') for this baseline
-    const fb = await explainer.runRows(
-      engine,
-      batch,
-      (start, n) => ({
-        feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(base[w].subarray(j * out.length, (j + 1) * out.length))),
-        classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
-      }),
-      opts,
-      'baseline outputs',
-      false,
-    );
-    for (let e = 0; e < batch; e++) baselineOut[e] += fb.selected[e] / baselines.length;
+    if (fold) {
+      for (let e = 0; e < batch; e++) baselineOut[e] += run.selected[points + e] / baselines.length;
+      if (bi === 0) fx = run.selected.slice(points + batch, points + 2 * batch);
+    } else {
+      const fb = await explainer.runRows(
+        engine,
+        batch,
+        (start, n) => ({
+          feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(base[w].subarray(j * out.length, (j + 1) * out.length))),
+          classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
+        }),
+        opts,
+        'baseline outputs',
+        false,
+      );
+      for (let e = 0; e < batch; e++) baselineOut[e] += fb.selected[e] / baselines.length;
+    }
   }
-  const fx = await explainer.runRows(
-    engine,
-    batch,
-    (start, n) => ({
-      feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(xs[w].subarray(j * out.length, (j + 1) * out.length))),
-      classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
-    }),
-    opts,
-    'outputs',
-    false,
-  );
+  if (!fx) {
+    fx = (
+      await explainer.runRows(
+        engine,
+        batch,
+        (start, n) => ({
+          feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(xs[w].subarray(j * out.length, (j + 1) * out.length))),
+          classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
+        }),
+        opts,
+        'outputs',
+        false,
+      )
+    ).selected;
+  }
   const attributions: Record<string, Tensor> = {};
   for (const w of attributed) attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: attr[w] };
-  const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx.selected, opts.internalBatchSize);
+  const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx, opts.internalBatchSize);
   return {
     ...res,
     steps,
     integration,
     baselineOutputs: Array.from(baselineOut),
-    delta: res.sum.map((s, e) => s - (fx.selected[e] - baselineOut[e])),
+    delta: res.sum.map((s, e) => s - (fx![e] - baselineOut[e])),
   };
 }
