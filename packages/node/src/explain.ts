@@ -9,42 +9,18 @@
  */
 import {
   Explainer,
-  integratedGradients,
-  saliency,
-  inputXGradient,
-  noiseTunnel,
-  gradientShap,
-  gradCam,
+  explainWith,
   type ModelProto,
   type Tensor,
-  type AttributionResult,
-  type IntegratedGradientsOptions,
-  type NoiseTunnelOptions,
-  type GradientShapOptions,
   type ModelSummary,
+  type ExplainOptions,
+  type ExplainResult,
 } from '@onnx-explain/core';
 import { loadModelFile } from './modelFile';
 import { resolveDevice, type Device } from './runtime';
 import type { NdArray } from '@onnx-explain/core';
 
-export const METHODS = ['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam'] as const;
-export type MethodName = (typeof METHODS)[number];
-
-export type ExplainOptions = IntegratedGradientsOptions &
-  Omit<NoiseTunnelOptions, 'baselines'> &
-  Omit<GradientShapOptions, 'baselines'> & {
-    method?: MethodName;
-    /** Grad-CAM's convolution layer (an intermediate tensor name). */
-    layer?: string;
-  };
-
-export type ExplainResult = AttributionResult & {
-  delta?: number[];
-  baselineOutputs?: number[];
-  steps?: number;
-  integration?: string;
-  heatmap?: Tensor;
-};
+export { METHODS, type MethodName, type ExplainOptions, type ExplainResult } from '@onnx-explain/core';
 
 export interface LoadExplainerOptions {
   device?: Device;
@@ -77,25 +53,7 @@ export class NodeExplainer {
   async explain(inputs: Record<string, NdArray | Tensor>, opts: ExplainOptions = {}): Promise<ExplainResult> {
     const x: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) x[k] = toTensor(v);
-    const method = opts.method ?? 'ig';
-    switch (method) {
-      case 'ig':
-        return integratedGradients(this.explainer, x, opts);
-      case 'saliency':
-        return saliency(this.explainer, x, opts);
-      case 'input-x-gradient':
-        return inputXGradient(this.explainer, x, opts);
-      case 'smoothgrad':
-        return noiseTunnel(this.explainer, x, opts);
-      case 'gradient-shap':
-        return gradientShap(this.explainer, x, opts as GradientShapOptions);
-      case 'grad-cam': {
-        if (!opts.layer) throw new Error('grad-cam needs a convolution layer: name its output tensor with --at (layer) ');
-        return gradCam(this.explainer, x, { ...opts, layer: opts.layer });
-      }
-      default:
-        throw new Error(`unknown method '${method as string}'; use one of ${METHODS.join(', ')}`);
-    }
+    return explainWith(this.explainer, x, opts);
   }
 
   release(): Promise<void> {

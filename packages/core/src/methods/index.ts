@@ -4,3 +4,4 @@ export * from './engine';
 export * from './explainer';
 export * from './integratedGradients';
 export * from './gradientMethods';
+export * from './dispatch';

@@ -6,11 +6,7 @@
  */
 import {
   Explainer,
-  integratedGradients,
-  saliency,
-  inputXGradient,
-  noiseTunnel,
-  gradientShap,
+  explainWith,
   summarizeModel,
   gradientCoverage,
   embeddingOutputs,
@@ -18,7 +14,8 @@ import {
   attributionMap,
   type ModelProto,
   type Tensor,
-  type AttributionResult,
+  type ExplainResult,
+  type MethodName,
   type IntegrationMethod,
   type CoverageReport,
 } from '@onnx-explain/core';
@@ -46,7 +43,7 @@ interface State {
   /** Grey preview of an image input, for drawing the heatmap over. */
   grey?: Float32Array;
   tokens?: string[];
-  result?: AttributionResult & { delta?: number[]; steps?: number; integration?: string };
+  result?: ExplainResult;
   seconds?: number;
 }
 
@@ -307,15 +304,16 @@ async function run(): Promise<void> {
   };
   const started = performance.now();
   try {
-    const ex = state.explainer!;
-    let r: State['result'];
-    if (method === 'ig') {
-      r = await integratedGradients(ex, x, { ...opts, steps: Number($<HTMLInputElement>('steps').value), integration: $<HTMLSelectElement>('integration').value as IntegrationMethod, baselines: baseline });
-    } else if (method === 'saliency') r = await saliency(ex, x, opts);
-    else if (method === 'input-x-gradient') r = await inputXGradient(ex, x, opts);
-    else if (method === 'smoothgrad') r = await noiseTunnel(ex, x, { ...opts, stdev: 0.1, samples: 10 });
-    else r = await gradientShap(ex, x, { ...opts, baselines: baseline });
-    state.result = r;
+    state.result = await explainWith(state.explainer!, x, {
+      ...opts,
+      method: method as MethodName,
+      steps: Number($<HTMLInputElement>('steps').value),
+      integration: $<HTMLSelectElement>('integration').value as IntegrationMethod,
+      baselines: baseline,
+      // SmoothGrad's noise in the units of inputs scaled to about [0, 1]
+      stdev: 0.1,
+      samples: 10,
+    });
     state.seconds = (performance.now() - started) / 1000;
     $('progress-text').textContent = `done in ${state.seconds.toFixed(2)} s`;
     await showResult();
