@@ -9,6 +9,7 @@ import { registerGradient } from '../registry';
 import { attrInt, attrInts, attrString, nodeLabel } from '../../onnx/attributes';
 import { GradientError } from '../emitter';
 import { windowOf } from './window';
+import { DataType } from '../../onnx/types';
 
 /**
  * The weights of the input-gradient of a stride-1 convolution, as a plain
@@ -59,6 +60,38 @@ registerGradient('Conv', (c) => {
       kernel_shape: kernel,
     });
     return [g, undefined, undefined];
+  }
+  // Strided depthwise convolutions (MobileNet's): onnxruntime runs grouped
+  // ConvTranspose slowly, so spread dY with zeros between its elements
+  // (nearest Resize by the stride, times a 0/1 mask) and take the same
+  // flipped-weight depthwise Conv as for stride 1. That is s^2 times the
+  // multiply-adds of a cheap op; dense convs keep ConvTranspose.
+  const cIn = e.shape(x)[1];
+  if (wValue && group > 1 && group === cIn && ws[0] === group && n === 2 && c.opset >= 11) {
+    const dyLen = ys.map((o, i) => (o - 1) * win.strides[i] + 1);
+    const pb = flipPads.slice(0, n);
+    const pe = xs.map((size, i) => size - dyLen[i] - pb[i] + (kernel[i] - 1) * win.dilations[i]);
+    if (pb.every((p) => p >= 0) && pe.every((p) => p >= 0)) {
+      const [sh, sw] = win.strides;
+      const [oh, ow] = ys;
+      // nearest upsampling by the stride, then a constant 0/1 mask keeps one element per block
+      const up = e.op('Resize', [c.dY[0]!, '', e.constF([1, 1, sh, sw], [4], DataType.FLOAT)], {
+        mode: 'nearest',
+        coordinate_transformation_mode: 'asymmetric',
+        nearest_mode: 'floor',
+      });
+      const mask = new Float32Array(oh * sh * ow * sw);
+      for (let i = 0; i < oh * sh; i += sh) for (let j = 0; j < ow * sw; j += sw) mask[i * ow * sw + j] = 1;
+      const spread = e.slice(e.mul(up, e.constTensor(mask, [1, 1, oh * sh, ow * sw], c.dY[0]!)), [0, 0], dyLen, [2, 3]);
+      const flipped = flippedWeights(wValue, ws, group);
+      const g = e.op('Conv', [spread, e.constTensor(flipped.data, flipped.dims, w)], {
+        dilations: win.dilations,
+        pads: [...pb, ...pe],
+        group,
+        kernel_shape: kernel,
+      });
+      return [g, undefined, undefined];
+    }
   }
   // ConvTranspose output: s (in - 1) + output_padding + (k - 1) d + 1 - pad_begin - pad_end; make it equal x's size
   const outputPadding = xs.map((size, i) => size - (win.strides[i] * (ys[i] - 1) + (kernel[i] - 1) * win.dilations[i] + 1 - win.pads[i] - win.pads[i + n]));
