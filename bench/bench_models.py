@@ -27,23 +27,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "models")
 sys.path.insert(0, os.path.join(HERE, "..", "models"))
-
-
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.down = None
-        if stride != 1 or cin != cout:
-            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = self.bn2(self.conv2(y))
-        return F.relu(y + (self.down(x) if self.down is not None else x))
+from make_grad_refs import BasicBlock, randomize_bn  # noqa: E402  (same blocks as the gradient references)
 
 
 class ResNet18(nn.Module):
@@ -134,13 +118,6 @@ class Encoder128(nn.Module):
 
     def forward(self, ids):
         return self.forward_from_embeddings(self.embedding(ids), ids)
-
-
-def randomize_bn(model, g):
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
-            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
 
 
 def median_time(fn, repeat):

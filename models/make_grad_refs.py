@@ -160,21 +160,46 @@ def randomize_bn(model, g):
             m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
 
 
+def logits_from_embedding(module, ids, emb):
+    """The module's logits with its embedding lookup replaced by the given embedding values."""
+    orig = module.embedding.forward
+    module.embedding.forward = lambda _ids: emb
+    try:
+        return module(ids)
+    finally:
+        module.embedding.forward = orig
+
+
 def ig_references(module, x, targets, at_embedding):
     """IG of every integration method, at the input or at the embedding output."""
     if at_embedding:
         emb = module.embedding(x).detach()
-        orig = module.embedding.forward
-
-        def fn(e):
-            module.embedding.forward = lambda ids: e
-            try:
-                return module(x)
-            finally:
-                module.embedding.forward = orig
-
+        fn = lambda e: logits_from_embedding(module, x, e)
         return {m: integrated_gradients(fn, emb, targets, m) for m in IG_METHODS}
     return {m: integrated_gradients(module, x, targets, m) for m in IG_METHODS}
+
+
+def reference(module, x, targets, model_path, input_name, at_embedding):
+    """Logits, the gradient of the targeted logits and IG for every method, with autograd in float64.
+    `module` must already be in double precision."""
+    if at_embedding:
+        wrt = module.embedding(x).detach().requires_grad_(True)
+        logits = logits_from_embedding(module, x, wrt)
+        at = embedding_output_name(model_path)
+    else:
+        wrt = x.double().detach().requires_grad_(True)
+        logits = module(wrt)
+        at = input_name
+    sel = logits[torch.arange(len(targets)), torch.tensor(targets)]
+    (grad,) = torch.autograd.grad(sel.sum(), wrt)
+    return {
+        "model": os.path.basename(model_path), "input": input_name, "at": at,
+        "input_dtype": "int64" if x.dtype == torch.int64 else "float32",
+        "input_shape": list(x.shape), "input_data": x.reshape(-1).tolist(),
+        "targets": targets, "logits": logits.detach().reshape(-1).tolist(),
+        "grad_shape": list(grad.shape), "grad": grad.reshape(-1).tolist(),
+        "ig_steps": IG_STEPS, "ig": ig_references(module, x, targets, at_embedding),
+    }
 
 
 def embedding_output_name(path):
@@ -191,30 +216,8 @@ def export_and_reference(name, model, x, targets, opset, input_name, at_embeddin
     path = os.path.join(OUT, name + ".onnx")
     torch.onnx.export(model, x, path, input_names=[input_name], output_names=["logits"],
                       dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset)
-    m64 = copy.deepcopy(model).double()
-    if at_embedding:
-        emb = m64.embedding(x).detach().requires_grad_(True)
-        orig = m64.embedding.forward
-        m64.embedding.forward = lambda ids: emb
-        logits = m64(x)
-        m64.embedding.forward = orig
-        wrt = emb
-        at = embedding_output_name(path)
-    else:
-        wrt = x.double().detach().requires_grad_(True)
-        logits = m64(wrt)
-        at = input_name
-    sel = logits[torch.arange(len(targets)), torch.tensor(targets)]
-    (grad,) = torch.autograd.grad(sel.sum(), wrt)
-    ig = ig_references(m64, x, targets, at_embedding)
-    ref = {
-        "model": name + ".onnx", "opset": opset, "input": input_name, "at": at,
-        "input_dtype": "int64" if x.dtype == torch.int64 else "float32",
-        "input_shape": list(x.shape), "input_data": x.reshape(-1).tolist(),
-        "targets": targets, "logits": logits.detach().reshape(-1).tolist(),
-        "grad_shape": list(grad.shape), "grad": grad.reshape(-1).tolist(),
-        "ig_steps": IG_STEPS, "ig": ig,
-    }
+    ref = {"opset": opset, **reference(copy.deepcopy(model).double(), x, targets, path, input_name, at_embedding)}
+    grad = torch.tensor(ref["grad"])
     with open(os.path.join(OUT, name + ".json"), "w") as f:
         json.dump(ref, f)
     print(f"{name}: opset {opset}, {os.path.getsize(path)} bytes, grad norm {grad.norm():.4f}")
@@ -235,36 +238,17 @@ def shipped_references():
         module.load_state_dict(state)
         return module.eval().double()
 
-    def reference(name, module, x, targets, input_name, at):
-        module = module.double()
-        if at == "embedding":
-            emb = module.embedding(x).detach().requires_grad_(True)
-            orig = module.embedding.forward
-            module.embedding.forward = lambda ids: emb
-            logits = module(x)
-            module.embedding.forward = orig
-            wrt = emb
-            at = embedding_output_name(os.path.join(HERE, name + ".onnx"))
-        else:
-            wrt = x.double().detach().requires_grad_(True)
-            logits = module(wrt)
-        sel = logits[torch.arange(len(targets)), torch.tensor(targets)]
-        (grad,) = torch.autograd.grad(sel.sum(), wrt)
-        ig = ig_references(module, x, targets, at != input_name)
-        return {"model": name + ".onnx", "input": input_name, "at": at, "ig_steps": IG_STEPS, "ig": ig,
-                "input_dtype": "int64" if x.dtype == torch.int64 else "float32",
-                "input_shape": list(x.shape), "input_data": x.reshape(-1).tolist(), "targets": targets,
-                "logits": logits.detach().reshape(-1).tolist(), "grad_shape": list(grad.shape),
-                "grad": grad.reshape(-1).tolist()}
+    def shipped(name, module, x, targets, input_name, at):
+        return reference(module.double(), x, targets, os.path.join(HERE, name + ".onnx"), input_name, at == "embedding")
 
     load = lambda f: torch.from_numpy(np.load(os.path.join(HERE, "samples", f)))
     refs = {
-        "digits_cnn": reference("digits_cnn", rebuilt(mm.DigitsCNN(), "digits_cnn.onnx"),
+        "digits_cnn": shipped("digits_cnn", rebuilt(mm.DigitsCNN(), "digits_cnn.onnx"),
                                 torch.cat([load("digit_0.npy"), load("digit_3.npy"), load("digit_7.npy")]),
                                 [0, 3, 5], "image", "image"),
-        "tabular_mlp": reference("tabular_mlp", rebuilt(mm.TabularMLP(np.zeros(30), np.ones(30)), "tabular_mlp.onnx"),
+        "tabular_mlp": shipped("tabular_mlp", rebuilt(mm.TabularMLP(np.zeros(30), np.ones(30)), "tabular_mlp.onnx"),
                                  torch.cat([load("patient_0.npy"), load("patient_1.npy")]), [1, 0], "features", "features"),
-        "text_classifier": reference("text_classifier", rebuilt(mm.TextClassifier(len(json.load(open(os.path.join(HERE, "text_vocab.json"))))), "text_classifier.onnx"),
+        "text_classifier": shipped("text_classifier", rebuilt(mm.TextClassifier(len(json.load(open(os.path.join(HERE, "text_vocab.json"))))), "text_classifier.onnx"),
                                      torch.cat([load("review_positive.npy"), load("review_negative.npy")]), [1, 0], "token_ids", "embedding"),
     }
     with open(os.path.join(HERE, "reference_gradients.json"), "w") as f:

@@ -6,7 +6,7 @@ import type { ModelProto, ValueInfoProto } from './onnx/types';
 import { toNumber } from './onnx/int64';
 import { dataTypeName, elementCount, tensorDims } from './onnx/tensor';
 import { typeShape, normalizeDomain, type Dim } from './onnx/graph';
-import { forEachNodeList, forEachGraphIn } from './onnx/walk';
+import { forEachGraphIn } from './onnx/walk';
 
 export interface TensorSummary {
   name: string;
@@ -64,11 +64,4 @@ export function summarizeModel(model: ModelProto): ModelSummary {
     parameterCount,
     functions: (model.functions ?? []).map((f) => `${f.domain ?? ''}::${f.name ?? ''}`),
   };
-}
-
-/** Counts nodes in every node list of a model (graphs, functions, training graphs). */
-export function countAllNodes(model: ModelProto): number {
-  let n = 0;
-  forEachNodeList(model, (nodes) => (n += nodes.length));
-  return n;
 }

@@ -24,8 +24,8 @@ import {
 } from '@onnx-explain/core';
 import { loadModelFile } from './modelFile';
 import { readInputFile } from './inputFile';
-import { runModel } from './session';
-import { encodeNpy, type NdArray } from '@onnx-explain/core';
+import { OrtNodeRuntime } from './ortRuntime';
+import { encodeNpy, runOnce } from '@onnx-explain/core';
 import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
 import { isImageFile, loadImage, encodePng, type LoadedImage } from './image';
 import type { Device } from './runtime';
@@ -68,8 +68,8 @@ export function formatSummary(file: string, s: ModelSummary): string {
   return lines.join('\n');
 }
 
-function topClasses(out: NdArray, k = 3): { index: number; value: number }[] {
-  const row = Array.from(out.data as Float32Array).slice(0, out.shape[out.shape.length - 1]);
+function topClasses(out: Tensor, k = 3): { index: number; value: number }[] {
+  const row = Array.from(out.data as Float32Array).slice(0, out.dims[out.dims.length - 1]);
   return row
     .map((value, index) => ({ index, value }))
     .sort((a, b) => b.value - a.value)
@@ -87,33 +87,17 @@ async function inspect(model: string, json: boolean): Promise<void> {
   );
 }
 
-async function run(model: string, inputs: string[]): Promise<Record<string, NdArray>> {
+async function run(model: string, inputs: string[]): Promise<Record<string, Tensor>> {
   const loaded = await loadModelFile(model);
-  const summary = summarizeModel(loaded.model);
-  const feeds: Record<string, NdArray> = {};
-  for (const spec of inputs) {
-    const eq = spec.indexOf('=');
-    const named = eq > 0 && !/^[A-Za-z]:[\\/]/.test(spec);
-    const name = named ? spec.slice(0, eq) : summary.inputs[Object.keys(feeds).length]?.name;
-    const file = named ? spec.slice(eq + 1) : spec;
-    const declared = summary.inputs.find((i) => i.name === name);
-    if (!declared) {
-      throw new Error(`the model has no input '${name}'; its inputs are ${summary.inputs.map((i) => i.name).join(', ')}`);
-    }
-    const arr = await readInputFile(file);
-    checkInput(declared, arr);
-    feeds[declared.name] = arr;
-  }
-  const missing = summary.inputs.filter((i) => !feeds[i.name]);
-  if (missing.length) throw new Error(`no value given for input ${missing.map((i) => `'${i.name}'`).join(', ')} (use --input NAME=FILE)`);
-  return runModel(loaded.model, feeds);
+  const { feeds } = await readInputs({ input: inputs }, summarizeModel(loaded.model));
+  return runOnce(new OrtNodeRuntime(), loaded.model, feeds);
 }
 
-function printOutputs(outputs: Record<string, NdArray>): void {
+function printOutputs(outputs: Record<string, Tensor>): void {
   for (const [name, arr] of Object.entries(outputs)) {
     const preview = Array.from(arr.data as Float32Array).slice(0, 10).map((v) => Number(v).toFixed(4));
-    process.stdout.write(`${name} ${arr.dtype} [${arr.shape.join(', ')}]: ${preview.join(' ')}${arr.data.length > 10 ? ' ...' : ''}\n`);
-    if (arr.dtype === 'float32' && arr.shape.length >= 1) {
+    process.stdout.write(`${name} ${arr.type} [${arr.dims.join(', ')}]: ${preview.join(' ')}${arr.data.length > 10 ? ' ...' : ''}\n`);
+    if (arr.type === 'float32' && arr.dims.length >= 1) {
       const top = topClasses(arr).map((t) => `${t.index} (${t.value.toFixed(3)})`);
       process.stdout.write(`  top classes of the first row: ${top.join(', ')}\n`);
     }
@@ -180,8 +164,10 @@ interface AttributeArgs {
   quiet: boolean;
 }
 
+type InputArgs = Pick<AttributeArgs, 'input' | 'resize' | 'layout' | 'scale' | 'mean' | 'std' | 'grayscale'>;
+
 /** Reads --input values: NAME=FILE or FILE (for the inputs in order); images are preprocessed to fit the model. */
-async function readInputs(a: AttributeArgs, summary: ModelSummary) {
+async function readInputs(a: InputArgs, summary: ModelSummary) {
   const feeds: Record<string, Tensor> = {};
   const images: Record<string, LoadedImage> = {};
   for (const spec of a.input) {

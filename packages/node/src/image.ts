@@ -3,7 +3,7 @@
  * output for heatmaps. Decoding uses pure-JS codecs (pngjs, jpeg-js): no
  * native build, nothing downloaded.
  */
-import { promises as fs } from 'node:fs';
+import { readFileExplained } from './readFile';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
@@ -43,13 +43,7 @@ export function isImageFile(file: string): boolean {
 }
 
 async function decode(file: string): Promise<RgbaImage> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ImageError(code === 'ENOENT' ? `input image '${file}' does not exist` : `input image '${file}' cannot be read: ${(e as Error).message}`);
-  }
+  const buf = await readFileExplained(file, 'input image', (m) => new ImageError(m));
   try {
     if (path.extname(file).toLowerCase() === '.png') {
       const png = PNG.sync.read(buf);

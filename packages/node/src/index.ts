@@ -1,6 +1,5 @@
 export * from './modelFile';
 export * from './inputFile';
-export * from './session';
 export * from './ortRuntime';
 export * from './image';
 export * from './runtime';

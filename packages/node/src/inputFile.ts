@@ -2,7 +2,7 @@
  * Reading input tensors from files: .npy, or .json as
  * {"shape": [...], "data": [...], "dtype": "float32"}.
  */
-import { promises as fs } from 'node:fs';
+import { readFileExplained } from './readFile';
 import * as path from 'node:path';
 import { parseNpy, NpyError, type NdArray } from '@onnx-explain/core';
 
@@ -40,13 +40,7 @@ export function parseJsonTensor(text: string, source = 'input'): NdArray {
 }
 
 export async function readInputFile(file: string): Promise<NdArray> {
-  let buf: Buffer;
-  try {
-    buf = await fs.readFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new NpyError(code === 'ENOENT' ? `input file '${file}' does not exist` : `input file '${file}' cannot be read: ${(e as Error).message}`);
-  }
+  const buf = await readFileExplained(file, 'input file', (m) => new NpyError(m));
   const ext = path.extname(file).toLowerCase();
   if (ext === '.npy') return parseNpy(new Uint8Array(buf), `'${file}'`);
   if (ext === '.json') return parseJsonTensor(buf.toString('utf8'), `'${file}'`);

@@ -3,6 +3,7 @@
  * ever read: every change this library makes is to an in-memory copy.
  */
 import { promises as fs } from 'node:fs';
+import { readFileExplained } from './readFile';
 import * as path from 'node:path';
 import {
   decodeModel,
@@ -37,17 +38,7 @@ export interface LoadOptions {
   loadExternalData?: boolean;
 }
 
-async function readFileOrExplain(p: string, what: string, shown = p): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await fs.readFile(p));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new ModelFileError(`${what} '${shown}' does not exist`);
-    if (code === 'EISDIR') throw new ModelFileError(`${what} '${shown}' is a directory, not a file`);
-    if (code === 'EACCES') throw new ModelFileError(`${what} '${shown}' cannot be read (permission denied)`);
-    throw new ModelFileError(`${what} '${shown}' cannot be read: ${(e as Error).message}`);
-  }
-}
+const modelError = (m: string) => new ModelFileError(m);
 
 /**
  * A reader for external-data files that refuses anything outside the model's
@@ -70,14 +61,14 @@ export function folderReader(modelDir: string): (location: string) => Promise<Ui
         `external-data location '${location}' resolves to '${real}', outside the model's folder '${dir}'; refused`,
       );
     }
-    return readFileOrExplain(real, 'external-data file');
+    return new Uint8Array(await readFileExplained(real, 'external-data file', modelError));
   };
 }
 
 /** Reads and decodes an ONNX model file, and its external data unless told not to. */
 export async function loadModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const abs = path.resolve(file);
-  const bytes = await readFileOrExplain(abs, 'model file', file);
+  const bytes = new Uint8Array(await readFileExplained(abs, 'model file', modelError, file));
   const model = decodeModel(bytes, `'${file}'`);
   let externalTensors = 0;
   if (opts.loadExternalData ?? true) {

@@ -14,7 +14,7 @@ import { cloneModel } from '../onnx/codec';
 import { GraphIndex } from '../onnx/graph';
 import { makeTensor, tensorToArray, tensorDims } from '../onnx/tensor';
 import { NameScope, promoteIr3Initializers } from '../onnx/graph';
-import { tileBatch, type Runtime, type Tensor } from '../runtime';
+import { runOnce, tileBatch, type Runtime, type Tensor } from '../runtime';
 
 export interface BatchableModel {
   model: ModelProto;
@@ -114,18 +114,9 @@ export async function makeBatchable(
     return { model: source, batchable: false, changes: [], reason: `not batchable as exported (${first}); after rewriting: ${second}` };
   }
   // batch 1 must still compute what the original computed
-  const a = await tryOnce(runtime, source, sample);
-  const b = await tryOnce(runtime, model, sample);
+  const a = await runOnce(runtime, source, sample);
+  const b = await runOnce(runtime, model, sample);
   const differs = rowsMatch(b, a, 1);
   if (differs) return { model: source, batchable: false, changes: [], reason: `the rewrite changed the batch-1 result: ${differs}` };
   return { model, batchable: true, changes };
-}
-
-async function tryOnce(runtime: Runtime, model: ModelProto, feeds: Record<string, Tensor>) {
-  const s = await runtime.createSession(model);
-  try {
-    return await s.run(feeds);
-  } finally {
-    await s.release();
-  }
 }

@@ -12,7 +12,7 @@
 import type { ModelProto } from '../onnx/types';
 import { cloneModel } from '../onnx/codec';
 import type { Runtime, Session, Tensor } from '../runtime';
-import { buildGradientModel, cutGraph, MissingGradientError, type Target } from '../grad/builder';
+import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
 import { GradientError } from '../grad/emitter';
 import { probeShapes, type ShapeTable } from '../grad/shapes';
 import { makeBatchable } from '../grad/batch';
@@ -45,28 +45,61 @@ export interface EngineResult {
 
 const EPS32 = 1.1920928955078125e-7;
 
+interface EngineParts {
+  source: GradientSource;
+  reason?: string;
+  maxRows: number;
+  batchable: boolean;
+  batchNotes: string[];
+  attributed: string[];
+  outputName: string;
+  session: Session;
+  /** The rewritten model's names, for graph gradients. */
+  gradientModel?: GradientModel;
+  target: Target;
+  layerProbe?: Session;
+  at?: string;
+  shapes: ShapeTable;
+}
+
 export class GradientEngine {
-  private constructor(
-    readonly source: GradientSource,
-    /** Why finite differences are used, when they are. */
-    readonly reason: string | undefined,
-    /** Rows one session run may take (1 when the model could not be made batchable). */
-    readonly maxRows: number,
-    readonly batchable: boolean,
-    readonly batchNotes: string[],
-    /** The tensors whose gradients come back: `wrt`, or `[at]`. */
-    readonly attributed: string[],
-    readonly outputName: string,
-    private readonly session: Session,
-    private readonly targetInput: string | undefined,
-    private readonly gradOutputs: Record<string, string>,
-    private readonly selectedOutput: string | undefined,
-    private readonly target: Target,
-    /** The model that was cut at `at`, to compute the layer tensor's value. */
-    private readonly layerProbe: Session | undefined,
-    readonly at: string | undefined,
-    readonly shapes: ShapeTable,
-  ) {}
+  readonly source: GradientSource;
+  /** Why finite differences are used, when they are. */
+  readonly reason: string | undefined;
+  /** Rows one session run may take (1 when the model could not be made batchable). */
+  readonly maxRows: number;
+  readonly batchable: boolean;
+  readonly batchNotes: string[];
+  /** The tensors whose gradients come back: `wrt`, or `[at]`. */
+  readonly attributed: string[];
+  readonly outputName: string;
+  readonly at: string | undefined;
+  readonly shapes: ShapeTable;
+  private readonly session: Session;
+  private readonly targetInput: string | undefined;
+  private readonly gradOutputs: Record<string, string>;
+  private readonly selectedOutput: string | undefined;
+  private readonly target: Target;
+  /** A session returning the layer tensor (`at`) for given model inputs. */
+  private readonly layerProbe: Session | undefined;
+
+  private constructor(p: EngineParts) {
+    this.source = p.source;
+    this.reason = p.reason;
+    this.maxRows = p.maxRows;
+    this.batchable = p.batchable;
+    this.batchNotes = p.batchNotes;
+    this.attributed = p.attributed;
+    this.outputName = p.outputName;
+    this.at = p.at;
+    this.shapes = p.shapes;
+    this.session = p.session;
+    this.targetInput = p.gradientModel?.targetInput;
+    this.gradOutputs = p.gradientModel?.gradients ?? {};
+    this.selectedOutput = p.gradientModel?.selected;
+    this.target = p.target;
+    this.layerProbe = p.layerProbe;
+  }
 
   /**
    * Prepares an engine. `sample` holds batch-1 values of every model input;
@@ -94,24 +127,39 @@ export class GradientEngine {
       forward = cloneModel(base);
       cutGraph(forward, [opts.at], shapes);
     }
-    const maxRows = batch.batchable ? Number.MAX_SAFE_INTEGER : 1;
-    if (mode !== 'fd') {
-      try {
-        const gm = buildGradientModel(forward, { output: outputName, target: opts.target, wrt: attributed, shapes });
-        const session = await runtime.createSession(gm.model);
-        return new GradientEngine('graph', undefined, maxRows, batch.batchable, notes, attributed, outputName, session, gm.targetInput, gm.gradients, gm.selected, opts.target, layerProbe, opts.at, shapes);
-      } catch (e) {
-        if (mode === 'graph' || !(e instanceof GradientError)) {
-          await layerProbe?.release();
-          throw e;
+    let gradientModel: GradientModel | undefined;
+    let reason: string | undefined;
+    try {
+      if (mode === 'fd') {
+        reason = 'finite differences were asked for';
+      } else {
+        try {
+          gradientModel = buildGradientModel(forward, { output: outputName, target: opts.target, wrt: attributed, shapes });
+        } catch (e) {
+          if (mode === 'graph' || !(e instanceof GradientError)) throw e;
+          reason = e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`;
         }
-        const reason = e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`;
-        const session = await runtime.createSession(forward);
-        return new GradientEngine('fd', reason, maxRows, batch.batchable, notes, attributed, outputName, session, undefined, {}, undefined, opts.target, layerProbe, opts.at, shapes);
       }
+      const session = await runtime.createSession(gradientModel ? gradientModel.model : forward);
+      return new GradientEngine({
+        source: gradientModel ? 'graph' : 'fd',
+        reason,
+        maxRows: batch.batchable ? Number.MAX_SAFE_INTEGER : 1,
+        batchable: batch.batchable,
+        batchNotes: notes,
+        attributed,
+        outputName,
+        session,
+        gradientModel,
+        target: opts.target,
+        layerProbe,
+        at: opts.at,
+        shapes,
+      });
+    } catch (e) {
+      await layerProbe?.release();
+      throw e;
     }
-    const session = await runtime.createSession(forward);
-    return new GradientEngine('fd', 'finite differences were asked for', maxRows, batch.batchable, notes, attributed, outputName, session, undefined, {}, undefined, opts.target, layerProbe, opts.at, shapes);
   }
 
   /**

@@ -11,7 +11,7 @@ import { summarizeModel } from '../inspect';
 import { checkInput } from '../checkInput';
 import type { Target } from '../grad/builder';
 import { GradientEngine, type GradientMode } from './engine';
-import { gatherRows, rowSize, row, asFloat32 } from './tensors';
+import { gatherRows, rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type LongRunOptions } from './progress';
 
 /**
@@ -181,12 +181,3 @@ export class Explainer {
     this.engines.clear();
   }
 }
-
-/** Row r of every input, n times (inputs held fixed while the attributed ones vary). */
-export function repeatRow(inputs: Record<string, Tensor>, r: number, n: number): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  for (const [k, v] of Object.entries(inputs)) out[k] = gatherRows(v, new Array(n).fill(r));
-  return out;
-}
-
-export { row };

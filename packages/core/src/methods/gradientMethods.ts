@@ -7,7 +7,7 @@
 import type { Tensor } from '../runtime';
 import { Explainer, type CommonOptions } from './explainer';
 import { rowSize, asFloat32 } from './tensors';
-import { integratedGradients, pointFeeds, resultBase, baselineFor, type AttributionResult, type IntegratedGradientsOptions, type Baseline } from './integratedGradients';
+import { integratedGradients, pointFeeds, exampleRows, resultBase, baselineFor, type AttributionResult, type IntegratedGradientsOptions, type Baseline } from './integratedGradients';
 import { interpolationMatrix } from '../grad/rules/resize';
 import { throwIfAborted } from './progress';
 
@@ -42,16 +42,7 @@ async function gradientsAt(explainer: Explainer, inputs: Record<string, Tensor>,
   const { target, classes } = await explainer.resolveTarget(inputs, opts, batch);
   const engine = await explainer.engine(inputs, opts, target);
   const feeds = await explainer.modelFeeds(engine, inputs);
-  const run = await explainer.runRows(
-    engine,
-    batch,
-    (start, n) => ({
-      feeds: pointFeeds(feeds, engine.attributed, start, n, (j) => j, (w, j, out) => out.set(asFloat32(feeds[w]).subarray(j * out.length, (j + 1) * out.length))),
-      classes: classes?.slice(start, start + n),
-    }),
-    opts,
-    method,
-  );
+  const run = await explainer.runRows(engine, batch, exampleRows(feeds, engine.attributed, classes), opts, method);
   return { batch, target, classes, engine, feeds, run };
 }
 
@@ -131,16 +122,7 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
       const r = await integratedGradients(explainer, noisy, fixed);
       attr = r.attributions;
     } else {
-      const run = await explainer.runRows(
-        engine,
-        batch,
-        (start, n) => ({
-          feeds: pointFeeds(noisy, engine.attributed, start, n, (j) => j, (w, j, out) => out.set(asFloat32(noisy[w]).subarray(j * out.length, (j + 1) * out.length))),
-          classes: classes?.slice(start, start + n),
-        }),
-        { ...opts, onProgress: undefined },
-        'noise tunnel',
-      );
+      const run = await explainer.runRows(engine, batch, exampleRows(noisy, engine.attributed, classes), { ...opts, onProgress: undefined }, 'noise tunnel');
       if (s === 0) outputs = run.selected;
       attr = {};
       for (const w of engine.attributed) {
@@ -170,7 +152,7 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
     attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data };
   }
   if (base === 'integrated-gradients' || outputs.every((v) => v === 0)) {
-    outputs = (await explainer.runRows(engine, batch, (start, n) => ({ feeds: pointFeeds(feeds, engine.attributed, start, n, (j) => j, (w, j, out) => out.set(asFloat32(feeds[w]).subarray(j * out.length, (j + 1) * out.length))), classes: classes?.slice(start, start + n) }), { ...opts, onProgress: undefined }, 'outputs', false)).selected;
+    outputs = (await explainer.runRows(engine, batch, exampleRows(feeds, engine.attributed, classes), { ...opts, onProgress: undefined }, 'outputs', false)).selected;
   }
   return { ...resultBase(`noise-tunnel(${base}, ${type})`, explainer, engine, opts.target, classes, attributions, outputs) };
 }
@@ -254,7 +236,7 @@ export async function gradientShap(explainer: Explainer, inputs: Record<string, 
     attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data };
   }
   // F(x) and F at every drawn baseline
-  const fx = await explainer.runRows(engine, batch, (start, n) => ({ feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(xs[w].subarray(j * out.length, (j + 1) * out.length))), classes: classes?.slice(start, start + n) }), { ...opts, onProgress: undefined }, 'outputs', false);
+  const fx = await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, xs), { ...opts, onProgress: undefined }, 'outputs', false);
   const fb = await explainer.runRows(engine, batch * samples, (start, n) => ({ feeds: pointFeeds(feeds, attributed, start, n, (j) => Math.floor(j / samples), (w, j, out) => out.set(baseRow(w, draws[j].b, out.length))), classes: Array.from({ length: n }, (_, j) => (classes ? classes[Math.floor((start + j) / samples)] : 0)) }), { ...opts, onProgress: undefined }, 'baseline outputs', false);
   const res = resultBase('gradient-shap', explainer, engine, opts.target, classes, attributions, fx.selected);
   const meanBase = Array.from({ length: batch }, (_, e) => {

@@ -129,6 +129,23 @@ export function pointFeeds(
   return out;
 }
 
+/**
+ * The row builder runRows takes for "the examples themselves": row j is
+ * example j, with the attributed tensors taken from `values` (default: the
+ * examples' own), the other inputs as given.
+ */
+export function exampleRows(
+  feeds: Record<string, Tensor>,
+  attributed: string[],
+  classes: number[] | undefined,
+  values: Record<string, Float32Array> = Object.fromEntries(attributed.map((w) => [w, asFloat32(feeds[w])])),
+) {
+  return (start: number, n: number) => ({
+    feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(values[w].subarray(j * out.length, (j + 1) * out.length))),
+    classes: classes?.slice(start, start + n),
+  });
+}
+
 /** Per-position scores of a layer attribution: the sum over its last axis. */
 export function positionScores(attr: Tensor): Tensor {
   const last = attr.dims[attr.dims.length - 1];
@@ -287,34 +304,12 @@ export async function integratedGradients(
       for (let e = 0; e < batch; e++) baselineOut[e] += run.selected[points + e] / baselines.length;
       if (bi === 0) fx = run.selected.slice(points + batch, points + 2 * batch);
     } else {
-      const fb = await explainer.runRows(
-        engine,
-        batch,
-        (start, n) => ({
-          feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(base[w].subarray(j * out.length, (j + 1) * out.length))),
-          classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
-        }),
-        opts,
-        'baseline outputs',
-        false,
-      );
+      const fb = await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, base), opts, 'baseline outputs', false);
       for (let e = 0; e < batch; e++) baselineOut[e] += fb.selected[e] / baselines.length;
     }
   }
   if (!fx) {
-    fx = (
-      await explainer.runRows(
-        engine,
-        batch,
-        (start, n) => ({
-          feeds: pointFeeds(feeds, attributed, start, n, (j) => j, (w, j, out) => out.set(xs[w].subarray(j * out.length, (j + 1) * out.length))),
-          classes: Array.from({ length: n }, (_, j) => classOf(start + j)),
-        }),
-        opts,
-        'outputs',
-        false,
-      )
-    ).selected;
+    fx = (await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, xs), opts, 'outputs', false)).selected;
   }
   const attributions: Record<string, Tensor> = {};
   for (const w of attributed) attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: attr[w] };
