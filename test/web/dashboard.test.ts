@@ -1,24 +1,23 @@
 /**
  * End to end: the built dashboard in Debian's Chromium (playwright-core, no
- * browser download), served from 127.0.0.1. For a shipped image, tabular and
+ * browser download), served by `vite preview` on 127.0.0.1 with its
+ * Content-Security-Policy, so the policy is shown not to block the runtime. For a shipped image, tabular and
  * text model it runs IG and compares the page's attributions with the Node
  * runner's for the same input (relative L2 < 1e-4), and checks what is drawn.
  * With WebGPU (Chromium's software adapter here) the image model runs again
  * on the WebGPU EP. Skipped, saying so, where /usr/bin/chromium is missing
  * (`.ci/run` installs it).
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { NodeExplainer, readInputFile } from '@onnx-explain/node';
 import { repoRoot } from '../helpers/ort';
-import { serve } from '../helpers/staticServer';
+import { buildDashboard, previewDashboard } from '../helpers/preview';
 import { relL2 } from '../grad/fd';
 
 const CHROMIUM = '/usr/bin/chromium';
 const have = fs.existsSync(CHROMIUM);
-const webDir = path.join(repoRoot, 'packages/web');
 const artifacts = path.join(repoRoot, 'artifacts');
 if (!have) process.stderr.write(`dashboard tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
 
@@ -27,9 +26,8 @@ let server: { url: string; close: () => Promise<void> };
 
 beforeAll(async () => {
   if (!have) return;
-  const build = spawnSync(process.execPath, [path.join(webDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], { cwd: webDir, encoding: 'utf8' });
-  if (build.status !== 0) throw new Error(`vite build failed: ${build.stderr}`);
-  server = await serve(path.join(webDir, 'dist-app'));
+  buildDashboard();
+  server = await previewDashboard();
   const { chromium } = await import('playwright-core');
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -18,6 +18,10 @@ export interface TensorSummary {
 export interface ModelSummary {
   irVersion: number;
   producer: string;
+  /** The model's doc_string, if any. */
+  description?: string;
+  /** The model's metadata_props (key and value, as written by the exporter). */
+  metadata: { key: string; value: string }[];
   opsets: { domain: string; version: number }[];
   inputs: TensorSummary[];
   outputs: TensorSummary[];
@@ -56,6 +60,8 @@ export function summarizeModel(model: ModelProto): ModelSummary {
   return {
     irVersion: toNumber(model.irVersion),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
+    description: model.docString || undefined,
+    metadata: (model.metadataProps ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
     opsets: (model.opsetImport ?? []).map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version) })),
     inputs: (graph.input ?? []).filter((v) => !initNames.has(v.name)).map(describeValue),
     outputs: (graph.output ?? []).map(describeValue),

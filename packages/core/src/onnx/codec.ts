@@ -1,14 +1,17 @@
 /**
- * Lossless ModelProto decoding and encoding with protobufjs.
+ * Lossless ModelProto decoding and encoding.
  *
  * The schema (schema.ts) covers every field of ONNX IR 12, so decoding keeps
  * every field a model has and encoding writes each one back. Absent proto2
- * fields stay absent (protobufjs only writes own properties), so a round trip
- * does not invent default values either.
+ * fields stay absent (only own properties are written), so a round trip does
+ * not invent default values either. protobufjs parses the schema and does the
+ * wire format; protoCodec.ts walks the messages without generated code, so
+ * core runs under a Content-Security-Policy that forbids eval.
  */
 import * as protobuf from 'protobufjs';
 import Long from 'long';
 import { ONNX_PROTO_SCHEMA } from './schema';
+import { messageSpecs, decodeMessage, encodeMessage, type MessageSpec } from './protoCodec';
 import type { ModelProto, TensorProto, GraphProto } from './types';
 
 // protobufjs looks Long up with a dynamic require that bundlers and browsers
@@ -17,10 +20,10 @@ import type { ModelProto, TensorProto, GraphProto } from './types';
 protobuf.configure();
 
 const root = protobuf.parse(ONNX_PROTO_SCHEMA, { keepCase: false }).root;
-root.resolveAll();
-const ModelType = root.lookupType('onnx.ModelProto');
-const TensorType = root.lookupType('onnx.TensorProto');
-const GraphType = root.lookupType('onnx.GraphProto');
+const specs = messageSpecs(root);
+const ModelSpec = specs.get('onnx.ModelProto')!;
+const TensorSpec = specs.get('onnx.TensorProto')!;
+const GraphSpec = specs.get('onnx.GraphProto')!;
 
 /** Raised when bytes are not an ONNX model (wrong file, truncated file). */
 export class OnnxFormatError extends Error {
@@ -30,9 +33,20 @@ export class OnnxFormatError extends Error {
   }
 }
 
-/** The protobufjs root of the ONNX schema, for callers that need other messages. */
+let resolved = false;
+/**
+ * The protobufjs root of the ONNX schema, resolved, for callers that need
+ * protobufjs reflection (resolving compiles code with `new Function`, so this
+ * is for Node tools and tests, not for pages under a strict CSP).
+ */
 export function onnxProtoRoot(): protobuf.Root {
+  if (!resolved) root.resolveAll();
+  resolved = true;
   return root;
+}
+
+function decodeWith<T>(spec: MessageSpec, bytes: Uint8Array): T {
+  return decodeMessage(spec, protobuf.Reader.create(bytes)) as T;
 }
 
 /**
@@ -42,7 +56,7 @@ export function onnxProtoRoot(): protobuf.Root {
 export function decodeModel(bytes: Uint8Array, source = 'input'): ModelProto {
   let model: ModelProto;
   try {
-    model = ModelType.decode(bytes) as unknown as ModelProto;
+    model = decodeWith<ModelProto>(ModelSpec, bytes);
   } catch (e) {
     throw new OnnxFormatError(
       `${source} is not an ONNX model: protobuf decoding failed (${(e as Error).message})`,
@@ -58,30 +72,29 @@ export function decodeModel(bytes: Uint8Array, source = 'input'): ModelProto {
   return model;
 }
 
-function encodeWith(type: protobuf.Type, message: object, what: string): Uint8Array {
+function encodeWith(spec: MessageSpec, message: object, what: string): Uint8Array {
   try {
-    return type.encode(message as protobuf.Message).finish();
+    return encodeMessage(spec, message as Record<string, unknown>, protobuf.Writer.create(), what).finish();
   } catch (e) {
-    const problem = type.verify(message as { [k: string]: unknown });
-    throw new OnnxFormatError(`cannot encode ${what}: ${problem ?? (e as Error).message}`);
+    throw new OnnxFormatError(`cannot encode ${(e as Error).message}`);
   }
 }
 
 /** Encodes a ModelProto to bytes. */
 export function encodeModel(model: ModelProto): Uint8Array {
-  return encodeWith(ModelType, model, 'ModelProto');
+  return encodeWith(ModelSpec, model, 'ModelProto');
 }
 
 export function encodeTensor(tensor: TensorProto): Uint8Array {
-  return encodeWith(TensorType, tensor, 'TensorProto');
+  return encodeWith(TensorSpec, tensor, 'TensorProto');
 }
 
 export function decodeTensor(bytes: Uint8Array): TensorProto {
-  return TensorType.decode(bytes) as unknown as TensorProto;
+  return decodeWith<TensorProto>(TensorSpec, bytes);
 }
 
 export function encodeGraph(graph: GraphProto): Uint8Array {
-  return encodeWith(GraphType, graph, 'GraphProto');
+  return encodeWith(GraphSpec, graph, 'GraphProto');
 }
 
 /**

@@ -3,6 +3,9 @@
  * it with progress and a cancel button, and see the attributions. Everything
  * runs in the browser; nothing is uploaded. For tests, the last result is
  * exposed as window.__onnxExplain.
+ *
+ * A model file is untrusted: the page is built with DOM calls (../dom.ts) and
+ * never from HTML strings, so names, metadata and tokens show as text.
  */
 import {
   Explainer,
@@ -19,7 +22,9 @@ import {
   type IntegrationMethod,
   type CoverageReport,
 } from '@onnx-explain/core';
-import { OrtWebRuntime, loadModelFromFile, loadModelFromUrl, drawHeatmap, renderTokens } from '../index';
+import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
+// Every string from the model or the user reaches the page through these (text nodes, never markup).
+import { h, replace, type Child } from '../dom';
 
 type Kind = 'image' | 'tabular' | 'text' | 'other';
 
@@ -87,13 +92,14 @@ function kindOf(model: ModelProto): { kind: Kind; inputName: string; at?: string
   return { kind: 'other', inputName: float?.name ?? s.inputs[0]?.name ?? '' };
 }
 
-function coverageLine(c: CoverageReport): string {
-  if (c.verdict === 'graph') return '<span class="ok">differentiable by graph</span> (every op on the path has a gradient rule)';
+function coverageLine(c: CoverageReport): Child[] {
+  if (c.verdict === 'graph') return [h('span', { className: 'ok' }, 'differentiable by graph'), ' (every op on the path has a gradient rule)'];
   const why = c.blocking.length ? c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType}`).join(', ') : c.note ?? '';
-  return `<span class="warn">finite differences</span> (no gradient rule for ${why})`;
+  return [h('span', { className: 'warn' }, 'finite differences'), ` (no gradient rule for ${why})`];
 }
 
-async function openModel(model: ModelProto, name: string, meta?: ExampleMeta): Promise<void> {
+/** `source`: where the model came from (the final URL after redirects, for a URL). */
+async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, source?: string): Promise<void> {
   clearError();
   await state.explainer?.release();
   const k = kindOf(model);
@@ -101,11 +107,19 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta): P
   const s = summarizeModel(model);
   const cov = gradientCoverage(model, k.at ? { wrt: [k.at] } : {});
   const dims = (d?: (number | string | null)[]) => (d ? `[${d.map((x) => x ?? '?').join(', ')}]` : '');
-  $('model-info').innerHTML = `
-    <div><b>${name}</b> — ${s.producer || 'unknown producer'}, opset ${s.opsets.map((o) => o.version).join('/')}, ${s.nodeCount} nodes, ${s.parameterCount.toLocaleString()} parameters</div>
-    <table><tr><th>inputs</th><th></th></tr>${s.inputs.map((i) => `<tr><td>${i.name}</td><td>${i.type} ${dims(i.shape)}</td></tr>`).join('')}
-    <tr><th>outputs</th><th></th></tr>${s.outputs.map((o) => `<tr><td>${o.name}</td><td>${o.type} ${dims(o.shape)}</td></tr>`).join('')}</table>
-    <div>Gradients: ${coverageLine(cov)}${k.at ? ` — explained at the embedding output <code>${k.at}</code>` : ''}</div>`;
+  const rows = (title: string, vs: typeof s.inputs) => [
+    h('tr', {}, h('th', {}, title), h('th')),
+    ...vs.map((v) => h('tr', {}, h('td', { className: 'tensor-name' }, v.name), h('td', {}, `${v.type} ${dims(v.shape)}`))),
+  ];
+  replace(
+    $('model-info'),
+    h('div', {}, h('b', { id: 'model-name' }, name), ` — ${s.producer || 'unknown producer'}, opset ${s.opsets.map((o) => o.version).join('/')}, ${s.nodeCount} nodes, ${s.parameterCount.toLocaleString()} parameters`),
+    source && source !== name ? h('div', { className: 'muted' }, 'loaded from ', h('code', { id: 'model-source' }, source)) : null,
+    s.description ? h('div', { className: 'muted' }, s.description) : null,
+    h('table', {}, ...rows('inputs', s.inputs), ...rows('outputs', s.outputs)),
+    s.metadata.length ? h('table', { id: 'model-metadata' }, h('tr', {}, h('th', {}, 'metadata'), h('th')), ...s.metadata.map((m) => h('tr', {}, h('td', {}, m.key), h('td', {}, m.value)))) : null,
+    h('div', {}, 'Gradients: ', ...coverageLine(cov), ...(k.at ? [' — explained at the embedding output ', h('code', {}, k.at)] : [])),
+  );
   $('model-info').hidden = false;
   $('result-section').hidden = true;
   renderInputPanel();
@@ -142,25 +156,40 @@ async function fetchSample(file: string): Promise<Tensor> {
 
 function renderInputPanel(): void {
   const panel = $('input-panel');
-  const samples = Object.entries(state.meta?.samples ?? {});
-  const sampleButtons = samples.map(([k]) => `<button class="sample" data-sample="${k}">${k.replace(/_/g, ' ')}</button>`).join(' ');
+  const samples = Object.keys(state.meta?.samples ?? {});
+  const sampleButtons = (label: string): Child[] =>
+    samples.length ? [h('span', { className: 'label' }, label), ...samples.map((k) => h('button', { className: 'sample', dataset: { sample: k } }, k.replace(/_/g, ' ')))] : [];
+  const fileInput = (id: string, accept: string) => {
+    const input = h('input', { id });
+    input.type = 'file';
+    input.accept = accept;
+    return input;
+  };
   if (state.kind === 'image') {
-    panel.innerHTML = `<div class="row"><label>Image file <input id="image-file" type="file" accept="image/*" /></label>${samples.length ? `<span class="label">or a sample</span> ${sampleButtons}` : ''}</div>
-      <canvas id="preview" width="0" height="0"></canvas>`;
+    const canvas = h('canvas', { id: 'preview' });
+    canvas.width = canvas.height = 0;
+    replace(panel, h('div', { className: 'row' }, h('label', {}, 'Image file ', fileInput('image-file', 'image/*')), ...sampleButtons('or a sample')), canvas);
     $('image-file').addEventListener('change', (ev) => void loadImageFile((ev.target as HTMLInputElement).files![0]).catch(showError));
   } else if (state.kind === 'tabular') {
     const n = summarizeModel(state.model!).inputs.find((i) => i.name === state.inputName)?.shape?.[1];
-    panel.innerHTML = `<div class="row">${samples.length ? `<span class="label">Samples</span> ${sampleButtons}` : ''}<label>or a .json / .npy file <input id="tabular-file" type="file" accept=".json,.npy" /></label></div>
-      <label>${n ?? ''} feature values, separated by commas or spaces<textarea id="tabular-values"></textarea></label>`;
+    replace(
+      panel,
+      h('div', { className: 'row' }, ...sampleButtons('Samples'), h('label', {}, 'or a .json / .npy file ', fileInput('tabular-file', '.json,.npy'))),
+      h('label', {}, `${n ?? ''} feature values, separated by commas or spaces`, h('textarea', { id: 'tabular-values' })),
+    );
     $('tabular-file').addEventListener('change', (ev) => void loadTensorFile((ev.target as HTMLInputElement).files![0]).catch(showError));
     $('tabular-values').addEventListener('change', () => readTabular());
   } else if (state.kind === 'text') {
-    panel.innerHTML = `<div class="row">${samples.length ? `<span class="label">Samples</span> ${sampleButtons}` : ''}<label>vocabulary (JSON token → id) <input id="vocab-file" type="file" accept=".json" /></label>
-      <label><input id="raw-ids" type="checkbox" /> raw token ids</label></div>
-      <label>Text<textarea id="text-input"></textarea></label>`;
+    const raw = h('input', { id: 'raw-ids' });
+    raw.type = 'checkbox';
+    replace(
+      panel,
+      h('div', { className: 'row' }, ...sampleButtons('Samples'), h('label', {}, 'vocabulary (JSON token → id) ', fileInput('vocab-file', '.json')), h('label', {}, raw, ' raw token ids')),
+      h('label', {}, 'Text', h('textarea', { id: 'text-input' })),
+    );
     $('vocab-file').addEventListener('change', (ev) => void (ev.target as HTMLInputElement).files![0].text().then((t) => (state.vocab = JSON.parse(t))).catch(showError));
   } else {
-    panel.innerHTML = `<div class="row"><label>Input tensor (.json or .npy) <input id="tensor-file" type="file" accept=".json,.npy" /></label></div>`;
+    replace(panel, h('div', { className: 'row' }, h('label', {}, 'Input tensor (.json or .npy) ', fileInput('tensor-file', '.json,.npy'))));
     $('tensor-file').addEventListener('change', (ev) => void loadTensorFile((ev.target as HTMLInputElement).files![0]).catch(showError));
   }
   panel.querySelectorAll<HTMLButtonElement>('button.sample').forEach((b) => b.addEventListener('click', () => void useSample(b.dataset.sample!).catch(showError)));
@@ -335,34 +364,31 @@ async function showResult(): Promise<void> {
   const view = $('result-view');
   view.replaceChildren();
   const cls = r.classes?.[0];
-  const lines = [
-    `<b>${r.method}</b>${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.fdReason ? ` (${r.fdReason})` : ''}`,
-    `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`,
-    r.delta ? `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta <b>${r.delta[0].toExponential(2)}</b>` : `Sum of attributions ${r.sum[0].toFixed(4)}`,
-    `Time ${state.seconds!.toFixed(2)} s on ${runtime.name}${window.__onnxExplain.runs === 0 ? ' (the first run also prepares the gradient model)' : ''}`,
-  ];
-  $('summary').innerHTML = lines.map((l) => `<div>${l}</div>`).join('');
-  const grid = document.createElement('div');
-  grid.className = 'result-grid';
+  replace(
+    $('summary'),
+    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
+    h('div', {}, `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`),
+    r.delta
+      ? h('div', {}, `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta `, h('b', {}, r.delta[0].toExponential(2)))
+      : h('div', {}, `Sum of attributions ${r.sum[0].toFixed(4)}`),
+    h('div', {}, `Time ${state.seconds!.toFixed(2)} s on ${runtime.name}${window.__onnxExplain.runs === 0 ? ' (the first run also prepares the gradient model)' : ''}`),
+  );
+  const grid = h('div', { className: 'result-grid' });
   view.append(grid);
   if (state.kind === 'image') {
-    const [, c, h, w] = attr.dims;
-    const fig = document.createElement('figure');
-    const canvas = document.createElement('canvas');
-    canvas.id = 'heatmap';
-    drawHeatmap(canvas, attributionMap((attr.data as Float32Array).subarray(0, c * h * w), [c, h, w]), { background: state.grey });
-    fig.append(canvas);
-    fig.insertAdjacentHTML('beforeend', '<figcaption>Attribution over the input: red pushes towards the class, blue away from it.</figcaption>');
-    grid.append(fig);
+    const [, c, height, width] = attr.dims;
+    const canvas = h('canvas', { id: 'heatmap' });
+    drawHeatmap(canvas, attributionMap((attr.data as Float32Array).subarray(0, c * height * width), [c, height, width]), { background: state.grey });
+    grid.append(h('figure', {}, canvas, h('figcaption', {}, 'Attribution over the input: red pushes towards the class, blue away from it.')));
   } else if (state.kind === 'tabular') {
-    grid.append(barChart(Array.from(attr.data as Float32Array), state.meta?.feature_names));
+    const bars = h('div', { id: 'bars' });
+    renderFeatureBars(bars, attr.data as Float32Array, state.meta?.feature_names);
+    grid.append(bars);
   } else if (state.kind === 'text' && r.positionScores) {
-    const fig = document.createElement('figure');
-    const div = document.createElement('div');
-    div.id = 'tokens';
+    const div = h('div', { id: 'tokens' });
     renderTokens(div, state.tokens ?? [], r.positionScores.data as Float32Array);
-    fig.append(div);
-    fig.insertAdjacentHTML('beforeend', '<figcaption>Each token coloured by its attribution (summed over the embedding): red for the explained class, blue against it. Hover for the value.</figcaption>');
+    const fig = h('figure', {}, div);
+    fig.append(h('figcaption', {}, 'Each token coloured by its attribution (summed over the embedding): red for the explained class, blue against it. Hover for the value.'));
     grid.append(fig);
   }
   $('download-png').hidden = state.kind !== 'image';
@@ -380,22 +406,6 @@ async function showResult(): Promise<void> {
   };
 }
 
-function barChart(values: number[], names?: string[]): HTMLElement {
-  const order = values.map((v, i) => ({ v, i })).sort((a, b) => Math.abs(b.v) - Math.abs(a.v)).slice(0, 15);
-  const max = Math.max(...order.map((o) => Math.abs(o.v)), 1e-12);
-  const div = document.createElement('div');
-  div.className = 'bars';
-  div.id = 'bars';
-  for (const { v, i } of order) {
-    const pct = (50 * Math.abs(v)) / max;
-    div.insertAdjacentHTML(
-      'beforeend',
-      `<div>${names?.[i] ?? `feature ${i}`}</div><div class="bar-track"><div class="axis"></div><div class="bar ${v >= 0 ? 'pos' : 'neg'}" style="${v >= 0 ? `left:50%` : `left:${50 - pct}%`};width:${pct}%"></div></div><div class="num">${v.toFixed(4)}</div>`,
-    );
-  }
-  return div;
-}
-
 function download(name: string, blob: Blob): void {
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
@@ -411,7 +421,7 @@ async function init(): Promise<void> {
   document.querySelectorAll<HTMLButtonElement>('button.example').forEach((b) =>
     b.addEventListener('click', () => {
       const key = b.dataset.example!;
-      void loadModelFromUrl(`./examples/${examples[key].file}`).then((m) => openModel(m, examples[key].file, examples[key])).catch(showError);
+      void fetchModel(`./examples/${examples[key].file}`).then((m) => openModel(m.model, examples[key].file, examples[key])).catch(showError);
     }),
   );
   $('model-file').addEventListener('change', (ev) => {
@@ -428,8 +438,9 @@ async function init(): Promise<void> {
     if (f) void loadModelFromFile(f).then((m) => openModel(m, f.name)).catch(showError);
   });
   $('model-url-load').addEventListener('click', () => {
-    const url = $<HTMLInputElement>('model-url').value;
-    void loadModelFromUrl(url).then((m) => openModel(m, url)).catch(showError);
+    const url = $<HTMLInputElement>('model-url').value.trim();
+    // only http(s), at most DEFAULT_MAX_MODEL_BYTES, side files from the model's own folder (loadModel.ts)
+    void fetchModel(url).then((m) => openModel(m.model, url, undefined, m.url)).catch(showError);
   });
   $('baseline').addEventListener('change', () => ($('baseline-value').hidden = $<HTMLSelectElement>('baseline').value !== 'constant'));
   $('method').addEventListener('change', () => {
