@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot, tmpDir } from './helpers/ort';
+import { DataType, GraphBuilder, encodeModel, makeModel } from '@onnx-explain/core';
 
 const bin = path.join(repoRoot, 'packages/node/bin/onnx-explain.js');
 const manifest = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/models.json'), 'utf8'));
@@ -34,6 +35,25 @@ test.each([['npy'], ['json']])('run on a .%s sample prints the logits PyTorch co
   expect(Number(printed[2])).toBeCloseTo(sample.torch_output[1], 3);
 });
 
+test('inspect writes a model\'s control characters as escapes, not to the terminal', () => {
+  const evil = 'x\u001b]0;owned\u0007\u001b[2J\r';
+  const b = new GraphBuilder('g');
+  const x = b.input(evil, DataType.FLOAT, ['N', 2]);
+  b.op('Sin', [x], {}, { name: `${evil}node`, output: `${evil}y` });
+  b.output(`${evil}y`, DataType.FLOAT, ['N', 2]);
+  const model = makeModel(b.build(), { opset: 17, producerName: evil });
+  model.metadataProps = [{ key: evil, value: 'v' }];
+  const file = path.join(tmpDir(), 'evil.onnx');
+  fs.writeFileSync(file, encodeModel(model));
+  const r = cli('inspect', file);
+  expect(r.code).toBe(0);
+  expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+  const shown = 'x\\u001b]0;owned\\u0007\\u001b[2J\\u000d';
+  expect(r.out).toContain(`producer   ${shown}`);
+  expect(r.out).toContain(`metadata   ${shown} = v`);
+  expect(r.out).toContain(`  ${shown}  float32 [N, 2]`);
+  expect(r.out).toContain(`Sin (${shown}node)`);
+});
 
 describe('bad input gets one clear line and a non-zero exit', () => {
   test.each([

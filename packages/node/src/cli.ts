@@ -32,13 +32,23 @@ import type { Device } from './runtime';
 
 const REPO_MODELS = path.resolve(__dirname, '../../../models');
 
+/**
+ * A model's strings as a terminal shows them: control characters (escape
+ * sequences that recolour, move the cursor or retitle the window, carriage
+ * returns that overwrite a line) are written as \\u escapes instead.
+ */
+export function printable(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function formatShape(shape: ModelSummary['inputs'][number]['shape']): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '(rank unknown)';
 }
 
 export function formatCoverage(c: CoverageReport): string {
   const lines = [
-    `gradient coverage (opset ${c.opset}, output '${c.output}' with respect to ${c.wrt.map((w) => `'${w}'`).join(', ') || 'no float input'})`,
+    `gradient coverage (opset ${c.opset}, output '${printable(c.output)}' with respect to ${c.wrt.map((w) => `'${printable(w)}'`).join(', ') || 'no float input'})`,
     ...c.ops.map((o) => {
       const name = o.domain ? `${o.domain}::${o.opType}` : o.opType;
       const path = o.status === 'missing' && o.onPath ? `  <- on the differentiated path (${o.onPath} node${o.onPath > 1 ? 's' : ''})` : '';
@@ -48,7 +58,7 @@ export function formatCoverage(c: CoverageReport): string {
       ? 'verdict: differentiable by graph'
       : c.note && !c.blocking.length
       ? `verdict: needs finite differences: ${c.note}`
-      : `verdict: needs finite differences, because of ${c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType} (${b.nodes.slice(0, 3).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ')}`,
+      : `verdict: needs finite differences, because of ${c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType} (${b.nodes.slice(0, 3).map(printable).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ')}`,
   ];
   return lines.join('\n');
 }
@@ -57,12 +67,14 @@ export function formatSummary(file: string, s: ModelSummary): string {
   const lines = [
     `model      ${file}`,
     `ir         ${s.irVersion}   opsets ${s.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`,
-    `producer   ${s.producer || '(not recorded)'}`,
+    `producer   ${printable(s.producer) || '(not recorded)'}`,
+    ...(s.description ? [`about      ${printable(s.description)}`] : []),
+    ...s.metadata.map((m) => `metadata   ${printable(m.key)} = ${printable(m.value)}`),
     `parameters ${s.parameterCount.toLocaleString('en-US')} in initializers, ${s.nodeCount} nodes`,
     'inputs',
-    ...s.inputs.map((i) => `  ${i.name}  ${i.type} ${formatShape(i.shape)}`),
+    ...s.inputs.map((i) => `  ${printable(i.name)}  ${i.type} ${formatShape(i.shape)}`),
     'outputs',
-    ...s.outputs.map((o) => `  ${o.name}  ${o.type} ${formatShape(o.shape)}`),
+    ...s.outputs.map((o) => `  ${printable(o.name)}  ${o.type} ${formatShape(o.shape)}`),
   ];
   if (s.functions.length) lines.push('local functions', ...s.functions.map((f) => `  ${f}`));
   return lines.join('\n');

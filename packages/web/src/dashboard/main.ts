@@ -438,6 +438,7 @@ async function init(): Promise<void> {
     if (f) void loadModelFromFile(f).then((m) => openModel(m, f.name)).catch(showError);
   });
   $('model-url-load').addEventListener('click', () => {
+    clearError();
     const url = $<HTMLInputElement>('model-url').value.trim();
     // only http(s), at most DEFAULT_MAX_MODEL_BYTES, side files from the model's own folder (loadModel.ts)
     void fetchModel(url).then((m) => openModel(m.model, url, undefined, m.url)).catch(showError);
