@@ -4,6 +4,12 @@
  * users know (approximation_methods.py): riemann_left/right/middle take n
  * equal steps; riemann_trapezoid puts n points on [0, 1] with half weights at
  * the ends; gausslegendre maps the n-point Gauss-Legendre rule from [-1, 1].
+ *
+ * One deliberate difference: Captum 0.8 weights its trapezoid points 1/n
+ * (halved at the ends), which sum to (n-1)/n, so its attributions fall 1/n
+ * short of F(x) - F(baseline) even for a linear model. Here the trapezoid
+ * weights are 1/(n-1) (halved at the ends) and sum to 1: the same points,
+ * Captum's attributions times n/(n-1) (test/methods/captum.test.ts).
  */
 export type IntegrationMethod = 'gausslegendre' | 'riemann_left' | 'riemann_right' | 'riemann_middle' | 'riemann_trapezoid';
 
