@@ -7,6 +7,8 @@ module.exports = {
   moduleNameMapper: {
     '^@onnx-explain/(core|node)$': '<rootDir>/packages/$1/src',
   },
+  // Stryker's sandbox copies the packages under .stryker-tmp/ while `pnpm mutation` runs
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp/'],
   testMatch: ['<rootDir>/packages/*/test/**/*.test.ts', '<rootDir>/test/**/*.test.ts'],
   testTimeout: 60000,
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],

@@ -92,6 +92,22 @@ maybe('image model: the page computes what Node computes, and draws the heatmap'
   });
   expect(colours.w).toBeGreaterThan(256);
   expect(colours.colours).toBeGreaterThan(20);
+  // every clearly attributed cell has its sign's hue: red for, blue against (8x8 drawn at 32 pixels a cell, 8 pixels in)
+  const cells = await page.evaluate(() => {
+    const c = document.getElementById('heatmap') as HTMLCanvasElement;
+    const ctx = c.getContext('2d')!;
+    return Array.from({ length: 64 }, (_, i) => Array.from(ctx.getImageData(8 + (i % 8) * 32 + 16, 8 + Math.floor(i / 8) * 32 + 16, 1, 1).data.slice(0, 3)));
+  });
+  const max = Math.max(...r.attributions.map(Math.abs));
+  const strong = r.attributions.map((v, i) => [v, i] as const).filter(([v]) => Math.abs(v) >= 0.2 * max);
+  expect(strong.some(([v]) => v > 0) && strong.some(([v]) => v < 0)).toBe(true);
+  for (const [v, i] of strong) {
+    const [red, , blue] = cells[i];
+    // the end colours differ by 242 between red and blue, laid 0.8 * |v| / max opaque over the image
+    const margin = 0.5 * 0.8 * 242 * (Math.abs(v) / max);
+    if (v > 0) expect(red - blue).toBeGreaterThan(margin);
+    else expect(blue - red).toBeGreaterThan(margin);
+  }
   await page.screenshot({ path: path.join(artifacts, 'dashboard-image.png'), fullPage: true });
   await page.close();
 }, 300000);

@@ -1,0 +1,119 @@
+/**
+ * Heatmap colours pixel by pixel, against the colour scale the README and the
+ * dashboard's caption promise: positive attributions red, negative blue, zero
+ * white (or the image itself underneath), values past the range clipped to
+ * the end colours, and a legend whose top is the positive end, whose bottom is
+ * the negative end and whose white row sits at its '0' label. The expected
+ * colours are written out as numbers here: the end colours of the scale
+ * (255, 38, 13) and (13, 77, 255), and their blends over a grey pixel.
+ * Then the CLI's PNG: every cell of a real explanation has the hue of its
+ * attribution's sign.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { PNG } from 'pngjs';
+import { renderHeatmap, attributionMap, divergingColor, type RgbaImage } from '@onnx-explain/core';
+import { repoRoot, tmpDir } from '../helpers/ort';
+import { parseNpy } from '@onnx-explain/node';
+
+const RED = [255, 38, 13];
+const BLUE = [13, 77, 255];
+const WHITE = [255, 255, 255];
+const px = (img: RgbaImage | PNG, x: number, y: number) => Array.from(img.data.slice((y * img.width + x) * 4, (y * img.width + x) * 4 + 3));
+
+test('the ends and the middle of the colour scale', () => {
+  expect(divergingColor(1)).toEqual(RED);
+  expect(divergingColor(-1)).toEqual(BLUE);
+  expect(divergingColor(0)).toEqual(WHITE);
+  expect(divergingColor(7)).toEqual(RED); // clipped
+  expect(divergingColor(-7)).toEqual(BLUE);
+  expect(divergingColor(0.5)).toEqual([255, 147, 134]); // half way to red: 255 * (1 - 0.425), 255 * (1 - 0.475)
+  expect(divergingColor(-0.5)).toEqual([134, 166, 255]);
+});
+
+describe('a 3x2 map, range 2, 4 pixels a cell', () => {
+  // values: full positive, full negative, zero / clipped positive, clipped negative, half negative
+  const map = { width: 3, height: 2, values: Float32Array.from([2, -2, 0, 5, -9, -1]) };
+  const cell = (img: RgbaImage, x: number, y: number) => px(img, 8 + x * 4 + 1, 8 + y * 4 + 2); // pad 8, scale 4
+
+  test('without a background: sign to hue, zero to white, clipping at the range', () => {
+    const img = renderHeatmap(map, { range: 2, scale: 4 });
+    expect(cell(img, 0, 0)).toEqual(RED);
+    expect(cell(img, 1, 0)).toEqual(BLUE);
+    expect(cell(img, 2, 0)).toEqual(WHITE);
+    expect(cell(img, 0, 1)).toEqual(RED);
+    expect(cell(img, 1, 1)).toEqual(BLUE);
+    expect(cell(img, 2, 1)).toEqual([134, 166, 255]);
+    // every pixel of a cell has the cell's colour
+    for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) expect(px(img, 8 + 4 + dx, 8 + dy)).toEqual(BLUE);
+  });
+
+  test('over a grey image: the end colour of the sign, 0.8 opaque at full strength, fading to the image at zero', () => {
+    const background = Float32Array.from([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    const img = renderHeatmap(map, { range: 2, scale: 4, background });
+    // 0.8 * end + 0.2 * 128
+    expect(cell(img, 0, 0)).toEqual([230, 56, 36]);
+    expect(cell(img, 1, 0)).toEqual([36, 87, 230]);
+    expect(cell(img, 2, 0)).toEqual([128, 128, 128]);
+    expect(cell(img, 1, 1)).toEqual([36, 87, 230]);
+    // half strength: 0.4 * end + 0.6 * 128
+    expect(cell(img, 2, 1)).toEqual([82, 108, 179]);
+  });
+
+  test('the legend: red at the top, blue at the bottom, white at its 0 label', () => {
+    const img = renderHeatmap(map, { range: 2, scale: 4 });
+    const bx = 3 * 4 + 8 + 16 + 8; // right of the map, inside the bar's left border
+    const top = 8;
+    const bh = 144; // at least 144 pixels tall
+    expect(px(img, bx, top)).toEqual(RED);
+    expect(px(img, bx, top + bh - 1)).toEqual(BLUE);
+    // the rows around the middle are the whitest; the '0' label is drawn centred on them
+    const mid = top + Math.round(bh / 2);
+    for (const y of [mid - 1, mid]) px(img, bx, y).forEach((v) => expect(v).toBeGreaterThanOrEqual(251));
+    // the label: dark pixels right of the bar within 5 rows of the middle, none of the '0' glyph far from it
+    const dark = (y: number) => Array.from({ length: 20 }, (_, i) => px(img, bx + 14 + i, y)).some((p) => p[0] < 100);
+    expect(dark(mid)).toBe(true);
+    expect(dark(mid - 20)).toBe(false);
+  });
+});
+
+test('attributionMap sums channels (NCHW and NHWC) and keeps signs', () => {
+  const nchw = attributionMap([1, -2, 3, 4, /* second channel */ 10, 20, -30, 40], [2, 2, 2]);
+  expect(Array.from(nchw.values)).toEqual([11, 18, -27, 44]);
+  const nhwc = attributionMap([1, 10, -2, 20, 3, -30, 4, 40], [2, 2, 2], 'NHWC');
+  expect(Array.from(nhwc.values)).toEqual([11, 18, -27, 44]);
+  expect(Array.from(attributionMap([1, -2, 3, -4], [1, 2, 2], 'NCHW', 'absolute').values)).toEqual([1, 2, 3, 4]);
+  expect(Array.from(attributionMap([1, -2, 3, -4], [1, 2, 2], 'NCHW', 'positive').values)).toEqual([1, 0, 3, 0]);
+});
+
+test("the CLI's PNG: every clearly attributed cell has its sign's hue, over the digit", () => {
+  const dir = tmpDir();
+  const [png, npy] = [path.join(dir, 'h.png'), path.join(dir, 'a.npy')];
+  const r = spawnSync(process.execPath, [path.join(repoRoot, 'packages/node/bin/onnx-explain.js'), 'attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--target', '5', '--heatmap', png, '--npy', npy, '--quiet', '--device', 'cpu'], { cwd: repoRoot, encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const attr = parseNpy(fs.readFileSync(npy)).data as Float32Array;
+  const img = PNG.sync.read(fs.readFileSync(png));
+  const max = Math.max(...Array.from(attr, Math.abs));
+  let pos = 0;
+  let neg = 0;
+  for (let y = 0; y < 8; y++) {
+    for (let x = 0; x < 8; x++) {
+      const v = attr[y * 8 + x];
+      if (Math.abs(v) < 0.2 * max) continue;
+      const [red, , blue] = px(img, 8 + x * 32 + 16, 8 + y * 32 + 16); // 8x8 drawn at 32 pixels a cell
+      // the end colours differ by 242 between red and blue, laid 0.8 * |v| / max opaque over the digit
+      const margin = 0.5 * 0.8 * 242 * (Math.abs(v) / max);
+      if (v > 0) {
+        expect(red - blue).toBeGreaterThan(margin);
+        pos++;
+      } else {
+        expect(blue - red).toBeGreaterThan(margin);
+        neg++;
+      }
+    }
+  }
+  // the check covered both signs
+  expect(pos).toBeGreaterThan(2);
+  expect(neg).toBeGreaterThan(2);
+});
