@@ -1,9 +1,11 @@
 /**
  * Single-op gradient cases: each builds one op (or a tiny graph around it)
  * with given input shapes and attributes; ops.test.ts checks every case
- * against finite differences.
+ * against float64 finite differences (fd.ts), and reference64.test.ts checks
+ * the oracle's forward function on every case. The last section leaves out
+ * every defaultable attribute the rules read, so defaults are checked too.
  */
-import { Attr, GraphBuilder, DataType, type AttrValue } from '@onnx-explain/core';
+import { Attr, GraphBuilder, DataType, makeModel, type AttrValue, type ModelProto } from '@onnx-explain/core';
 import { tensor, type Gen } from './fd';
 import type { Tensor } from '@onnx-explain/core';
 
@@ -14,7 +16,18 @@ export interface OpCase {
   /** inputs to differentiate (default: all inputs) */
   wrt?: string[];
   build: (b: GraphBuilder, x: Record<string, string>) => string;
+  /** central-difference step (default FD_STEP = 1e-5), scaled down with small-scale inputs */
   h?: number;
+}
+
+/** The case's float32 model: its inputs, the graph build() makes, one output. */
+export function caseModel(c: OpCase): ModelProto {
+  const b = new GraphBuilder(c.name);
+  const names: Record<string, string> = {};
+  for (const [k, t] of Object.entries(c.inputs)) names[k] = b.input(k, DataType.FLOAT, t.dims);
+  const y = c.build(b, names);
+  b.output(y, DataType.FLOAT);
+  return makeModel(b.build(), { opset: c.opset });
 }
 
 const cases: OpCase[] = [];
@@ -27,6 +40,8 @@ function op(name: string, opType: string, inputs: Record<string, Tensor>, attrs:
 }
 const i64 = (b: GraphBuilder, v: number[], dims = [v.length]) => b.constant(BigInt64Array.from(v.map(BigInt)), dims);
 const f32 = (b: GraphBuilder, v: number[], dims = [v.length]) => b.constant(Float32Array.from(v), dims);
+/** t times s (in float32); such cases pass a step h scaled by s (see fd.ts). */
+const scaled = (t: Tensor, s: number): Tensor => ({ ...t, data: (t.data as Float32Array).map((v) => v * s) });
 
 // ---- element-wise unary
 op('Neg', 'Neg', { x: T([2, 3]) });
@@ -69,8 +84,8 @@ op('Mul broadcast [2,1,4]*[3,1]', 'Mul', { a: T([2, 1, 4]), b: T([3, 1]) });
 op('Div broadcast [2,3]/[2,1]', 'Div', { a: T([2, 3]), b: T([2, 1], 'positive') });
 op('Pow tensor exponent', 'Pow', { a: T([2, 3], 'positive'), b: T([3]) });
 op('Pow constant exponent', 'Pow', { a: T([2, 3], 'positive') }, {}, 13, (b) => [f32(b, [3], [])]);
-op('Max of three', 'Max', { a: T([2, 3], 'distinct'), b: T([3], 'distinct2'), c: T([2, 1], 'distinct3') }, {}, 17, () => [], 2e-3);
-op('Min of two', 'Min', { a: T([2, 3], 'distinct'), b: T([2, 3], 'distinct2') }, {}, 17, () => [], 2e-3);
+op('Max of three', 'Max', { a: T([2, 3], 'distinct'), b: T([3], 'distinct2'), c: T([2, 1], 'distinct3') });
+op('Min of two', 'Min', { a: T([2, 3], 'distinct'), b: T([2, 3], 'distinct2') });
 op('Sum of three', 'Sum', { a: T([2, 3]), b: T([3]), c: T([2, 1]) });
 op('Mean of two', 'Mean', { a: T([2, 3]), b: T([3]) });
 op('PRelu slope per channel', 'PRelu', { x: T([2, 3, 2], 'awayFromZero'), slope: T([3, 1]) });
@@ -260,6 +275,86 @@ cases.push({
 cases.push({
   name: 'Upsample opset 7 linear attrs', opset: 7, inputs: { x: tensor([1, 1, 2, 3], 'normal', 701) },
   build: (b, x) => b.op('Upsample', [x.x], { mode: 'linear', scales: Attr.floats([1, 1, 2, 2]) }),
+});
+
+// ---- attribute defaults: every attribute a rule reads with a default is
+// left out somewhere, so the rule's default is checked against the runtime's.
+// (Defaults already covered above: HardSigmoid, Selu, Gelu approximate, Gemm
+// alpha/beta/trans*, Conv/MaxPool/AveragePool dilations, count_include_pad,
+// ceil_mode, Transpose perm, Split axis (opset 11), Pad mode, DepthToSpace
+// mode (DCR), reduce keepdims, Softmax opset 13 and LogSoftmax opset 11 axis.
+// Concat's axis has no default since opset 4; Einsum's equation, Cast's to,
+// the blocksizes and pool kernel_shape are required.)
+op('LeakyRelu default alpha (0.01)', 'LeakyRelu', { x: T([3, 4], 'awayFromZero') });
+op('Elu default alpha (1)', 'Elu', { x: T([3, 4], 'awayFromZero') });
+op('Celu default alpha (1)', 'Celu', { x: T([3, 4], 'awayFromZero') });
+op('Selu alpha gamma', 'Selu', { x: T([3, 4], 'awayFromZero') }, { alpha: 1.5, gamma: 0.9 });
+// inputs over [-7, 6.3], 0.2 or more from the kinks at -2.5 and 2.5 (and HardSwish's at -3, 3): both saturate
+op('HardSigmoid default alpha beta, saturating', 'HardSigmoid', { x: scaled(T([4, 5], 'distinct'), 10) });
+op('HardSwish saturating', 'HardSwish', { x: scaled(T([4, 5], 'distinct'), 10) }, {}, 14);
+op('Clip opset 7 without min and max (defaults: no bounds)', 'Clip', { x: T([3, 4]) }, {}, 7);
+op('Clip opset 7 only max', 'Clip', { x: T([3, 4], 'distinct') }, { max: 0.315 }, 7);
+op('Clip opset 13 without min and max', 'Clip', { x: T([3, 4]) }, {}, 13);
+op('Clip opset 11 only max (empty min input)', 'Clip', { x: T([3, 4], 'distinct') }, {}, 11, (b) => ['', f32(b, [0.315], [])]);
+op('Gemm opset 9 defaults (C required)', 'Gemm', { a: T([2, 3]), b: T([3, 4]), c: T([2, 4]) }, {}, 9);
+conv('Conv 3-D defaults', [1, 2, 4, 4, 3], [2, 2, 2, 3, 2], {});
+conv('Conv 1-D defaults with bias', [2, 3, 6], [2, 3, 3], {}, 17, true);
+conv('ConvTranspose defaults', [1, 2, 3, 4], [2, 3, 2, 2], {}, 17, false, 'ConvTranspose');
+conv('ConvTranspose auto_pad SAME_LOWER stride 2', [1, 2, 3, 3], [2, 2, 3, 3], { strides: [2, 2], auto_pad: 'SAME_LOWER' }, 17, false, 'ConvTranspose');
+op('MaxPool default strides and pads', 'MaxPool', { x: T([1, 2, 4, 4], 'distinct') }, { kernel_shape: [2, 2] });
+op('AveragePool default strides and pads', 'AveragePool', { x: T([1, 2, 4, 5]) }, { kernel_shape: [2, 2] });
+op('AveragePool 3-D defaults', 'AveragePool', { x: T([1, 1, 3, 4, 3]) }, { kernel_shape: [2, 2, 2] });
+op('AveragePool auto_pad SAME_UPPER stride 2', 'AveragePool', { x: T([1, 1, 5, 6]) }, { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER' });
+// small variances, so that epsilon moves the gradient by ~1e-3 relative
+for (const [opset, dims] of [[9, [2, 3, 2]], [15, [2, 3, 2, 2]]] as const) {
+  cases.push({
+    name: `BatchNormalization default epsilon (1e-5) opset ${opset}`, opset, inputs: { x: T([...dims]) },
+    build: (b, x) => b.op('BatchNormalization', [x.x, f32(b, [1, -0.5, 2]), f32(b, [0.1, 0.2, 0.3]), f32(b, [0.5, -1, 0]), f32(b, [0.01, 0.002, 0.005])]),
+  });
+}
+// inputs of scale 0.03 (variance ~3e-4), so that epsilon matters at ~1e-2
+cases.push({
+  name: 'InstanceNormalization default epsilon (1e-5)', opset: 13, inputs: { x: scaled(T([2, 3, 4]), 0.03) }, h: 0.03e-5,
+  build: (b, x) => b.op('InstanceNormalization', [x.x, f32(b, [1, -0.5, 2]), f32(b, [0.1, 0.2, 0.3])]),
+});
+cases.push({
+  name: 'LayerNormalization defaults (axis -1, epsilon 1e-5)', opset: 17, inputs: { x: scaled(T([2, 3, 4]), 0.03) }, h: 0.03e-5,
+  build: (b, x) => b.op('LayerNormalization', [x.x, f32(b, [1, -0.5, 2, 0.7]), f32(b, [0.1, 0.2, 0.3, 0])]),
+});
+op('Softmax opset 11 default axis (1, 2-D coercion)', 'Softmax', { x: T([2, 3, 4]) }, {}, 11);
+op('LogSoftmax opset 13 default axis (-1)', 'LogSoftmax', { x: T([2, 3, 4]) }, {}, 13);
+op('ReduceMean opset 13 no axes (all), default keepdims', 'ReduceMean', { x: T([2, 3, 4]) }, {}, 13);
+op('ReduceMax opset 18 no axes (all), default keepdims', 'ReduceMax', { x: T([2, 3, 4], 'distinct') }, {}, 18);
+op('ReduceSum opset 13 noop_with_empty_axes', 'ReduceSum', { x: T([2, 3]) }, { noop_with_empty_axes: 1 }, 13);
+op('Flatten default axis (1)', 'Flatten', { x: T([2, 3, 2]) });
+op('Gather default axis (0)', 'Gather', { x: T([4, 3]) }, {}, 13, (b) => [i64(b, [3, 1, 1])]);
+cases.push({
+  name: 'Split opset 13 default axis (0), equal parts', opset: 13, inputs: { x: T([4, 3]) },
+  build: (b, x) => {
+    const [p, q] = b.opN('Split', [x.x], 2);
+    return b.op('Mul', [p, q]);
+  },
+});
+op('Slice opset 13 default axes and steps', 'Slice', { x: T([3, 5]) }, {}, 13, (b) => [i64(b, [1, 1]), i64(b, [3, 4])]);
+op('Squeeze opset 13 no axes (every unit axis)', 'Squeeze', { x: T([2, 1, 3, 1]) }, {}, 13);
+op('Pad opset 18 axes input, default mode', 'Pad', { x: T([2, 3, 2]) }, {}, 18, (b) => [i64(b, [1, 2, 0, 1]), '', i64(b, [1, 2])]);
+// Resize defaults: nearest, half_pixel, round_prefer_floor. Scales 2.5 and
+// 1.5 put some source coordinates exactly on .5, where the rounding decides.
+resize('Resize defaults opset 13 (nearest half_pixel round_prefer_floor)', [1, 1, 3, 4], {}, [1, 1, 2.5, 1.5], null);
+resize('Resize defaults opset 11 (roi, scales)', [1, 1, 3, 4], {}, [1, 1, 2.5, 1.5], null, 11);
+resize('Resize defaults opset 19, sizes', [1, 1, 3, 4], {}, null, [1, 1, 5, 7], 19);
+resize('Resize opset 10 default mode (nearest)', [1, 1, 3, 3], {}, [1, 1, 2, 3], null, 10);
+// onnxruntime rounds up when an axis shrinks (Resize-10 nearest)
+resize('Resize opset 10 nearest downscale 0.6', [1, 1, 5, 5], { mode: 'nearest' }, [1, 1, 0.6, 0.6], null, 10);
+resize('Resize nearest ceil half_pixel down and up', [1, 1, 4, 3], { mode: 'nearest', nearest_mode: 'ceil' }, [1, 1, 0.75, 1.5], null);
+resize('Resize linear opset 18 axes, sizes, not_larger', [1, 2, 4, 6], { mode: 'linear', axes: [2, 3], keep_aspect_ratio_policy: 'not_larger' }, null, [7, 8], 18);
+cases.push({
+  name: 'Upsample opset 9 default mode (nearest)', opset: 9, inputs: { x: tensor([1, 1, 2, 3], 'normal', 702) },
+  build: (b, x) => b.op('Upsample', [x.x, f32(b, [1, 1, 2, 1.5])]),
+});
+cases.push({
+  name: 'Upsample opset 7 default mode (nearest)', opset: 7, inputs: { x: tensor([1, 1, 2, 3], 'normal', 703) },
+  build: (b, x) => b.op('Upsample', [x.x], { scales: Attr.floats([1, 1, 3, 2]) }),
 });
 
 export default cases;

@@ -30,6 +30,14 @@ const ROUND: Record<string, (v: number) => number> = {
   ceil: Math.ceil,
 };
 
+/**
+ * Nearest rounding for Resize-10 and Upsample, whose spec does not say:
+ * onnxruntime rounds up when an axis shrinks and down when it grows (its
+ * "simple" mode), and the gradient must follow what the forward pass did.
+ */
+const SIMPLE = 'simple';
+const roundingFor = (nearestMode: string, scale: number) => (nearestMode === SIMPLE ? (scale < 1 ? 'ceil' : 'floor') : nearestMode);
+
 export function interpolationMatrix(
   mode: 'nearest' | 'linear',
   inLen: number,
@@ -74,7 +82,7 @@ function resizeGrad(c: GradContext, scalesIn: number[] | undefined, sizesIn: num
   if (mode !== 'nearest' && mode !== 'linear') throw new GradientError(`${nodeLabel(c.node)}: Resize in '${mode}' mode has no gradient rule`);
   const coord = COORDS[coordName];
   if (!coord) throw new GradientError(`${nodeLabel(c.node)}: coordinate_transformation_mode '${coordName}' has no gradient rule`);
-  if (!ROUND[nearestMode]) throw new GradientError(`${nodeLabel(c.node)}: nearest_mode '${nearestMode}' is not known`);
+  if (!ROUND[nearestMode] && nearestMode !== SIMPLE) throw new GradientError(`${nodeLabel(c.node)}: nearest_mode '${nearestMode}' is not known`);
   const inDims = e.shape(c.x[0]);
   const outDims = e.shape(c.y[0]);
   const rank = inDims.length;
@@ -88,7 +96,7 @@ function resizeGrad(c: GradContext, scalesIn: number[] | undefined, sizesIn: num
       throw new GradientError(`${nodeLabel(c.node)}: resizing the batch axis is not supported`);
     }
     const scale = scalesIn?.length ? scalesIn[k] : sizesIn?.length ? policyScale(c, sizesIn, axes, inDims)[k] : outLen / inLen;
-    const m = interpolationMatrix(mode, inLen, outLen, scale, coord, nearestMode);
+    const m = interpolationMatrix(mode, inLen, outLen, scale, coord, roundingFor(nearestMode, scale));
     const perm = [...Array(rank).keys()];
     perm.splice(axis, 1);
     perm.push(axis);
@@ -109,7 +117,7 @@ registerGradient('Resize', (c) => {
   if (c.opset < 11) {
     const scales = e.constantInts(c.x[1]);
     if (!scales) throw new GradientError(`${nodeLabel(c.node)}: non-constant scales`);
-    return [resizeGrad(c, scales, undefined, mode, 'asymmetric', 'floor'), undefined];
+    return [resizeGrad(c, scales, undefined, mode, 'asymmetric', SIMPLE), undefined];
   }
   // Exporters often compute scales or sizes from Shape ops; with static
   // shapes known, such a Resize maps in -> out and the scale is out / in.
@@ -124,5 +132,5 @@ registerGradient('Upsample', (c) => {
   const e = c.e;
   const scales = attrFloats(c.node, 'scales') ?? e.constantInts(c.x[1]);
   if (!scales) throw new GradientError(`${nodeLabel(c.node)}: non-constant scales`);
-  return [resizeGrad(c, scales, undefined, attrString(c.node, 'mode', 'nearest'), 'asymmetric', 'floor'), undefined];
+  return [resizeGrad(c, scales, undefined, attrString(c.node, 'mode', 'nearest'), 'asymmetric', SIMPLE), undefined];
 }, { until: 9 });

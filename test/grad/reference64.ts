@@ -1,0 +1,680 @@
+/**
+ * Float64 reference evaluators for the ops whose double kernels
+ * onnxruntime-node's CPU EP lacks (or types only as float), written from the
+ * op definitions in ONNX's Operators.md and Changelog.md. They are the
+ * finite-difference oracle's forward function for models that use these ops
+ * (fd.ts); reference64.test.ts checks each of them against onnxruntime's
+ * float32 output on every case that uses it.
+ *
+ * The path is chosen per op type, never by trying: a model containing any op
+ * of REFERENCE_OPS (in its opset range) is evaluated here, node by node, and
+ * every other model by onnxruntime on its float64 copy (float64.ts). Besides
+ * the reference ops, the interpreter runs only the glue the tests put around
+ * them (the Mul by fixed weights, Constant, Identity); any other node, and any
+ * attribute value not implemented here, throws.
+ *
+ * Float attributes and their defaults are rounded to float32 (Math.fround),
+ * as a runtime reading the float attribute sees them.
+ */
+import { attrFloat, attrFloats, attrInt, attrInts, attrString, tensorToArray, tensorDims, opsetVersion, toNumber, DataType, nodeLabel } from '@onnx-explain/core';
+import type { ModelProto, NodeProto, TensorProto } from '@onnx-explain/core';
+
+/** A tensor in the interpreter: every element type held as doubles (int64 values are small here). */
+export interface T64 {
+  dims: number[];
+  data: Float64Array;
+}
+
+type Kernel = (inputs: (T64 | undefined)[], node: NodeProto, opset: number) => T64;
+
+const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+const f32 = Math.fround;
+
+function fail(node: NodeProto, what: string): never {
+  throw new Error(`reference64: ${nodeLabel(node)}: ${what} is not implemented`);
+}
+
+function need(node: NodeProto, t: T64 | undefined, which: string): T64 {
+  if (!t) throw new Error(`reference64: ${nodeLabel(node)}: missing input ${which}`);
+  return t;
+}
+
+// ---------------------------------------------------------------------------
+// erf in double precision
+
+/**
+ * erf in double precision, to about 1 ulp. For |x| < 2 the series
+ * erf(x) = 2/sqrt(pi) exp(-x^2) sum_n (2x^2)^n x / (1 3 5 ... (2n+1))
+ * (Abramowitz & Stegun 7.1.6): every term is positive, so nothing cancels.
+ * For |x| >= 2, erf = 1 - erfc with Laplace's continued fraction
+ * erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...))))
+ * (A&S 7.1.14), evaluated from 200 levels down, far past convergence there.
+ * Both are smooth; where they meet they differ by ~1e-16, which moves a
+ * central difference of step 1e-5 by ~1e-11.
+ */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < 2) {
+    const x2 = 2 * ax * ax;
+    let term = ax;
+    let sum = ax;
+    for (let n = 1; n < 200; n++) {
+      term *= x2 / (2 * n + 1);
+      sum += term;
+      if (term < sum * 1e-17) break;
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-ax * ax) * sum;
+  }
+  let t = ax;
+  for (let n = 200; n >= 1; n--) t = ax + n / 2 / t;
+  return Math.sign(x) * (1 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / t);
+}
+
+// ---------------------------------------------------------------------------
+// element-wise
+
+function unary(fn: (x: number, node: NodeProto, opset: number) => (v: number) => number): Kernel {
+  return (ins, node, opset) => {
+    const x = need(node, ins[0], 'X');
+    const f = fn(0, node, opset);
+    return { dims: [...x.dims], data: x.data.map(f) };
+  };
+}
+
+const SELU_ALPHA = 1.67326319217681884765625;
+const SELU_GAMMA = 1.05070102214813232421875;
+const FLT_MAX = 3.4028234663852886e38;
+
+/** Multidirectional (numpy) broadcasting of several tensors with one element function. */
+function broadcast(ts: T64[], fn: (vals: number[]) => number): T64 {
+  const rank = Math.max(...ts.map((t) => t.dims.length));
+  const dims = Array.from({ length: rank }, (_, i) => {
+    let d = 1;
+    for (const t of ts) {
+      const k = t.dims.length - rank + i;
+      const di = k >= 0 ? t.dims[k] : 1;
+      if (di !== 1) {
+        if (d !== 1 && d !== di) throw new Error(`reference64: shapes [${ts.map((u) => u.dims).join('] [')}] do not broadcast`);
+        d = di;
+      }
+    }
+    return d;
+  });
+  const n = size(dims);
+  // per-input strides over the output index (0 on broadcast axes)
+  const strides = ts.map((t) => {
+    const s = new Array<number>(rank).fill(0);
+    let acc = 1;
+    for (let i = rank - 1; i >= 0; i--) {
+      const k = t.dims.length - rank + i;
+      if (k >= 0) {
+        if (t.dims[k] !== 1) s[i] = acc;
+        acc *= t.dims[k];
+      }
+    }
+    return s;
+  });
+  const out = new Float64Array(n);
+  const idx = new Array<number>(rank).fill(0);
+  const vals = new Array<number>(ts.length);
+  for (let flat = 0; flat < n; flat++) {
+    for (let j = 0; j < ts.length; j++) {
+      let off = 0;
+      for (let i = 0; i < rank; i++) off += idx[i] * strides[j][i];
+      vals[j] = ts[j].data[off];
+    }
+    out[flat] = fn(vals);
+    for (let i = rank - 1; i >= 0; i--) {
+      if (++idx[i] < dims[i]) break;
+      idx[i] = 0;
+    }
+  }
+  return { dims, data: out };
+}
+
+// ---------------------------------------------------------------------------
+// windows: Conv, ConvTranspose, AveragePool
+
+/** Explicit pads for Conv and pooling (Operators.md, Conv / AveragePool auto_pad). */
+function windowPads(node: NodeProto, inSpatial: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
+  const n = inSpatial.length;
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  if (autoPad === 'NOTSET') return attrInts(node, 'pads', new Array(2 * n).fill(0));
+  if (autoPad === 'VALID') return new Array(2 * n).fill(0);
+  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') fail(node, `auto_pad '${autoPad}'`);
+  const pads = new Array(2 * n).fill(0);
+  for (let i = 0; i < n; i++) {
+    // output = ceil(in / stride); the odd pad goes to the end (SAME_UPPER) or the beginning (SAME_LOWER)
+    const out = Math.ceil(inSpatial[i] / strides[i]);
+    const total = Math.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - inSpatial[i]);
+    const half = Math.floor(total / 2);
+    pads[i] = autoPad === 'SAME_UPPER' ? half : total - half;
+    pads[i + n] = total - pads[i];
+  }
+  return pads;
+}
+
+/** Row-major strides of dims. */
+function stridesOf(dims: number[]): number[] {
+  const s = new Array<number>(dims.length);
+  let acc = 1;
+  for (let i = dims.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
+  return s;
+}
+
+/** Calls fn with each multi-index of dims (the array is reused). */
+function forEachIndex(dims: number[], fn: (idx: number[]) => void): void {
+  const n = size(dims);
+  const idx = new Array<number>(dims.length).fill(0);
+  for (let flat = 0; flat < n; flat++) {
+    fn(idx);
+    for (let i = dims.length - 1; i >= 0; i--) {
+      if (++idx[i] < dims[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+const conv: Kernel = (ins, node) => {
+  const x = need(node, ins[0], 'X');
+  const w = need(node, ins[1], 'W');
+  const b = ins[2];
+  const [N, C, ...xs] = x.dims;
+  const [M, Cg, ...kd] = w.dims;
+  const n = xs.length;
+  const kernel = attrInts(node, 'kernel_shape', kd);
+  const strides = attrInts(node, 'strides', new Array(n).fill(1));
+  const dilations = attrInts(node, 'dilations', new Array(n).fill(1));
+  const group = attrInt(node, 'group', 1);
+  const pads = windowPads(node, xs, kernel, strides, dilations);
+  if (Cg * group !== C || M % group !== 0) throw new Error(`reference64: ${nodeLabel(node)}: channels do not fit the group`);
+  const out = xs.map((s, i) => Math.floor((s + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1)) / strides[i]) + 1);
+  const Mg = M / group;
+  const y = new Float64Array(N * M * size(out));
+  const xst = stridesOf(x.dims);
+  const wst = stridesOf(w.dims);
+  const os = size(out);
+  for (let nb = 0; nb < N; nb++) {
+    for (let m = 0; m < M; m++) {
+      const g = Math.floor(m / Mg);
+      let o = 0;
+      forEachIndex(out, (oi) => {
+        let acc = b ? b.data[m] : 0;
+        for (let c = 0; c < Cg; c++) {
+          const xc = g * Cg + c;
+          forEachIndex(kernel, (ki) => {
+            let xo = nb * xst[0] + xc * xst[1];
+            let wo = m * wst[0] + c * wst[1];
+            for (let i = 0; i < n; i++) {
+              const p = oi[i] * strides[i] - pads[i] + ki[i] * dilations[i];
+              if (p < 0 || p >= xs[i]) return; // zero padding
+              xo += p * xst[i + 2];
+              wo += ki[i] * wst[i + 2];
+            }
+            acc += x.data[xo] * w.data[wo];
+          });
+        }
+        y[(nb * M + m) * os + o++] = acc;
+      });
+    }
+  }
+  return { dims: [N, M, ...out], data: y };
+};
+
+const convTranspose: Kernel = (ins, node) => {
+  const x = need(node, ins[0], 'X');
+  const w = need(node, ins[1], 'W');
+  const b = ins[2];
+  const [N, C, ...xs] = x.dims;
+  const [Cw, Mg, ...kd] = w.dims;
+  const n = xs.length;
+  const group = attrInt(node, 'group', 1);
+  if (Cw !== C || C % group !== 0) throw new Error(`reference64: ${nodeLabel(node)}: channels do not fit the group`);
+  const M = Mg * group;
+  const Cg = C / group;
+  const kernel = attrInts(node, 'kernel_shape', kd);
+  const strides = attrInts(node, 'strides', new Array(n).fill(1));
+  const dilations = attrInts(node, 'dilations', new Array(n).fill(1));
+  const outputPadding = attrInts(node, 'output_padding', new Array(n).fill(0));
+  const autoPad = attrString(node, 'auto_pad', 'NOTSET');
+  let outputShape = attrInts(node, 'output_shape');
+  if (outputShape && outputShape.length === n + 2) outputShape = outputShape.slice(2);
+  // Operators.md, ConvTranspose: full = s (in - 1) + output_padding + (k - 1) d + 1
+  const full = xs.map((s, i) => strides[i] * (s - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1);
+  let pads: number[];
+  let out: number[];
+  if (outputShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    out = outputShape ?? xs.map((s, i) => s * strides[i]);
+    pads = new Array(2 * n).fill(0);
+    for (let i = 0; i < n; i++) {
+      const total = full[i] - out[i];
+      const half = Math.floor(total / 2);
+      if (autoPad === 'SAME_UPPER') [pads[i], pads[i + n]] = [half, total - half];
+      else [pads[i], pads[i + n]] = [total - half, half];
+    }
+  } else {
+    if (autoPad !== 'NOTSET' && autoPad !== 'VALID') fail(node, `auto_pad '${autoPad}'`);
+    pads = autoPad === 'VALID' ? new Array(2 * n).fill(0) : attrInts(node, 'pads', new Array(2 * n).fill(0));
+    out = full.map((f, i) => f - pads[i] - pads[i + n]);
+  }
+  const os = size(out);
+  const ost = stridesOf(out);
+  const y = new Float64Array(N * M * os);
+  for (let nb = 0; nb < N; nb++) {
+    for (let m = 0; m < M; m++) y.fill(b ? b.data[m] : 0, (nb * M + m) * os, (nb * M + m + 1) * os);
+  }
+  const xst = stridesOf(x.dims);
+  const wst = stridesOf(w.dims);
+  for (let nb = 0; nb < N; nb++) {
+    for (let c = 0; c < C; c++) {
+      const g = Math.floor(c / Cg);
+      forEachIndex(xs, (ii) => {
+        let xo = nb * xst[0] + c * xst[1];
+        for (let i = 0; i < n; i++) xo += ii[i] * xst[i + 2];
+        const xv = x.data[xo];
+        for (let m = 0; m < Mg; m++) {
+          const yc = g * Mg + m;
+          forEachIndex(kernel, (ki) => {
+            let yo = (nb * M + yc) * os;
+            let wo = c * wst[0] + m * wst[1];
+            for (let i = 0; i < n; i++) {
+              const p = ii[i] * strides[i] + ki[i] * dilations[i] - pads[i];
+              if (p < 0 || p >= out[i]) return;
+              yo += p * ost[i];
+              wo += ki[i] * wst[i + 2];
+            }
+            y[yo] += xv * w.data[wo];
+          });
+        }
+      });
+    }
+  }
+  return { dims: [N, M, ...out], data: y };
+};
+
+const averagePool: Kernel = (ins, node, opset) => {
+  const x = need(node, ins[0], 'X');
+  const [N, C, ...xs] = x.dims;
+  const n = xs.length;
+  const kernel = attrInts(node, 'kernel_shape');
+  if (!kernel) throw new Error(`reference64: ${nodeLabel(node)}: no kernel_shape`);
+  const strides = attrInts(node, 'strides', new Array(n).fill(1));
+  const dilations = opset >= 19 ? attrInts(node, 'dilations', new Array(n).fill(1)) : new Array(n).fill(1);
+  const ceil = attrInt(node, 'ceil_mode', 0) === 1;
+  const includePad = attrInt(node, 'count_include_pad', 0) === 1;
+  const pads = windowPads(node, xs, kernel, strides, dilations);
+  const out = xs.map((s, i) => {
+    const q = (s + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1)) / strides[i];
+    let o = (ceil ? Math.ceil(q) : Math.floor(q)) + 1;
+    // "Sliding windows that would start in the right padded region are ignored."
+    if (ceil && (o - 1) * strides[i] >= s + pads[i]) o--;
+    return o;
+  });
+  const os = size(out);
+  const xst = stridesOf(x.dims);
+  const y = new Float64Array(N * C * os);
+  for (let nc = 0; nc < N * C; nc++) {
+    let o = 0;
+    forEachIndex(out, (oi) => {
+      let sum = 0;
+      let count = 0;
+      forEachIndex(kernel, (ki) => {
+        let xo = nc * xst[1];
+        let real = true;
+        let counted = true;
+        for (let i = 0; i < n; i++) {
+          const p = oi[i] * strides[i] - pads[i] + ki[i] * dilations[i];
+          if (p < 0 || p >= xs[i]) real = false;
+          // count_include_pad counts the explicit pads, never the ceil-mode overflow past them
+          if (p < -pads[i] || p >= xs[i] + pads[i + n]) counted = false;
+          xo += p * xst[i + 2];
+        }
+        if (real) sum += x.data[xo];
+        if (includePad ? counted : real) count++;
+      });
+      y[nc * os + o++] = sum / count;
+    });
+  }
+  return { dims: [N, C, ...out], data: y };
+};
+
+function globalPool(max: boolean): Kernel {
+  return (ins, node) => {
+    const x = need(node, ins[0], 'X');
+    const [N, C, ...xs] = x.dims;
+    const s = size(xs);
+    const y = new Float64Array(N * C);
+    for (let nc = 0; nc < N * C; nc++) {
+      let acc = max ? -Infinity : 0;
+      for (let k = 0; k < s; k++) {
+        const v = x.data[nc * s + k];
+        acc = max ? Math.max(acc, v) : acc + v;
+      }
+      y[nc] = max ? acc : acc / s;
+    }
+    return { dims: [N, C, ...xs.map(() => 1)], data: y };
+  };
+}
+
+const instanceNormalization: Kernel = (ins, node) => {
+  const x = need(node, ins[0], 'input');
+  const scale = need(node, ins[1], 'scale');
+  const bias = need(node, ins[2], 'B');
+  const eps = f32(attrFloat(node, 'epsilon', 1e-5));
+  const [N, C, ...xs] = x.dims;
+  const s = size(xs);
+  const y = new Float64Array(x.data.length);
+  for (let nb = 0; nb < N; nb++) {
+    for (let c = 0; c < C; c++) {
+      const base = (nb * C + c) * s;
+      let mean = 0;
+      for (let k = 0; k < s; k++) mean += x.data[base + k];
+      mean /= s;
+      let v = 0;
+      for (let k = 0; k < s; k++) v += (x.data[base + k] - mean) ** 2;
+      v /= s;
+      const inv = 1 / Math.sqrt(v + eps);
+      for (let k = 0; k < s; k++) y[base + k] = scale.data[c] * (x.data[base + k] - mean) * inv + bias.data[c];
+    }
+  }
+  return { dims: [...x.dims], data: y };
+};
+
+// ---------------------------------------------------------------------------
+// Resize and Upsample
+
+type CoordFn = (o: number, inLen: number, outLen: number, scale: number) => number;
+
+/**
+ * Resize-11+ coordinate transformations (Operators.md, Resize), with scale
+ * the axis's scale and outLen the integer output length; half_pixel_symmetric
+ * as in Resize-19 (its "output_width" is scale * inLen, not rounded).
+ */
+const COORDS: Record<string, CoordFn> = {
+  half_pixel: (o, _l, _n, s) => (o + 0.5) / s - 0.5,
+  pytorch_half_pixel: (o, _l, n, s) => (n > 1 ? (o + 0.5) / s - 0.5 : 0),
+  align_corners: (o, l, n) => (n === 1 ? 0 : (o * (l - 1)) / (n - 1)),
+  asymmetric: (o, _l, _n, s) => o / s,
+  tf_half_pixel_for_nn: (o, _l, _n, s) => (o + 0.5) / s,
+  half_pixel_symmetric: (o, l, n, s) => {
+    const adjustment = n / (s * l);
+    const offset = (l / 2) * (1 - adjustment);
+    return offset + (o + 0.5) / s - 0.5;
+  },
+};
+
+const ROUNDING: Record<string, (v: number) => number> = {
+  round_prefer_floor: (v) => (v - Math.floor(v) === 0.5 ? Math.floor(v) : Math.round(v)),
+  round_prefer_ceil: (v) => (v - Math.floor(v) === 0.5 ? Math.ceil(v) : Math.round(v)),
+  floor: Math.floor,
+  ceil: Math.ceil,
+};
+
+/** Interpolates along one axis: out[..., o, ...] from in[..., i, ...] with the weights of (mode, coordinate). */
+function resizeAxis(x: T64, axis: number, outLen: number, weights: (o: number) => [number, number][]): T64 {
+  const dims = [...x.dims];
+  const inLen = dims[axis];
+  dims[axis] = outLen;
+  const outer = size(x.dims.slice(0, axis));
+  const inner = size(x.dims.slice(axis + 1));
+  const y = new Float64Array(size(dims));
+  for (let o = 0; o < outLen; o++) {
+    const ws = weights(o);
+    for (let a = 0; a < outer; a++) {
+      for (let k = 0; k < inner; k++) {
+        let acc = 0;
+        for (const [i, wt] of ws) acc += wt * x.data[(a * inLen + i) * inner + k];
+        y[(a * outLen + o) * inner + k] = acc;
+      }
+    }
+  }
+  return { dims, data: y };
+}
+
+/**
+ * Separable nearest / linear resampling (the ONNX reference implementation
+ * resizes one axis at a time the same way): nearest takes the rounded
+ * coordinate, linear the two neighbours of the coordinate clamped to
+ * [0, in - 1] (edge padding).
+ */
+function resample(x: T64, outDims: number[], scales: number[], mode: string, coord: CoordFn, round: (v: number) => number, node: NodeProto): T64 {
+  let y = x;
+  for (let axis = 0; axis < x.dims.length; axis++) {
+    const inLen = x.dims[axis];
+    const outLen = outDims[axis];
+    if (inLen === outLen && scales[axis] === 1) continue;
+    y = resizeAxis(y, axis, outLen, (o) => {
+      const c = coord(o, inLen, outLen, scales[axis]);
+      if (mode === 'nearest') return [[Math.min(Math.max(round(c), 0), inLen - 1), 1]];
+      if (mode !== 'linear') fail(node, `mode '${mode}'`);
+      const cc = Math.min(Math.max(c, 0), inLen - 1);
+      const i0 = Math.floor(cc);
+      const i1 = Math.min(i0 + 1, inLen - 1);
+      return [[i0, 1 - (cc - i0)], [i1, cc - i0]];
+    });
+  }
+  return y;
+}
+
+const resize: Kernel = (ins, node, opset) => {
+  const x = need(node, ins[0], 'X');
+  const rank = x.dims.length;
+  const mode = attrString(node, 'mode', 'nearest');
+  if (opset < 11) {
+    // Resize-10: output = floor(in * scale); onnxruntime maps coordinates
+    // asymmetrically (x / scale), nearest rounds down when upsampling and up
+    // when downsampling (its "simple" mode; the spec does not say)
+    const scales = [...need(node, ins[1], 'scales').data];
+    const outDims = x.dims.map((d, i) => Math.floor(d * scales[i]));
+    return resample10(x, outDims, scales, mode, node);
+  }
+  if (attrInt(node, 'antialias', 0) !== 0) fail(node, 'antialias');
+  if (attrInt(node, 'exclude_outside', 0) !== 0) fail(node, 'exclude_outside');
+  const coordName = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
+  const coord = COORDS[coordName] ?? fail(node, `coordinate_transformation_mode '${coordName}'`);
+  const nearestName = attrString(node, 'nearest_mode', 'round_prefer_floor');
+  const round = ROUNDING[nearestName] ?? fail(node, `nearest_mode '${nearestName}'`);
+  const axes = (opset >= 18 ? attrInts(node, 'axes') : undefined)?.map((a) => (a < 0 ? a + rank : a)) ?? [...Array(rank).keys()];
+  const scalesIn = ins[2] && ins[2].data.length ? [...ins[2].data] : undefined;
+  const sizesIn = ins[3] && ins[3].data.length ? [...ins[3].data] : undefined;
+  if (!!scalesIn === !!sizesIn) throw new Error(`reference64: ${nodeLabel(node)}: exactly one of scales and sizes must be given`);
+  const scales = new Array<number>(rank).fill(1);
+  const outDims = [...x.dims];
+  if (scalesIn) {
+    axes.forEach((a, k) => {
+      scales[a] = scalesIn[k];
+      outDims[a] = Math.floor(x.dims[a] * scalesIn[k]);
+    });
+  } else {
+    const policy = opset >= 18 ? attrString(node, 'keep_aspect_ratio_policy', 'stretch') : 'stretch';
+    const ratios = axes.map((a, k) => sizesIn![k] / x.dims[a]);
+    if (policy === 'stretch') {
+      axes.forEach((a, k) => {
+        scales[a] = ratios[k];
+        outDims[a] = sizesIn![k];
+      });
+    } else {
+      if (policy !== 'not_larger' && policy !== 'not_smaller') fail(node, `keep_aspect_ratio_policy '${policy}'`);
+      const s = policy === 'not_larger' ? Math.min(...ratios) : Math.max(...ratios);
+      for (const a of axes) {
+        scales[a] = s;
+        outDims[a] = Math.floor(s * x.dims[a] + 0.5); // round half up
+      }
+    }
+  }
+  return resample(x, outDims, scales, mode, coord, round, node);
+};
+
+/** Resize-10 and Upsample: asymmetric coordinates; nearest floors when upsampling, ceils when downsampling. */
+function resample10(x: T64, outDims: number[], scales: number[], mode: string, node: NodeProto): T64 {
+  let y = x;
+  for (let axis = 0; axis < x.dims.length; axis++) {
+    if (scales[axis] === 1) continue;
+    const round = scales[axis] < 1 ? Math.ceil : Math.floor;
+    const dims = y.dims.map((d, i) => (i === axis ? outDims[axis] : d));
+    y = resample(y, dims, y.dims.map((_, i) => (i === axis ? scales[axis] : 1)), mode, COORDS.asymmetric, round, node);
+  }
+  return y;
+}
+
+const upsample: Kernel = (ins, node, opset) => {
+  const x = need(node, ins[0], 'X');
+  const mode = attrString(node, 'mode', 'nearest');
+  const scales = opset >= 9 ? [...need(node, ins[1], 'scales').data] : attrFloats(node, 'scales');
+  if (!scales) throw new Error(`reference64: ${nodeLabel(node)}: no scales`);
+  if (scales.some((s) => s < 1)) throw new Error(`reference64: ${nodeLabel(node)}: Upsample scales must be >= 1`);
+  return resample10(x, x.dims.map((d, i) => Math.floor(d * scales[i])), scales.map(f32), mode, node);
+};
+
+// ---------------------------------------------------------------------------
+// the table
+
+export interface ReferenceOp {
+  /** opsets (inclusive) for which the op goes to this evaluator */
+  since?: number;
+  until?: number;
+  run: Kernel;
+}
+
+export const REFERENCE_OPS: Record<string, ReferenceOp> = {
+  Erf: { run: unary(() => erf) },
+  Softplus: { run: unary(() => (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))) },
+  Softsign: { run: unary(() => (x) => x / (1 + Math.abs(x))) },
+  HardSigmoid: {
+    run: unary((_, node) => {
+      const alpha = f32(attrFloat(node, 'alpha', 0.2));
+      const beta = f32(attrFloat(node, 'beta', 0.5));
+      return (x) => Math.max(0, Math.min(1, alpha * x + beta));
+    }),
+  },
+  HardSwish: { run: unary(() => (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))) },
+  Elu: {
+    run: unary((_, node) => {
+      const alpha = f32(attrFloat(node, 'alpha', 1));
+      return (x) => (x < 0 ? alpha * Math.expm1(x) : x);
+    }),
+  },
+  Selu: {
+    run: unary((_, node) => {
+      const alpha = f32(attrFloat(node, 'alpha', SELU_ALPHA));
+      const gamma = f32(attrFloat(node, 'gamma', SELU_GAMMA));
+      return (x) => (x > 0 ? gamma * x : gamma * alpha * Math.expm1(x));
+    }),
+  },
+  Celu: {
+    run: unary((_, node) => {
+      const alpha = f32(attrFloat(node, 'alpha', 1));
+      return (x) => Math.max(0, x) + Math.min(0, alpha * Math.expm1(x / alpha));
+    }),
+  },
+  Gelu: {
+    run: unary((_, node) => {
+      const approximate = attrString(node, 'approximate', 'none');
+      if (approximate === 'tanh') return (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+      if (approximate !== 'none') fail(node, `approximate '${approximate}'`);
+      return (x) => 0.5 * x * (1 + erf(x / Math.SQRT2));
+    }),
+  },
+  // Clip-6 takes its bounds as attributes (default: the float range), Clip-11
+  // as optional inputs; onnxruntime-node has double kernels from Clip-12 on
+  Clip: {
+    until: 11,
+    run: (ins, node, opset) => {
+      const x = need(node, ins[0], 'input');
+      const lo = opset < 11 ? f32(attrFloat(node, 'min', -FLT_MAX)) : ins[1] ? ins[1].data[0] : -Infinity;
+      const hi = opset < 11 ? f32(attrFloat(node, 'max', FLT_MAX)) : ins[2] ? ins[2].data[0] : Infinity;
+      return { dims: [...x.dims], data: x.data.map((v) => Math.min(Math.max(v, lo), hi)) };
+    },
+  },
+  Mean: {
+    run: (ins, node) => {
+      const ts = ins.map((t, i) => need(node, t, `data_${i}`));
+      return broadcast(ts, (v) => v.reduce((a, b) => a + b, 0) / v.length);
+    },
+  },
+  Conv: { run: conv },
+  ConvTranspose: { run: convTranspose },
+  AveragePool: { run: averagePool },
+  GlobalAveragePool: { run: globalPool(false) },
+  GlobalMaxPool: { run: globalPool(true) },
+  InstanceNormalization: { run: instanceNormalization },
+  Resize: { run: resize },
+  Upsample: { until: 9, run: upsample },
+};
+
+/** Ops the interpreter also runs, around reference ops; they never choose the path. */
+const GLUE: Record<string, Kernel> = {
+  Mul: (ins, node) => broadcast([need(node, ins[0], 'A'), need(node, ins[1], 'B')], ([a, b]) => a * b),
+  Identity: (ins, node) => need(node, ins[0], 'input'),
+};
+
+function isDefaultDomain(node: NodeProto): boolean {
+  return !node.domain || node.domain === 'ai.onnx';
+}
+
+/** Whether the node's op (at this opset) is evaluated by REFERENCE_OPS. */
+export function usesReference(node: NodeProto, opset: number): boolean {
+  const r = isDefaultDomain(node) ? REFERENCE_OPS[node.opType ?? ''] : undefined;
+  return !!r && opset >= (r.since ?? 1) && opset <= (r.until ?? Infinity);
+}
+
+export type OraclePath = 'reference64' | 'onnxruntime-float64';
+
+/** The forward path of the float64 oracle: reference64 as soon as one node needs it. */
+export function oraclePath(model: ModelProto): OraclePath {
+  const opset = opsetVersion(model) ?? 1;
+  return (model.graph?.node ?? []).some((n) => usesReference(n, opset)) ? 'reference64' : 'onnxruntime-float64';
+}
+
+function fromTensorProto(t: TensorProto): T64 {
+  const code = t.dataType ?? 0;
+  if (code === DataType.STRING) throw new Error(`reference64: tensor '${t.name}' holds strings`);
+  const arr = tensorToArray(t) as ArrayLike<number | bigint>;
+  return { dims: tensorDims(t), data: Float64Array.from(arr as ArrayLike<number>, (v) => Number(v)) };
+}
+
+/**
+ * Runs the model's graph in float64: feeds (graph inputs) and initializers
+ * become doubles exactly, nodes run in order. Returns every graph output.
+ */
+export function evaluate64(model: ModelProto, feeds: Record<string, T64>): Record<string, T64> {
+  const g = model.graph!;
+  const opset = opsetVersion(model) ?? 1;
+  const values = new Map<string, T64>();
+  for (const t of g.initializer ?? []) values.set(t.name ?? '', fromTensorProto(t));
+  for (const [k, v] of Object.entries(feeds)) values.set(k, v);
+  for (const node of g.node ?? []) {
+    let out: T64;
+    if (node.opType === 'Constant' && isDefaultDomain(node)) {
+      const a = node.attribute?.[0];
+      if (a?.name === 'value' && a.t) out = fromTensorProto(a.t);
+      else if (a?.name === 'value_float') out = { dims: [], data: Float64Array.of(f32(a.f ?? 0)) };
+      else if (a?.name === 'value_floats') out = { dims: [a.floats?.length ?? 0], data: Float64Array.from(a.floats ?? [], f32) };
+      else if (a?.name === 'value_int') out = { dims: [], data: Float64Array.of(toNumber(a.i ?? 0)) };
+      else if (a?.name === 'value_ints') out = { dims: [a.ints?.length ?? 0], data: Float64Array.from(a.ints ?? [], (v) => toNumber(v)) };
+      else fail(node, `a Constant with attribute '${a?.name}'`);
+    } else {
+      const ins = (node.input ?? []).map((name) => {
+        if (!name) return undefined;
+        const v = values.get(name);
+        if (!v) throw new Error(`reference64: ${nodeLabel(node)}: input '${name}' has no value`);
+        return v;
+      });
+      const ref = usesReference(node, opset) ? REFERENCE_OPS[node.opType!].run : isDefaultDomain(node) ? GLUE[node.opType ?? ''] : undefined;
+      if (!ref) fail(node, `op ${node.domain ? node.domain + '::' : ''}${node.opType} at opset ${opset}`);
+      out = ref(ins, node, opset);
+    }
+    if ((node.output ?? []).filter(Boolean).length !== 1) fail(node, 'a node with more than one output');
+    values.set(node.output![0], out);
+  }
+  const res: Record<string, T64> = {};
+  for (const o of g.output ?? []) {
+    const v = values.get(o.name ?? '');
+    if (!v) throw new Error(`reference64: graph output '${o.name}' is not computed`);
+    res[o.name!] = v;
+  }
+  return res;
+}
