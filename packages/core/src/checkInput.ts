@@ -26,8 +26,10 @@ export function checkInput(declared: TensorSummary, given: { dtype: string; shap
   }
   const want = declared.shape;
   if (!want) return;
+  // a symbolic dim ('N'), an unknown one (null) and a negative dim_value (-1, which some exporters
+  // write for "any", and onnxruntime accepts any size for) fit every size
   const fits =
-    want.length === given.shape.length && want.every((d, i) => typeof d !== 'number' || d === given.shape[i]);
+    want.length === given.shape.length && want.every((d, i) => typeof d !== 'number' || d < 0 || d === given.shape[i]);
   if (!fits) {
     throw new InputMismatchError(
       `input '${declared.name}' expects shape ${showShape(want)}, got ${showShape(given.shape)}`,

@@ -348,7 +348,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     }
     if (a.npy) {
       const t = result.heatmap ?? result.attributions[Object.keys(result.attributions)[0]];
-      await fs.writeFile(a.npy, encodeNpy({ data: t.data, shape: t.dims, dtype: 'float32' }));
+      await fs.writeFile(a.npy, encodeNpy({ data: t.data, shape: t.dims, dtype: t.type }));
       lines.push(`wrote      ${a.npy}`);
     }
     if (a.heatmap) {

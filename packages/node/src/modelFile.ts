@@ -53,10 +53,17 @@ export function folderReader(modelDir: string): (location: string) => Promise<Ui
     let real: string;
     try {
       real = await fs.realpath(target);
-    } catch {
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw new ExternalDataError(`external-data file '${location}' is a loop of symbolic links (at '${target}')`);
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        throw new ExternalDataError(`external-data file '${location}' cannot be resolved: ${(e as Error).message}`);
+      }
       throw new ExternalDataError(`external-data file '${location}' does not exist next to the model (looked for '${target}')`);
     }
-    if (real !== dir && !real.startsWith(dir + path.sep)) {
+    // the folder's path with one trailing separator ('/' stays '/'): '/m' must not admit '/m-evil/w.bin'
+    const prefix = dir.endsWith(path.sep) ? dir : dir + path.sep;
+    if (real !== dir && !real.startsWith(prefix)) {
       throw new ExternalDataError(
         `external-data location '${location}' resolves to '${real}', outside the model's folder '${dir}'; refused`,
       );
