@@ -118,20 +118,27 @@ def noise_tunnel(attribute, x, stdev, samples, kind, seed=1):
     return {"smoothgrad": mean, "smoothgrad_sq": sq, "vargrad": sq - mean * mean}[kind]
 
 
-def gradient_shap(model, x, baselines, targets, samples, seed=1):
-    """GradientSHAP by its definition with core's draws: per (example, sample) a baseline row and an alpha."""
+def gradient_shap(model, x, baselines, targets, samples, seed=1, stdev=0.0):
+    """GradientSHAP by its definition (Captum's GradientShap, SHAP's GradientExplainer) with core's draws:
+    per (example, sample) a baseline row and an alpha, then, with stdev, noise on the input x' = x + eps;
+    the point is b + alpha (x' - b) and the attribution the mean of grad * (x' - b)."""
     rnd = RandomSource(seed)
     n, rows = x.shape[0], baselines.shape[0]
     draws = [(int(rnd.uniform() * rows), rnd.uniform()) for _ in range(n * samples)]
+    per = x[0].numel()
+    noisy = [x[j // samples : j // samples + 1] for j in range(n * samples)]
+    if stdev:
+        noisy = [(xj + stdev * torch.tensor([rnd.normal() for _ in range(per)], dtype=torch.float64).reshape(xj.shape)).float().double() for xj in noisy]
     attr = torch.zeros_like(x)
     fb = torch.zeros(n, dtype=torch.float64)
     for j, (b, a) in enumerate(draws):
         e = j // samples
         base = baselines[b : b + 1]
-        point = (base + a * (x[e : e + 1] - base)).float().double()
+        xj = noisy[j]
+        point = (base + a * (xj - base)).float().double()
         point.requires_grad_(True)
         (g,) = torch.autograd.grad(model(point)[0, targets[e]], point)
-        attr[e] += (g[0] * (x[e] - base[0])) / samples
+        attr[e] += (g[0] * (xj[0] - base[0])) / samples
         with torch.no_grad():
             fb[e] += model(base)[0, targets[e]] / samples
     with torch.no_grad():
@@ -233,6 +240,9 @@ def main():
     a, d, draws = gradient_shap(digits, xd, dist_digits, td, 6, seed=4)
     add("gradient shap digits, 3 baseline rows", "digits_cnn.onnx", "gradient-shap", {"image": xd},
         {"target": td, "samples": 6, "seed": 4, "baselines": {"tensor": tensor_json(dist_digits)}}, {"image": a}, delta=d.tolist(), draws=draws)
+    a, d, draws = gradient_shap(digits, xd, dist_digits, td, 4, seed=6, stdev=0.1)
+    add("gradient shap digits, noise on the input (stdev 0.1)", "digits_cnn.onnx", "gradient-shap", {"image": xd},
+        {"target": td, "samples": 4, "seed": 6, "stdev": 0.1, "baselines": {"tensor": tensor_json(dist_digits)}}, {"image": a}, delta=d.tolist(), draws=draws)
     dist_tab = ours_rows(torch.cat([sample("patient_1.npy"), sample("patient_0.npy") * 0.9]))
     a, d, draws = gradient_shap(tabular, xt, dist_tab, tt, 5, seed=9)
     add("gradient shap tabular, 2 baseline rows", "tabular_mlp.onnx", "gradient-shap", {"features": xt},

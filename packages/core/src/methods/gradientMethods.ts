@@ -162,7 +162,7 @@ export interface GradientShapOptions extends CommonOptions {
   baselines?: Baseline;
   /** Samples per example (default 5, as in Captum). */
   samples?: number;
-  /** Gaussian noise added to each sample (default 0). */
+  /** Standard deviation of Gaussian noise added to the input for each sample (default 0), as Captum's stdevs. */
   stdev?: number;
   seed?: number;
 }
@@ -200,22 +200,36 @@ export async function gradientShap(explainer: Explainer, inputs: Record<string, 
   const rows = Math.max(...Object.values(dist).map((d) => d.rows));
   // draw (baseline row, alpha) per sample, the same draw for every attributed tensor
   const draws = Array.from({ length: batch * samples }, () => ({ b: Math.floor(rnd.uniform() * rows), a: rnd.uniform() }));
-  const noise = (w: string) => (stdev ? () => stdev * rnd.normal() : () => 0);
   const xs: Record<string, Float32Array> = {};
   for (const w of attributed) xs[w] = asFloat32(feeds[w]);
   const baseRow = (w: string, b: number, per: number) => dist[w].data.subarray((b % dist[w].rows) * per, ((b % dist[w].rows) + 1) * per);
+  // With stdev, each sample's input is x + noise, as Captum's GradientShap and SHAP's
+  // GradientExplainer (local smoothing) do: the point is b + a (x' - b) and the
+  // attribution grad * (x' - b). The noise is drawn up front (sample by sample,
+  // tensor by tensor, element by element), so the attribution sees the same x'.
+  const noisy: Record<string, Float32Array> = {};
+  if (stdev) {
+    for (const w of attributed) noisy[w] = new Float32Array(batch * samples * rowSize(feeds[w]));
+    for (let j = 0; j < batch * samples; j++) {
+      for (const w of attributed) {
+        const per = rowSize(feeds[w]);
+        const x = xs[w].subarray(Math.floor(j / samples) * per, (Math.floor(j / samples) + 1) * per);
+        for (let i = 0; i < per; i++) noisy[w][j * per + i] = x[i] + stdev * rnd.normal();
+      }
+    }
+  }
+  const inputOf = (w: string, j: number, per: number) =>
+    stdev ? noisy[w].subarray(j * per, (j + 1) * per) : xs[w].subarray(Math.floor(j / samples) * per, (Math.floor(j / samples) + 1) * per);
   const { grads } = await explainer.runRows(
     engine,
     batch * samples,
     (start, n) => ({
       feeds: pointFeeds(feeds, attributed, start, n, (j) => Math.floor(j / samples), (w, j, out) => {
-        const e = Math.floor(j / samples);
         const per = out.length;
         const { b, a } = draws[j];
-        const x = xs[w].subarray(e * per, (e + 1) * per);
+        const x = inputOf(w, j, per);
         const base = baseRow(w, b, per);
-        const eps = noise(w);
-        for (let i = 0; i < per; i++) out[i] = base[i] + a * (x[i] - base[i]) + eps();
+        for (let i = 0; i < per; i++) out[i] = base[i] + a * (x[i] - base[i]);
       }),
       classes: Array.from({ length: n }, (_, j) => (classes ? classes[Math.floor((start + j) / samples)] : 0)),
     }),
@@ -230,7 +244,8 @@ export async function gradientShap(explainer: Explainer, inputs: Record<string, 
       for (let s = 0; s < samples; s++) {
         const j = e * samples + s;
         const base = baseRow(w, draws[j].b, per);
-        for (let i = 0; i < per; i++) data[e * per + i] += (grads[w][j * per + i] * (xs[w][e * per + i] - base[i])) / samples;
+        const x = inputOf(w, j, per);
+        for (let i = 0; i < per; i++) data[e * per + i] += (grads[w][j * per + i] * (x[i] - base[i])) / samples;
       }
     }
     attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data };
