@@ -55,3 +55,14 @@ export async function previewDashboard(): Promise<{ url: string; close: () => Pr
       }),
   };
 }
+
+/** Debian's Chromium (never a browser download); the browser tests skip, saying so, without it. */
+export const CHROMIUM = '/usr/bin/chromium';
+
+export async function launchChromium() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}

@@ -13,10 +13,9 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { NodeExplainer, readInputFile } from '@onnx-explain/node';
 import { repoRoot } from '../helpers/ort';
-import { buildDashboard, previewDashboard } from '../helpers/preview';
+import { buildDashboard, previewDashboard, launchChromium, CHROMIUM } from '../helpers/preview';
 import { relL2 } from '../grad/fd';
 
-const CHROMIUM = '/usr/bin/chromium';
 const have = fs.existsSync(CHROMIUM);
 const artifacts = path.join(repoRoot, 'artifacts');
 if (!have) process.stderr.write(`dashboard tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
@@ -28,11 +27,7 @@ beforeAll(async () => {
   if (!have) return;
   buildDashboard();
   server = await previewDashboard();
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   fs.mkdirSync(artifacts, { recursive: true });
 }, 120000);
 

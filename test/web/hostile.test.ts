@@ -13,10 +13,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { DataType, GraphBuilder, encodeModel, makeModel } from '@onnx-explain/core';
-import { buildDashboard, previewDashboard } from '../helpers/preview';
+import { buildDashboard, previewDashboard, launchChromium, CHROMIUM } from '../helpers/preview';
 import { repoRoot } from '../helpers/ort';
 
-const CHROMIUM = '/usr/bin/chromium';
 const have = fs.existsSync(CHROMIUM);
 if (!have) process.stderr.write(`hostile-model tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
 
@@ -56,11 +55,7 @@ beforeAll(async () => {
   buildDashboard();
   server = await previewDashboard();
   fs.mkdirSync(path.join(repoRoot, 'artifacts'), { recursive: true });
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 }, 120000);
 
 afterAll(async () => {
