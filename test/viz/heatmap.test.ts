@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import { renderHeatmap, attributionMap, divergingColor, type RgbaImage } from '@onnx-explain/core';
+import { renderHeatmap, attributionMap, divergingColor, robustRange, tokenColors, type RgbaImage } from '@onnx-explain/core';
 import { repoRoot, tmpDir } from '../helpers/ort';
 import { parseNpy } from '@onnx-explain/node';
 
@@ -116,4 +116,83 @@ test("the CLI's PNG: every clearly attributed cell has its sign's hue, over the 
   // the check covered both signs
   expect(pos).toBeGreaterThan(2);
   expect(neg).toBeGreaterThan(2);
+});
+
+describe('layout of the rendered image', () => {
+  // labels '2', '0', '-2' at 2x: 4 pixels a character at scale 1, so '-2' is 16 pixels wide
+  const map = { width: 3, height: 2, values: Float32Array.from([2, -2, 0, 1, -1, 0.5]) };
+
+  test('size: the map, a legend 24 + 16 + widest label + 8 wide, and 8 pixels of padding', () => {
+    const img = renderHeatmap(map, { range: 2, scale: 4 });
+    expect(img.width).toBe(3 * 4 + (24 + 16 + 16 + 8) + 8);
+    expect(img.height).toBe(160); // at least 160 tall with a legend
+    const bigger = renderHeatmap(map, { range: 2, scale: 80 });
+    expect([bigger.width, bigger.height]).toEqual([240 + 64 + 8, 160 + 16]);
+    // without a legend: the map alone, no padding
+    const bare = renderHeatmap(map, { range: 2, scale: 4, legend: false });
+    expect([bare.width, bare.height]).toEqual([12, 8]);
+  });
+
+  test('the default scale fits the longer side to at least 256 pixels', () => {
+    const tall = { width: 2, height: 8, values: new Float32Array(16) };
+    expect(renderHeatmap(tall, { legend: false }).height).toBe(256);
+    expect(renderHeatmap(tall, { legend: false }).width).toBe(64);
+  });
+
+  test('nothing is drawn outside the map: the gap before the legend and the rows below stay white', () => {
+    const img = renderHeatmap(map, { range: 2, scale: 4 });
+    for (let y = 0; y < img.height; y++) expect(px(img, 8 + 12 + 2, y)).toEqual(WHITE); // between the map and the bar
+    for (let x = 0; x < 8 + 12 + 8; x++) expect(px(img, x, 8 + 8 + 1)).toEqual(WHITE); // below the map
+  });
+
+  test('the colour bar has a black frame', () => {
+    const img = renderHeatmap(map, { range: 2, scale: 4 });
+    const bx = 8 + 12 + 16;
+    const BLACK = [0, 0, 0];
+    expect(px(img, bx - 1, 50)).toEqual(BLACK);
+    expect(px(img, bx + 16, 50)).toEqual(BLACK);
+    expect(px(img, bx + 5, 8 - 1)).toEqual(BLACK);
+    expect(px(img, bx + 5, 8 + 144)).toEqual(BLACK);
+    expect(px(img, bx + 17, 50)).toEqual(WHITE);
+    expect(px(img, bx + 5, 8 + 145)).toEqual(WHITE);
+  });
+
+  test('labels: +range at the top, 0 in the middle, -range at the bottom', () => {
+    const img = renderHeatmap(map, { range: 2, scale: 4 });
+    const tx = 8 + 12 + 16 + 22;
+    const darkIn = (y0: number, y1: number) => {
+      let n = 0;
+      for (let y = y0; y < y1; y++) for (let x = tx; x < tx + 16; x++) if (px(img, x, y)[0] < 100) n++;
+      return n;
+    };
+    expect(darkIn(8, 18)).toBeGreaterThan(0); // '2'
+    expect(darkIn(8 + 144 - 10, 8 + 144)).toBeGreaterThan(darkIn(8, 18)); // '-2' has the minus too
+    expect(darkIn(20, 60)).toBe(0);
+  });
+});
+
+test('robustRange: the 99.5th percentile of |values|, ignoring a few outliers', () => {
+  const values = [...Array.from({ length: 996 }, (_, i) => (i % 2 ? -(i + 1) : i + 1)), 1e6, -1e6, 1e6, 1e6];
+  expect(robustRange(values)).toBe(996);
+  expect(robustRange([3, -5, 1])).toBe(5);
+  // a percentile of 0 with something larger: the largest
+  expect(robustRange([...new Array(996).fill(0), 0, 0, 0, 7])).toBe(7);
+  expect(robustRange([0, 0])).toBe(1);
+  expect(robustRange([])).toBe(1);
+});
+
+test('tokenColors: colour of value / range, and the value', () => {
+  expect(tokenColors([1, -2, 0], 2)).toEqual([
+    { rgb: [255, 147, 134], value: 1 },
+    { rgb: BLUE, value: -2 },
+    { rgb: WHITE, value: 0 },
+  ]);
+});
+
+test('attributionMap: 2-D maps, and NHWC with unequal sides', () => {
+  expect(Array.from(attributionMap([1, -2, 3, 4, 5, 6], [2, 3]).values)).toEqual([1, -2, 3, 4, 5, 6]);
+  expect(attributionMap([1, -2, 3, 4, 5, 6], [2, 3])).toMatchObject({ width: 3, height: 2 });
+  // h = 2, w = 3, c = 2, channels last
+  const nhwc = attributionMap([1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60], [2, 3, 2], 'NHWC');
+  expect([nhwc.width, nhwc.height, ...nhwc.values]).toEqual([3, 2, 11, 22, 33, 44, 55, 66]);
 });
