@@ -97,6 +97,7 @@ describe('checkInput agrees with onnxruntime on what can feed an input', () => {
       checkInput(declared, { dtype: givenType, shape: givenShape });
     } catch (e) {
       expect(e).toBeInstanceOf(InputMismatchError);
+      expect((e as Error).name).toBe('InputMismatchError');
       checkAccepts = false;
     }
     expect(checkAccepts).toBe(ortAccepts);

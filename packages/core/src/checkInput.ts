@@ -18,10 +18,9 @@ function showShape(shape: readonly (number | string | null)[]): string {
 
 /** Throws InputMismatchError when the given dtype or shape cannot feed the declared input. */
 export function checkInput(declared: TensorSummary, given: { dtype: string; shape: readonly number[] }): void {
-  const dtype = given.dtype === 'bool' ? 'bool' : given.dtype;
-  if (declared.type !== dtype) {
+  if (declared.type !== given.dtype) {
     throw new InputMismatchError(
-      `input '${declared.name}' expects type ${declared.type}, got ${dtype} (shape ${showShape(given.shape)})`,
+      `input '${declared.name}' expects type ${declared.type}, got ${given.dtype} (shape ${showShape(given.shape)})`,
     );
   }
   const want = declared.shape;
