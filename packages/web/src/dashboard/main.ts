@@ -45,6 +45,8 @@ interface State {
   meta?: ExampleMeta;
   vocab?: Record<string, number>;
   input?: Tensor;
+  /** A sample being fetched: Predict and Run wait for it rather than read a half-filled form. */
+  loading?: Promise<void>;
   /** Grey preview of an image input, for drawing the heatmap over. */
   grey?: Float32Array;
   tokens?: string[];
@@ -192,7 +194,11 @@ function renderInputPanel(): void {
     replace(panel, h('div', { className: 'row' }, h('label', {}, 'Input tensor (.json or .npy) ', fileInput('tensor-file', '.json,.npy'))));
     $('tensor-file').addEventListener('change', (ev) => void loadTensorFile((ev.target as HTMLInputElement).files![0]).catch(showError));
   }
-  panel.querySelectorAll<HTMLButtonElement>('button.sample').forEach((b) => b.addEventListener('click', () => void useSample(b.dataset.sample!).catch(showError)));
+  panel.querySelectorAll<HTMLButtonElement>('button.sample').forEach((b) =>
+    b.addEventListener('click', () => {
+      state.loading = useSample(b.dataset.sample!).catch(showError);
+    }),
+  );
   if (state.kind === 'text') void loadVocab();
 }
 
@@ -299,6 +305,7 @@ function currentInput(): Tensor {
 
 async function predict(): Promise<void> {
   clearError();
+  await state.loading;
   const x = { [state.inputName]: currentInput() };
   const classes = await state.explainer!.topClasses(x, { at: state.at }, 1);
   const sess = await runtime.createSession(state.model!);
@@ -312,6 +319,7 @@ async function predict(): Promise<void> {
 
 async function run(): Promise<void> {
   clearError();
+  await state.loading;
   const x = { [state.inputName]: currentInput() };
   const method = $<HTMLSelectElement>('method').value;
   const targetValue = $<HTMLSelectElement>('target').value;
