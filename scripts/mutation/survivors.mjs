@@ -87,28 +87,28 @@ out.push('# Surviving mutants');
 out.push('');
 out.push(`From \`${path.relative(root, input)}\` (Stryker ${report.framework?.version ?? ''}), written ${new Date().toISOString()}.`);
 out.push('Score = (killed + timeout) / (killed + timeout + survived + no coverage); "covered" leaves out no-coverage mutants.');
-out.push('Compile errors are mutants the TypeScript checker rejected (not run, not scored).');
+out.push('Compile errors are mutants the TypeScript checker rejected; ignored ones are static mutants left out by `--ignoreStatic` (neither is run or scored).');
 out.push('Regenerate with `node scripts/mutation/survivors.mjs` (done by `pnpm mutation`).');
 out.push('');
-out.push('| module | score % | covered % | killed | timeout | survived | no coverage | compile error | runtime error |');
-out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+out.push('| module | score % | covered % | killed | timeout | survived | no coverage | compile error | runtime error | ignored |');
+out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
 const order = [...Object.keys(MODULES), '(other)'].filter((m) => byModule.has(m));
 for (const mod of order) {
   const { counts: c } = byModule.get(mod);
   const s = score(c);
-  out.push(`| ${mod} | ${s.total} | ${s.covered} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.CompileError} | ${c.RuntimeError} |`);
+  out.push(`| ${mod} | ${s.total} | ${s.covered} | ${c.Killed} | ${c.Timeout} | ${c.Survived} | ${c.NoCoverage} | ${c.CompileError} | ${c.RuntimeError} | ${c.Ignored} |`);
 }
-for (const mod of Object.keys(MODULES).filter((m) => !byModule.has(m))) out.push(`| ${mod} | not run yet | | | | | | | |`);
+for (const mod of Object.keys(MODULES).filter((m) => !byModule.has(m))) out.push(`| ${mod} | not run yet | | | | | | | | |`);
 out.push('');
 for (const mod of order) {
   const { counts: c, files } = byModule.get(mod);
   out.push(`## ${mod}`);
   out.push('');
-  out.push('| file | score % | killed | timeout | survived | no coverage | compile error |');
-  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  out.push('| file | score % | killed | timeout | survived | no coverage | compile error | ignored |');
+  out.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const [file, f] of [...files].sort()) {
     const fc = f.counts;
-    out.push(`| ${file} | ${score(fc).total} | ${fc.Killed} | ${fc.Timeout} | ${fc.Survived} | ${fc.NoCoverage} | ${fc.CompileError} |`);
+    out.push(`| ${file} | ${score(fc).total} | ${fc.Killed} | ${fc.Timeout} | ${fc.Survived} | ${fc.NoCoverage} | ${fc.CompileError} | ${fc.Ignored} |`);
   }
   out.push('');
   for (const status of UNDETECTED) {
