@@ -88,6 +88,7 @@ out.push('');
 out.push(`From \`${path.relative(root, input)}\` (Stryker ${report.framework?.version ?? ''}), written ${new Date().toISOString()}.`);
 out.push('Score = (killed + timeout) / (killed + timeout + survived + no coverage); "covered" leaves out no-coverage mutants.');
 out.push('Compile errors are mutants the TypeScript checker rejected; ignored ones are static mutants left out by `--ignoreStatic` (neither is run or scored).');
+out.push('Runtime errors: with the mutant active a test file failed to load (e.g. a sample parsed at its top); Stryker leaves them out of the score, though the suite did notice the mutant.');
 out.push('Regenerate with `node scripts/mutation/survivors.mjs` (done by `pnpm mutation`).');
 out.push('');
 out.push('| module | score % | covered % | killed | timeout | survived | no coverage | compile error | runtime error | ignored |');
