@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { DataType, GraphBuilder, encodeModel, encodeNpy, makeModel, parseNpy } from '@onnx-explain/core';
 import { repoRoot, tmpDir } from './helpers/ort';
 import { relL2 } from './grad/fd';
-import { refs } from './methods/methodRefs';
+import { refs } from './methods/refs';
 
 const bin = path.join(repoRoot, 'packages/node/bin/onnx-explain.js');
 const dir = tmpDir();

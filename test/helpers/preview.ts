@@ -4,7 +4,9 @@
  * cross-origin isolation) on 127.0.0.1 at a free port. Stopped by close().
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
+import type { Browser } from 'playwright-core';
 import * as path from 'node:path';
 import { repoRoot } from './ort';
 
@@ -65,4 +67,29 @@ export async function launchChromium() {
     executablePath: CHROMIUM,
     args: ['--enable-unsafe-webgpu', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+}
+
+/**
+ * The built dashboard under `vite preview` and a Chromium to open it, started
+ * before a test file's tests and stopped after them. `have` is false (and the
+ * skip is said on stderr) where Debian's Chromium is missing.
+ */
+export function useDashboardInChromium(what: string) {
+  const have = fs.existsSync(CHROMIUM);
+  if (!have) process.stderr.write(`${what} skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
+  const ctx = { have, artifacts: path.join(repoRoot, 'artifacts'), url: '', browser: undefined as unknown as Browser };
+  let server: { url: string; close: () => Promise<void> } | undefined;
+  beforeAll(async () => {
+    if (!have) return;
+    buildDashboard();
+    server = await previewDashboard();
+    ctx.url = server.url;
+    ctx.browser = await launchChromium();
+    fs.mkdirSync(ctx.artifacts, { recursive: true });
+  }, 120000);
+  afterAll(async () => {
+    await ctx.browser?.close();
+    await server?.close();
+  });
+  return ctx;
 }

@@ -29,7 +29,7 @@ import {
 } from '@onnx-explain/core';
 import { runtime, relL2 } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
-import { refs, toTensor, type Case } from './methodRefs';
+import { refs, toTensor, type Case } from './refs';
 
 function baselines(b: Case['options']['baselines']): Baseline | undefined {
   if (b === undefined || typeof b === 'number') return b;

@@ -16,6 +16,7 @@ import { PNG } from 'pngjs';
 import { renderHeatmap, attributionMap, divergingColor, robustRange, tokenColors, type RgbaImage } from '@onnx-explain/core';
 import { repoRoot, tmpDir } from '../helpers/ort';
 import { parseNpy } from '@onnx-explain/node';
+import { expectSignHues } from '../helpers/hues';
 
 const RED = [255, 38, 13];
 const BLUE = [13, 77, 255];
@@ -94,25 +95,8 @@ test("the CLI's PNG: every clearly attributed cell has its sign's hue, over the 
   expect(r.stderr).toBe('');
   const attr = parseNpy(fs.readFileSync(npy)).data as Float32Array;
   const img = PNG.sync.read(fs.readFileSync(png));
-  const max = Math.max(...Array.from(attr, Math.abs));
-  let pos = 0;
-  let neg = 0;
-  for (let y = 0; y < 8; y++) {
-    for (let x = 0; x < 8; x++) {
-      const v = attr[y * 8 + x];
-      if (Math.abs(v) < 0.2 * max) continue;
-      const [red, , blue] = px(img, 8 + x * 32 + 16, 8 + y * 32 + 16); // 8x8 drawn at 32 pixels a cell
-      // the end colours differ by 242 between red and blue, laid 0.8 * |v| / max opaque over the digit
-      const margin = 0.5 * 0.8 * 242 * (Math.abs(v) / max);
-      if (v > 0) {
-        expect(red - blue).toBeGreaterThan(margin);
-        pos++;
-      } else {
-        expect(blue - red).toBeGreaterThan(margin);
-        neg++;
-      }
-    }
-  }
+  // 8x8 drawn at 32 pixels a cell, 8 pixels in
+  const { pos, neg } = expectSignHues(attr, (i) => px(img, 8 + (i % 8) * 32 + 16, 8 + Math.floor(i / 8) * 32 + 16));
   // the check covered both signs
   expect(pos).toBeGreaterThan(2);
   expect(neg).toBeGreaterThan(2);

@@ -10,36 +10,20 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { NodeExplainer, readInputFile } from '@onnx-explain/node';
 import { repoRoot } from '../helpers/ort';
-import { buildDashboard, previewDashboard, launchChromium, CHROMIUM } from '../helpers/preview';
+import { useDashboardInChromium } from '../helpers/preview';
 import { relL2 } from '../grad/fd';
+import { expectSignHues } from '../helpers/hues';
 
-const have = fs.existsSync(CHROMIUM);
-const artifacts = path.join(repoRoot, 'artifacts');
-if (!have) process.stderr.write(`dashboard tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
-
-let browser: Browser;
-let server: { url: string; close: () => Promise<void> };
-
-beforeAll(async () => {
-  if (!have) return;
-  buildDashboard();
-  server = await previewDashboard();
-  browser = await launchChromium();
-  fs.mkdirSync(artifacts, { recursive: true });
-}, 120000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const dash = useDashboardInChromium('dashboard tests');
+const artifacts = dash.artifacts;
 
 async function openPage(ep: string): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1100, height: 1400 } });
+  const page = await dash.browser.newPage({ viewport: { width: 1100, height: 1400 } });
   page.on('pageerror', (e) => process.stderr.write(`page error: ${e.message}\n`));
-  await page.goto(`${server.url}?ep=${ep}`);
+  await page.goto(`${dash.url}?ep=${ep}`);
   await page.waitForFunction(() => window.__onnxExplain?.ready === true, undefined, { timeout: 30000 });
   return page;
 }
@@ -68,7 +52,7 @@ async function nodeResult(model: string, sample: string, steps: number, at?: str
   }
 }
 
-const maybe = have ? test : test.skip;
+const maybe = dash.have ? test : test.skip;
 
 maybe('image model: the page computes what Node computes, and draws the heatmap', async () => {
   const page = await openPage('wasm');
@@ -93,16 +77,8 @@ maybe('image model: the page computes what Node computes, and draws the heatmap'
     const ctx = c.getContext('2d')!;
     return Array.from({ length: 64 }, (_, i) => Array.from(ctx.getImageData(8 + (i % 8) * 32 + 16, 8 + Math.floor(i / 8) * 32 + 16, 1, 1).data.slice(0, 3)));
   });
-  const max = Math.max(...r.attributions.map(Math.abs));
-  const strong = r.attributions.map((v, i) => [v, i] as const).filter(([v]) => Math.abs(v) >= 0.2 * max);
-  expect(strong.some(([v]) => v > 0) && strong.some(([v]) => v < 0)).toBe(true);
-  for (const [v, i] of strong) {
-    const [red, , blue] = cells[i];
-    // the end colours differ by 242 between red and blue, laid 0.8 * |v| / max opaque over the image
-    const margin = 0.5 * 0.8 * 242 * (Math.abs(v) / max);
-    if (v > 0) expect(red - blue).toBeGreaterThan(margin);
-    else expect(blue - red).toBeGreaterThan(margin);
-  }
+  const { pos, neg } = expectSignHues(r.attributions, (i) => cells[i]);
+  expect(pos > 0 && neg > 0).toBe(true);
   await page.screenshot({ path: path.join(artifacts, 'dashboard-image.png'), fullPage: true });
   await page.close();
 }, 300000);

@@ -9,15 +9,12 @@
  * The policy is also shown to contain a slip: markup injected on purpose runs
  * no handler. Skipped, saying so, where /usr/bin/chromium is missing.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DataType, GraphBuilder, encodeModel, makeModel } from '@onnx-explain/core';
-import { buildDashboard, previewDashboard, launchChromium, CHROMIUM } from '../helpers/preview';
-import { repoRoot } from '../helpers/ort';
+import { useDashboardInChromium } from '../helpers/preview';
 
-const have = fs.existsSync(CHROMIUM);
-if (!have) process.stderr.write(`hostile-model tests skipped: ${CHROMIUM} is not installed (apt-get install chromium)\n`);
+const dash = useDashboardInChromium('hostile-model tests');
 
 /** Each sets window.__pwned (or opens a dialog) if it is ever parsed as HTML or run. */
 const PAYLOADS = [
@@ -47,22 +44,6 @@ function hostileModel(p: string): Uint8Array {
   return encodeModel(model);
 }
 
-let browser: Browser;
-let server: { url: string; close: () => Promise<void> };
-
-beforeAll(async () => {
-  if (!have) return;
-  buildDashboard();
-  server = await previewDashboard();
-  fs.mkdirSync(path.join(repoRoot, 'artifacts'), { recursive: true });
-  browser = await launchChromium();
-}, 120000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
 interface Watch {
   page: Page;
   dialogs: string[];
@@ -72,7 +53,7 @@ interface Watch {
 }
 
 async function open(): Promise<Watch> {
-  const page = await browser.newPage();
+  const page = await dash.browser.newPage();
   const dialogs: string[] = [];
   page.on('dialog', (d) => {
     dialogs.push(d.message());
@@ -86,7 +67,7 @@ async function open(): Promise<Watch> {
       w.__violations.push({ directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample }),
     );
   });
-  const res = await page.goto(`${server.url}?ep=wasm`);
+  const res = await page.goto(`${dash.url}?ep=wasm`);
   await page.waitForFunction(() => window.__onnxExplain?.ready === true, undefined, { timeout: 30000 });
   return {
     page,
@@ -100,7 +81,7 @@ async function open(): Promise<Watch> {
 /** Violations other than protobufjs' probe for Node's require (an eval in a try/catch, refused by the policy as it should be). */
 const inlineViolations = (v: { directive: string; blocked: string }[]) => v.filter((x) => x.blocked !== 'eval');
 
-const maybe = have ? test : test.skip;
+const maybe = dash.have ? test : test.skip;
 
 maybe('the page is served with its Content-Security-Policy, as a header and as a meta tag', async () => {
   const w = await open();
@@ -154,7 +135,7 @@ maybe('hostile names, producer and metadata show as literal text and run nothing
       expect(reason.text).toContain(`'${p} sin'`);
       const summary = await w.page.$eval('#result-section', (el) => el.querySelectorAll('img, svg, script, iframe, a, details').length);
       expect(summary).toBe(0);
-      if (i === 0) await w.page.screenshot({ path: path.join(repoRoot, 'artifacts/dashboard-hostile.png'), fullPage: true });
+      if (i === 0) await w.page.screenshot({ path: path.join(dash.artifacts, 'dashboard-hostile.png'), fullPage: true });
     }
   }
   // a javascript: or data: URL in the URL box is refused, naming the scheme

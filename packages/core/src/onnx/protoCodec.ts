@@ -52,7 +52,7 @@ export function messageSpecs(root: protobuf.Root): Map<string, MessageSpec> {
   const collect = (ns: protobuf.NamespaceBase) => {
     for (const o of ns.nestedArray) {
       if (o instanceof protobuf.Type) types.push(o);
-      if (o instanceof protobuf.Namespace || o instanceof protobuf.Type) collect(o);
+      if (o instanceof protobuf.Namespace) collect(o); // a Type is a Namespace too (nested messages)
     }
   };
   collect(root);
