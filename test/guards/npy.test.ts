@@ -160,7 +160,7 @@ describe('dtypes numpy writes that the README does not list are refused by name'
     expect(e.message).toMatch(/^'x\.npy': structured \(record\) dtypes are not supported, only plain arrays of float32, .*'\{'descr': \[\('a', '<f4'\), \('b', '<i2'\)\]/);
   });
 
-  test.each([['<f16'], ['<M8[s]'], ['>c16'], ['<u8'], ['']])('descr %j', (descr) => {
+  test.each([['<f16'], ['<M8[s]'], ['>c16'], ['<u8'], [''], ['x<f4'], ['<f4x'], ['f']])('descr %j', (descr) => {
     const e = refusal(npy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (1,), }`, f32bytes(1)));
     expect(e.message).toBe(`'x.npy': dtype '${descr}' is not supported (float32, float64, int64, int32, int16, uint16, int8, uint8, bool)`);
   });
@@ -180,8 +180,14 @@ describe('malformed files get an error that names the problem', () => {
     ['a wrong first byte', (() => { const b = npy(f4Header('(1,)'), f32bytes(1)); b[0] = 0x92; return b; })()],
     ['a lower-case magic', (() => { const b = npy(f4Header('(1,)'), f32bytes(1)); b[1] = 0x6e; return b; })()],
     ['five bytes of the magic', new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50])],
+    ['the magic alone', new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59])],
+    ['the magic and a major version', new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1])],
   ])('%s: bad magic', (_, buf) => {
     expect(refusal(buf).message).toBe("'x.npy' is not a .npy file (bad magic)");
+  });
+
+  test('without a source name the error says "input"', () => {
+    expect(() => parseNpy(new Uint8Array(0))).toThrow(/^input is not a \.npy file \(bad magic\)$/);
   });
 
   test.each([[0, 0], [4, 0], [1, 1], [2, 5], [255, 0]])('format version %i.%i', (major, minor) => {
@@ -231,6 +237,31 @@ describe('malformed files get an error that names the problem', () => {
     expect(refusal(npy(header.padEnd(117) + '\n', f32bytes(1, 2))).message).toBe(
       `'x.npy': the .npy header is not a Python dict: '${header}'`,
     );
+  });
+
+  test('a header of length 0 (the file ends right after its length field) is not a dict', () => {
+    const buf = npy('', [], { major: 1 });
+    expect(buf.length).toBe(10);
+    expect(refusal(buf).message).toBe("'x.npy': the .npy header is not a Python dict: ''");
+  });
+
+  test.each([
+    ["x{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"],
+    ["{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }x"],
+  ])('header %j: text outside the braces', (header) => {
+    expect(refusal(npy(header.padEnd(117) + '\n', f32bytes(1))).message).toBe(`'x.npy': the .npy header is not a Python dict: '${header}'`);
+  });
+
+  test('version 3 headers are utf-8, versions 1 and 2 latin-1 (as numpy reads them)', () => {
+    const header = "{'note': '\u00e9'}";
+    const bytes = Buffer.from(header, 'utf8');
+    for (const [major, shown] of [[3, header], [2, Buffer.from(bytes).toString('latin1')]] as const) {
+      const buf = new Uint8Array(12 + bytes.length);
+      buf.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, major, 0]);
+      new DataView(buf.buffer).setUint32(8, bytes.length, true);
+      buf.set(bytes, 12);
+      expect(refusal(buf).message).toBe(`'x.npy': the .npy header has no readable 'descr', 'fortran_order', 'shape': '${shown}'`);
+    }
   });
 
   test.each([['(2, a)'], ['(-1,)'], ['(2.5,)'], ['(1e3,)'], ['(2,,3)'], ['(0x2,)'], ['(,)']])('shape %s is refused, not read as garbage', (shape) => {
@@ -290,6 +321,27 @@ describe('what numpy also accepts', () => {
     const a = parseNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 1L), }", f32bytes(0.5, -4)));
     expect(a.shape).toEqual([2, 1]);
     expect(Array.from(a.data as Float32Array)).toEqual([0.5, -4]);
+  });
+
+  test.each([
+    ["{'descr':'<f4','fortran_order':False,'shape':(2,)}"],
+    ["{'descr' : '<f4' , 'fortran_order' : False , 'shape' : ( 2 , ) }"],
+    ["{'descr':  '<f4', 'fortran_order':\tFalse, 'shape':\n(2,)}"],
+  ])('header %j: any spacing Python allows', (header) => {
+    const a = parseNpy(npy(header, f32bytes(0.5, -4)));
+    expect([a.dtype, a.shape, Array.from(a.data as Float32Array)]).toEqual(['float32', [2], [0.5, -4]]);
+  });
+
+  test.each([["{'descr':[('a', '<f4')], 'fortran_order': False, 'shape': (1,)}"], ["{'descr' :  [('a', '<f4')], 'fortran_order': False, 'shape': (1,)}"]])(
+    'a structured descr %j is named as such, whatever the spacing',
+    (header) => {
+      expect(refusal(npy(header, f32bytes(1))).message).toMatch(/^'x\.npy': structured \(record\) dtypes are not supported/);
+    },
+  );
+
+  test('an empty tuple with spaces inside is a 0-d array', () => {
+    const a = parseNpy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': ( ), }", f32bytes(7)));
+    expect([a.shape, Array.from(a.data as Float32Array)]).toEqual([[], [7]]);
   });
 
   test('keys in any order, and a 1-d Fortran array (the same bytes in either order)', () => {

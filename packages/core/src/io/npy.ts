@@ -48,8 +48,9 @@ function dtypeOf(descr: string): { dtype: string; ctor: Ctor; bytes: number; big
   const info = m ? CODES[m[2]] : undefined;
   if (!m || !info) return undefined;
   // numpy writes '<' or '>' ('|' for one-byte types); numpy.load reads '=', '|' and no mark as the
-  // reading machine's order, little-endian on every host this library supports
-  return { ...info, bigEndian: m[1] === '>' && info.bytes > 1 };
+  // reading machine's order, little-endian on every host this library supports ('>u1' is
+  // harmless: reversing one byte changes nothing)
+  return { ...info, bigEndian: m[1] === '>' };
 }
 
 function latin1(b: Uint8Array): string {
@@ -62,10 +63,9 @@ function latin1(b: Uint8Array): string {
 function fortranToC<T extends TypedArray>(src: T, shape: number[]): T {
   const n = src.length;
   const out = new (src.constructor as new (n: number) => T)(n);
-  if (n === 0) return out;
   const rank = shape.length;
   // the Fortran stride of each axis, and a C-order index counter
-  const fStride = new Array<number>(rank);
+  const fStride: number[] = [];
   for (let a = 0, s = 1; a < rank; a++) {
     fStride[a] = s;
     s *= shape[a];
@@ -123,7 +123,7 @@ export function parseNpy(buf: Uint8Array, source = 'input'): NdArray {
   if (!info) throw new NpyError(`${source}: dtype '${descr}' is not supported (${SUPPORTED})`);
   // '()', '(3,)', '(2, 3)': Python tuples, a trailing comma allowed after an element
   const dims = shapeText!.trim() === '' ? [] : shapeText!.split(',').map((s) => s.trim());
-  if (dims.length > 1 && dims[dims.length - 1] === '') dims.pop();
+  if (dims[dims.length - 1] === '') dims.pop();
   if (dims.some((d) => !/^\d+L?$/.test(d))) {
     throw new NpyError(`${source}: the .npy shape (${shapeText}) is not a tuple of non-negative integers`);
   }
@@ -137,12 +137,11 @@ export function parseNpy(buf: Uint8Array, source = 'input'): NdArray {
   const copy = Uint8Array.prototype.slice.call(buf, start, start + need);
   if (info.bigEndian) {
     // to the host's (little-endian) order, element by element
-    for (let i = 0; i < need; i += info.bytes) {
-      for (let lo = i, hi = i + info.bytes - 1; lo < hi; lo++, hi--) [copy[lo], copy[hi]] = [copy[hi], copy[lo]];
-    }
+    for (let i = 0; i < need; i += info.bytes) copy.subarray(i, i + info.bytes).reverse();
   }
   let data = new info.ctor(copy.buffer, 0, n);
-  if (fortran === 'True' && shape.length > 1) data = fortranToC(data, shape);
+  // (a 0-d or 1-d array is the same in either order: fortranToC copies it unchanged)
+  if (fortran === 'True') data = fortranToC(data, shape);
   return { data, shape, dtype: info.dtype };
 }
 
