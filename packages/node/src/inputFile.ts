@@ -30,7 +30,7 @@ const INT_RANGE: Record<string, [number, number]> = {
 };
 
 const isDims = (s: unknown): s is number[] =>
-  Array.isArray(s) && s.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0);
+  Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
 
 /** The shape of nested arrays ([[1, 2], [3, 4]] -> [2, 2]), or a message when they are ragged. */
 function nestedShape(data: unknown[], source: string): number[] {

@@ -64,7 +64,7 @@ export function safeExternalLocation(location: string, tensorName = '(unnamed)')
     throw refuse('it is an absolute path');
   }
   const parts: string[] = [];
-  for (const seg of location.split(/[\\/]+/)) {
+  for (const seg of location.split(/[\\/]/)) {
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {
       if (parts.length === 0) throw refuse('it leads out of the model\'s folder');
