@@ -107,7 +107,6 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
     sums[w] = new Float64Array(feeds[w].data.length);
     squares[w] = new Float64Array(feeds[w].data.length);
   }
-  let outputs: Float64Array = new Float64Array(batch);
   for (let s = 0; s < samples; s++) {
     throwIfAborted(opts.signal);
     // noisy copy of the attributed tensors; with a layer, noise goes into the layer tensor
@@ -123,7 +122,6 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
       attr = r.attributions;
     } else {
       const run = await explainer.runRows(engine, batch, exampleRows(noisy, engine.attributed, classes), { ...opts, onProgress: undefined }, 'noise tunnel');
-      if (s === 0) outputs = run.selected;
       attr = {};
       for (const w of engine.attributed) {
         const g = run.grads[w];
@@ -151,9 +149,8 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
     }
     attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data };
   }
-  if (base === 'integrated-gradients' || outputs.every((v) => v === 0)) {
-    outputs = (await explainer.runRows(engine, batch, exampleRows(feeds, engine.attributed, classes), { ...opts, onProgress: undefined }, 'outputs', false)).selected;
-  }
+  // F(x) at the input itself (the noisy runs saw F(x + noise) only)
+  const outputs = (await explainer.runRows(engine, batch, exampleRows(feeds, engine.attributed, classes), { ...opts, onProgress: undefined }, 'outputs', false)).selected;
   return { ...resultBase(`noise-tunnel(${base}, ${type})`, explainer, engine, opts.target, classes, attributions, outputs) };
 }
 

@@ -1,0 +1,146 @@
+/**
+ * NoiseTunnel, GradientSHAP and Grad-CAM's upsampling against closed forms.
+ * On F(x) = sum_k c_k x_k^2 the gradient is 2 c x, so with the noise stream
+ * (checked on its own in random.test.ts) the expected SmoothGrad, its square,
+ * VarGrad and GradientSHAP follow by arithmetic; both report F(x) at the input
+ * itself. Bilinear upsampling with half-pixel centres is exact on a linear
+ * ramp: out(y, x) = ramp(clamp(src_y), clamp(src_x)), src = (o + 0.5) / s - 0.5.
+ */
+import { Explainer, noiseTunnel, gradientShap, upsampleBilinear, randomSource, GraphBuilder, DataType, makeModel, type Tensor } from '@onnx-explain/core';
+import { runtime } from '../grad/fd';
+
+const C = [0.5, -2, 3];
+const X = [[1, 2, -1], [0.5, -1, 2]];
+const F = (row: number[]) => row.reduce((s, v, k) => s + C[k] * v * v, 0);
+const f32 = (dims: number[], values: number[]): Tensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
+const flat = (t: Tensor) => Array.from(t.data as Float32Array);
+function expectClose(got: number[], want: number[], digits: number) {
+  expect(got).toHaveLength(want.length);
+  got.forEach((v, i) => expect(v).toBeCloseTo(want[i], digits));
+}
+function quadratic(): Explainer {
+  const g = new GraphBuilder('quadratic');
+  const x = g.input('x', DataType.FLOAT, ['N', 3]);
+  const sq = g.op('Mul', [g.op('Mul', [x, x]), g.constant(Float32Array.from(C), [3])]);
+  g.output(g.op('ReduceSum', [sq], { axes: [1], keepdims: 1 }, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+  return new Explainer(runtime, makeModel(g.build(), { opset: 11 }));
+}
+const ex = quadratic();
+afterAll(() => ex.release());
+const x = { x: f32([2, 3], X.flat()) };
+
+describe('noise tunnel over saliency and input x gradient', () => {
+  /** Per sample s, example n, feature k: the noisy input, in the order the noise is drawn (sample, then element). */
+  function noisyInputs(samples: number, stdev: number, seed: number): number[][][] {
+    const r = randomSource(seed);
+    return Array.from({ length: samples }, () => X.map((row) => row.map((v) => Math.fround(v + stdev * r.normal()))));
+  }
+  const stat = (per: number[][][], type: string) =>
+    X.flatMap((row, n) =>
+      row.map((_, k) => {
+        const a = per.map((s) => s[n][k]);
+        const mean = a.reduce((p, q) => p + q, 0) / a.length;
+        const sq = a.reduce((p, q) => p + q * q, 0) / a.length;
+        return type === 'smoothgrad' ? mean : type === 'smoothgrad_sq' ? sq : sq - mean * mean;
+      }),
+    );
+
+  test.each(['smoothgrad', 'smoothgrad_sq', 'vargrad'] as const)('%s of signed saliency, and of |saliency| by default', async (type) => {
+    const noisy = noisyInputs(5, 0.3, 11);
+    const grads = noisy.map((s) => s.map((row) => row.map((v, k) => 2 * C[k] * v)));
+    const signed = await noiseTunnel(ex, x, { target: 0, samples: 5, stdev: 0.3, seed: 11, type, abs: false });
+    expectClose(flat(signed.attributions.x), stat(grads, type), 3);
+    const abs = await noiseTunnel(ex, x, { target: 0, samples: 5, stdev: 0.3, seed: 11, type });
+    expectClose(flat(abs.attributions.x), stat(grads.map((s) => s.map((row) => row.map(Math.abs))), type), 3);
+    expect(signed.method).toBe(`noise-tunnel(saliency, ${type})`);
+    // F(x) at the input itself, not at a noisy copy
+    expectClose(signed.outputs, X.map(F), 4);
+  });
+
+  test('over input x gradient: the noisy input times its gradient', async () => {
+    const noisy = noisyInputs(4, 0.5, 2);
+    const ixg = noisy.map((s) => s.map((row) => row.map((v, k) => 2 * C[k] * v * v)));
+    const r = await noiseTunnel(ex, x, { target: 0, samples: 4, stdev: 0.5, seed: 2, base: 'input-x-gradient' });
+    expectClose(flat(r.attributions.x), stat(ixg, 'smoothgrad'), 3);
+    expect(r.method).toBe('noise-tunnel(input-x-gradient, smoothgrad)');
+    expectClose(r.outputs, X.map(F), 4);
+  });
+
+  test('progress: one event per sample (F(x) after them is not reported)', async () => {
+    const events: string[] = [];
+    await noiseTunnel(ex, x, { target: 0, samples: 3, onProgress: (e) => events.push(`${e.phase} ${e.done}/${e.total}`) });
+    expect(events).toEqual(['noise tunnel 1/3', 'noise tunnel 2/3', 'noise tunnel 3/3']);
+  });
+
+  test('over layer IG: refused', async () => {
+    const g = new GraphBuilder('layer');
+    const xi = g.input('x', DataType.FLOAT, ['N', 3]);
+    const h = g.op('Relu', [xi], {}, { output: 'h' });
+    g.output(g.op('ReduceSum', [h], { axes: [1], keepdims: 1 }, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+    const lex = new Explainer(runtime, makeModel(g.build(), { opset: 11 }));
+    await expect(noiseTunnel(lex, x, { target: 0, at: 'h', base: 'integrated-gradients' })).rejects.toThrow(
+      'a noise tunnel over layer integrated gradients is not supported; use it on input attributions',
+    );
+    await lex.release();
+  });
+});
+
+describe('GradientSHAP', () => {
+  /** The draws as the method makes them: per (example, sample), a baseline row then an alpha. */
+  function draws(samples: number, rows: number, seed: number) {
+    const r = randomSource(seed);
+    return Array.from({ length: 2 * samples }, () => ({ b: Math.floor(r.uniform() * rows), a: r.uniform() }));
+  }
+  test('from a distribution of baseline rows: mean of grad at b + a (x - b) times (x - b); delta against the mean F(b)', async () => {
+    const B = [[0, 0, 0], [1, -1, 0.5], [2, 0, -1]];
+    const samples = 6;
+    const d = draws(samples, 3, 5);
+    const want = X.flatMap((row, n) =>
+      row.map((v, k) => {
+        let s = 0;
+        for (let j = 0; j < samples; j++) {
+          const { b, a } = d[n * samples + j];
+          const bk = B[b][k];
+          s += 2 * C[k] * (bk + a * (v - bk)) * (v - bk);
+        }
+        return s / samples;
+      }),
+    );
+    const r = await gradientShap(ex, x, { target: 0, samples, seed: 5, baselines: f32([3, 3], B.flat()) });
+    expectClose(flat(r.attributions.x), want, 3);
+    expect(r.method).toBe('gradient-shap');
+    expectClose(r.outputs, X.map(F), 4);
+    const meanFb = [0, 1].map((n) => d.slice(n * samples, (n + 1) * samples).reduce((s, { b }) => s + F(B[b]), 0) / samples);
+    r.delta.forEach((dl, n) => expect(dl).toBeCloseTo(r.sum[n] - (F(X[n]) - meanFb[n]), 4));
+  });
+
+  test('baseline rows of the wrong width are refused', async () => {
+    await expect(gradientShap(ex, x, { target: 0, baselines: f32([2, 2], [0, 0, 0, 0]) })).rejects.toThrow("baselines for 'x' have rows of 2 values, the input has 3");
+  });
+
+  test('progress is reported for the gradient runs only', async () => {
+    const phases = new Set<string>();
+    await gradientShap(ex, x, { target: 0, samples: 3, onProgress: (e) => phases.add(e.phase) });
+    expect([...phases]).toEqual(['gradient shap']);
+  });
+});
+
+describe('upsampleBilinear (half-pixel centres, edges clamped)', () => {
+  const ramp = (i: number, j: number) => 10 * i + j;
+  const src = (o: number, inSize: number, outSize: number) => Math.min(inSize - 1, Math.max(0, ((o + 0.5) * inSize) / outSize - 0.5));
+  test.each([
+    [2, 2, 4, 4],
+    [2, 3, 3, 5],
+    [3, 4, 7, 9],
+    [4, 4, 2, 2],
+  ])('%ix%i to %ix%i, two maps', (h, w, oh, ow) => {
+    const data: number[] = [];
+    for (const sign of [1, -1]) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) data.push(sign * ramp(i, j));
+    const out = upsampleBilinear(f32([2, h, w], data), [oh, ow]);
+    expect(out.dims).toEqual([2, oh, ow]);
+    const want: number[] = [];
+    for (const sign of [1, -1]) for (let y = 0; y < oh; y++) for (let xx = 0; xx < ow; xx++) want.push(sign * ramp(src(y, h, oh), src(xx, w, ow)));
+    // downscaling averages nothing here (bilinear samples two neighbours): the ramp is still exact
+    expectClose(flat(out), want, 4);
+  });
+});
