@@ -93,7 +93,7 @@ export class Explainer {
   async resolveTarget(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number): Promise<ResolvedTarget> {
     const spec = opts.target;
     if (spec === 'sum') return { target: { kind: 'sum' } };
-    if (spec !== undefined && typeof spec === 'object' && !Array.isArray(spec)) return { target: { kind: 'index', index: spec.index } };
+    if (typeof spec === 'object' && !Array.isArray(spec)) return { target: { kind: 'index', index: spec.index } };
     const target: Target = { kind: 'class' };
     let classes: number[];
     if (spec === undefined) {
