@@ -22,8 +22,8 @@ export interface Quadrature {
 
 /** Nodes and weights of the n-point Gauss-Legendre rule on [-1, 1] (Newton's method on P_n). */
 export function gaussLegendre(n: number): { nodes: number[]; weights: number[] } {
-  const nodes = new Array<number>(n);
-  const weights = new Array<number>(n);
+  const nodes: number[] = [];
+  const weights: number[] = [];
   for (let i = 0; i < Math.ceil(n / 2); i++) {
     // Tricomi's initial guess for the i-th root, then Newton
     let x = Math.cos((Math.PI * (i + 0.75)) / (n + 0.5));
@@ -36,16 +36,11 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
         p0 = p1;
         p1 = p2;
       }
-      const pn = n === 1 ? x : p1;
-      const pnm1 = n === 1 ? 1 : p0;
-      dp = (n * (x * pn - pnm1)) / (x * x - 1);
-      const dx = pn / dp;
+      // p1 = P_n(x), p0 = P_{n-1}(x) (for n = 1: x and 1, and Newton lands on 0 with P_1' = 1)
+      dp = (n * (x * p1 - p0)) / (x * x - 1);
+      const dx = p1 / dp;
       x -= dx;
       if (Math.abs(dx) < 1e-16) break;
-    }
-    if (n === 1) {
-      x = 0;
-      dp = 1;
     }
     const w = 2 / ((1 - x * x) * dp * dp);
     nodes[i] = -x;
@@ -53,6 +48,7 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
     weights[i] = w;
     weights[n - 1 - i] = w;
   }
+  // the middle node of an odd rule is 0 exactly (Newton stops within 1e-16 of it)
   if (n % 2 === 1) nodes[(n - 1) / 2] = 0;
   return { nodes, weights };
 }
