@@ -7,7 +7,8 @@
  * magnitude, at least 1e-4, times eps32^(1/3), seen through x^3, whose
  * central difference at 0 is exactly h^2); the default rows per session run
  * (64 MB of activations, at most 64, seen through the progress events); and the
- * refusal of an output the model does not have.
+ * refusal of an output the model does not have; and a model pinned to batch 1,
+ * run one row at a time (said in its notes), graph and finite differences alike.
  */
 import { Explainer, saliency, integratedGradients, GraphBuilder, DataType, makeModel, type Tensor, type TargetSpec } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
@@ -123,5 +124,35 @@ describe('rows per session run', () => {
   test('internalBatchSize overrides it', async () => {
     const { done, total } = await batches(10, 10, 4);
     expect(done).toEqual(runsOf(4, total));
+  });
+});
+
+describe('a model that cannot take more than one row', () => {
+  /** x [1, 3] -> Reshape [3, 1] -> MatMul [1, 2] -> Reshape [1, 6]: y[0, 2 i + j] = x_i V_j; the first Reshape pins the batch to 1. */
+  const V = [2, -3];
+  function pinned(): Explainer {
+    const g = new GraphBuilder('pinned');
+    const x = g.input('x', DataType.FLOAT, [1, 3]);
+    const col = g.op('Reshape', [x, g.constant(BigInt64Array.from([3n, 1n]), [2])]);
+    const m = g.op('MatMul', [col, g.constant(Float32Array.from(V), [1, 2])]);
+    g.output(g.op('Reshape', [m, g.constant(BigInt64Array.from([1n, 6n]), [2])], {}, { output: 'y' }), DataType.FLOAT, [1, 6]);
+    return new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+  }
+  test.each(['graph', 'fd'] as const)('%s: one row per run, said in the notes, same gradients', async (gradients) => {
+    const ex = pinned();
+    const x = { x: f32([1, 3], [0.5, -1, 2]) };
+    const r = await saliency(ex, x, { target: { index: [5] }, gradients, abs: false });
+    expect(r.batchNotes).toHaveLength(1);
+    expect(r.batchNotes[0]).toMatch(/^runs one row at a time: not batchable as exported \(.+\); after rewriting: .+/);
+    expect(r.batchSize).toBe(1);
+    expect(r.outputs[0]).toBeCloseTo(2 * V[1], 5);
+    const g = Array.from(r.attributions.x.data as Float32Array);
+    [0, 0, V[1]].forEach((v, i) => expect(g[i]).toBeCloseTo(v, gradients === 'fd' ? 3 : 6));
+    const done: number[] = [];
+    const ig = await integratedGradients(ex, x, { target: { index: [5] }, gradients, steps: 4, internalBatchSize: 16, onProgress: (e) => e.phase === 'integrating' && done.push(e.done) });
+    expect(done).toEqual(Array.from({ length: done.length }, (_, i) => i + 1));
+    expect(done.length).toBeGreaterThanOrEqual(4);
+    [0, 0, 2 * V[1]].forEach((v, i) => expect((ig.attributions.x.data as Float32Array)[i]).toBeCloseTo(v, gradients === 'fd' ? 3 : 5));
+    await ex.release();
   });
 });
