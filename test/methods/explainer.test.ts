@@ -35,3 +35,21 @@ test('a class target on an output of undeclared width: only the sign and integra
   expect(Array.from(r.attributions.x.data as Float32Array)).toEqual([1, 1]);
   await ex.release();
 });
+
+test('per-example targets stay with their examples across session runs; the result says the rows per run and where gradients came from', async () => {
+  const ex = threeClasses();
+  const x = { x: f32([3, 2], [1, 2, 3, 4, 5, 6]) };
+  // d y_c / dx: class 0 -> [1, 0], class 1 -> [0, 1], class 2 -> [1, 1]
+  const r = await saliency(ex, x, { target: [2, 0, 1], internalBatchSize: 1, abs: false });
+  expect(Array.from(r.attributions.x.data as Float32Array)).toEqual([1, 1, 1, 0, 0, 1]);
+  expect(r.outputs).toEqual([3, 3, 6]);
+  expect(r.batchSize).toBe(1);
+  expect('fdReason' in r).toBe(false);
+  const fd = await saliency(ex, x, { target: [2, 0, 1], internalBatchSize: 2, gradients: 'fd', abs: false });
+  Array.from(fd.attributions.x.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo([1, 1, 1, 0, 0, 1][i], 3));
+  expect(fd.batchSize).toBe(2);
+  expect(fd.fdReason).toBe('finite differences were asked for');
+  // without internalBatchSize: as many rows as the activations allow, at most 64
+  expect((await saliency(ex, x, { target: 0 })).batchSize).toBe(64);
+  await ex.release();
+});

@@ -46,6 +46,8 @@ describe.each(['graph', 'fd'] as const)('gradients from %s', (gradients) => {
       [f32([1, 3], [1, 0, -2]), [[1, 0, -2], [1, 0, -2]]],
       [f32([2, 3], [1, 0, -2, 0.25, 3, 1]), [[1, 0, -2], [0.25, 3, 1]]],
       [{ x: f32([2, 3], [1, 0, -2, 0.25, 3, 1]) }, [[1, 0, -2], [0.25, 3, 1]]],
+      // a tensor the per-name record leaves out starts from zeros
+      [{ other: 2 }, [[0, 0, 0], [0, 0, 0]]],
     ];
     for (const [baselines, rows] of cases) {
       const r = await integratedGradients(ex, x, { target: 0, steps: 4, gradients, baselines: baselines as never });

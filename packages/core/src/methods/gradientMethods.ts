@@ -58,7 +58,7 @@ export async function saliency(explainer: Explainer, inputs: Record<string, Tens
     const g = run.grads[w];
     attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: opts.abs === false ? g : g.map(Math.abs) };
   }
-  return resultBase('saliency', explainer, engine, opts.target, classes, attributions, run.selected);
+  return resultBase('saliency', explainer, engine, opts.target, classes, attributions, run.selected, opts.internalBatchSize);
 }
 
 export async function inputXGradient(explainer: Explainer, inputs: Record<string, Tensor>, opts: CommonOptions = {}): Promise<AttributionResult> {
@@ -68,7 +68,7 @@ export async function inputXGradient(explainer: Explainer, inputs: Record<string
     const x = asFloat32(feeds[w]);
     attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: run.grads[w].map((g, i) => g * x[i]) };
   }
-  return resultBase('input-x-gradient', explainer, engine, opts.target, classes, attributions, run.selected);
+  return resultBase('input-x-gradient', explainer, engine, opts.target, classes, attributions, run.selected, opts.internalBatchSize);
 }
 
 export type NoiseTunnelType = 'smoothgrad' | 'smoothgrad_sq' | 'vargrad';
@@ -151,7 +151,7 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
   }
   // F(x) at the input itself (the noisy runs saw F(x + noise) only)
   const outputs = (await explainer.runRows(engine, batch, exampleRows(feeds, engine.attributed, classes), { ...opts, onProgress: undefined }, 'outputs', false)).selected;
-  return { ...resultBase(`noise-tunnel(${base}, ${type})`, explainer, engine, opts.target, classes, attributions, outputs) };
+  return { ...resultBase(`noise-tunnel(${base}, ${type})`, explainer, engine, opts.target, classes, attributions, outputs, opts.internalBatchSize) };
 }
 
 export interface GradientShapOptions extends CommonOptions {
@@ -250,7 +250,7 @@ export async function gradientShap(explainer: Explainer, inputs: Record<string, 
   // F(x) and F at every drawn baseline
   const fx = await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, xs), { ...opts, onProgress: undefined }, 'outputs', false);
   const fb = await explainer.runRows(engine, batch * samples, (start, n) => ({ feeds: pointFeeds(feeds, attributed, start, n, (j) => Math.floor(j / samples), (w, j, out) => out.set(baseRow(w, draws[j].b, out.length))), classes: Array.from({ length: n }, (_, j) => (classes ? classes[Math.floor((start + j) / samples)] : 0)) }), { ...opts, onProgress: undefined }, 'baseline outputs', false);
-  const res = resultBase('gradient-shap', explainer, engine, opts.target, classes, attributions, fx.selected);
+  const res = resultBase('gradient-shap', explainer, engine, opts.target, classes, attributions, fx.selected, opts.internalBatchSize);
   const meanBase = Array.from({ length: batch }, (_, e) => {
     let s = 0;
     for (let k = 0; k < samples; k++) s += fb.selected[e * samples + k];
@@ -302,7 +302,7 @@ export async function gradCam(explainer: Explainer, inputs: Record<string, Tenso
   const size = opts.size ?? (firstInput ? (inputs[firstInput].dims.slice(-2) as [number, number]) : [h, w]);
   const heatmap = upsampleBilinear({ type: 'float32', dims: [batch, h, w], data: cam }, size);
   const attributions = { [opts.layer]: { type: 'float32' as const, dims: [batch, h, w], data: cam } };
-  const res = resultBase('grad-cam', explainer, engine, opts.target, classes, attributions, run.selected);
+  const res = resultBase('grad-cam', explainer, engine, opts.target, classes, attributions, run.selected, opts.internalBatchSize);
   delete res.positionScores;
   return { ...res, cam: attributions[opts.layer], heatmap, weights: { type: 'float32', dims: [batch, c], data: weights } };
 }

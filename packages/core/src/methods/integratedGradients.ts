@@ -260,7 +260,8 @@ export async function integratedGradients(
     // weighted gradients are summed batch by batch: memory follows internalBatchSize, not steps
     const integral: Record<string, Float64Array> = {};
     for (const w of attributed) integral[w] = new Float64Array(xs[w].length);
-    const exampleOf = (j: number) => (j < points ? Math.floor(j / steps) : (j - points) % batch);
+    // rows past the points are F(x') then F(x) of each example (points is a multiple of batch)
+    const exampleOf = (j: number) => (j < points ? Math.floor(j / steps) : j % batch);
     const run = await explainer.runRows(
       engine,
       points + extra,
