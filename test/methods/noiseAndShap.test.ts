@@ -114,6 +114,19 @@ describe('GradientSHAP', () => {
     r.delta.forEach((dl, n) => expect(dl).toBeCloseTo(r.sum[n] - (F(X[n]) - meanFb[n]), 4));
   });
 
+  test('zeros by default; a per-name record of baselines; one baseline row is the whole distribution', async () => {
+    const samples = 4;
+    const d = draws(samples, 1, 8);
+    const from = (b: number[]) =>
+      X.flatMap((row, n) => row.map((v, k) => d.slice(n * samples, (n + 1) * samples).reduce((s, { a }) => s + 2 * C[k] * (b[k] + a * (v - b[k])) * (v - b[k]), 0) / samples));
+    const zeros = await gradientShap(ex, x, { target: 0, samples, seed: 8 });
+    expectClose(flat(zeros.attributions.x), from([0, 0, 0]), 3);
+    const record = await gradientShap(ex, x, { target: 0, samples, seed: 8, baselines: { x: f32([1, 3], [1, -1, 0.5]) } });
+    expectClose(flat(record.attributions.x), from([1, -1, 0.5]), 3);
+    const number = await gradientShap(ex, x, { target: 0, samples, seed: 8, baselines: 0.5 });
+    expectClose(flat(number.attributions.x), from([0.5, 0.5, 0.5]), 3);
+  });
+
   test('baseline rows of the wrong width are refused', async () => {
     await expect(gradientShap(ex, x, { target: 0, baselines: f32([2, 2], [0, 0, 0, 0]) })).rejects.toThrow("baselines for 'x' have rows of 2 values, the input has 3");
   });
