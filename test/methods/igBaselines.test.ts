@@ -9,30 +9,12 @@
  * apart) give the same; and layer IG reports per-position scores, the sum
  * over the layer's last axis.
  */
-import { Explainer, integratedGradients, GraphBuilder, DataType, makeModel, type Tensor } from '@onnx-explain/core';
+import { Explainer, integratedGradients, GraphBuilder, DataType, makeModel } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
+import { C, X, F, quadratic, f32, flat, expectClose } from '../helpers/quadratic';
 
-const C = [0.5, -2, 3];
-const f32 = (dims: number[], values: number[]): Tensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
-
-/** y = sum_k C_k x_k^2 over x [N, 3], y [N, 1]. */
-function quadratic(): Explainer {
-  const g = new GraphBuilder('quadratic');
-  const x = g.input('x', DataType.FLOAT, ['N', 3]);
-  const sq = g.op('Mul', [g.op('Mul', [x, x]), g.constant(Float32Array.from(C), [3])]);
-  g.output(g.op('ReduceSum', [sq], { axes: [1], keepdims: 1 }, { output: 'y' }), DataType.FLOAT, ['N', 1]);
-  return new Explainer(runtime, makeModel(g.build(), { opset: 11 }));
-}
-
-const X = [[1, 2, -1], [0.5, -1, 2]];
-const F = (row: number[]) => row.reduce((s, v, k) => s + C[k] * v * v, 0);
 /** IG of the quadratic from baseline rows `b` (one per example), flat. */
 const closedForm = (b: number[][]) => X.flatMap((row, n) => row.map((v, k) => C[k] * (v * v - b[n][k] * b[n][k])));
-const flat = (t: Tensor) => Array.from(t.data as Float32Array);
-function expectClose(got: number[], want: number[], digits: number) {
-  expect(got).toHaveLength(want.length);
-  got.forEach((v, i) => expect(v).toBeCloseTo(want[i], digits));
-}
 
 describe.each(['graph', 'fd'] as const)('gradients from %s', (gradients) => {
   const ex = quadratic();

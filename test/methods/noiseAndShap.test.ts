@@ -6,25 +6,10 @@
  * itself. Bilinear upsampling with half-pixel centres is exact on a linear
  * ramp: out(y, x) = ramp(clamp(src_y), clamp(src_x)), src = (o + 0.5) / s - 0.5.
  */
-import { Explainer, noiseTunnel, gradientShap, upsampleBilinear, randomSource, GraphBuilder, DataType, makeModel, type Tensor } from '@onnx-explain/core';
+import { Explainer, noiseTunnel, gradientShap, upsampleBilinear, randomSource, GraphBuilder, DataType, makeModel } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
+import { C, X, F, quadratic, f32, flat, expectClose } from '../helpers/quadratic';
 
-const C = [0.5, -2, 3];
-const X = [[1, 2, -1], [0.5, -1, 2]];
-const F = (row: number[]) => row.reduce((s, v, k) => s + C[k] * v * v, 0);
-const f32 = (dims: number[], values: number[]): Tensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
-const flat = (t: Tensor) => Array.from(t.data as Float32Array);
-function expectClose(got: number[], want: number[], digits: number) {
-  expect(got).toHaveLength(want.length);
-  got.forEach((v, i) => expect(v).toBeCloseTo(want[i], digits));
-}
-function quadratic(): Explainer {
-  const g = new GraphBuilder('quadratic');
-  const x = g.input('x', DataType.FLOAT, ['N', 3]);
-  const sq = g.op('Mul', [g.op('Mul', [x, x]), g.constant(Float32Array.from(C), [3])]);
-  g.output(g.op('ReduceSum', [sq], { axes: [1], keepdims: 1 }, { output: 'y' }), DataType.FLOAT, ['N', 1]);
-  return new Explainer(runtime, makeModel(g.build(), { opset: 11 }));
-}
 const ex = quadratic();
 afterAll(() => ex.release());
 const x = { x: f32([2, 3], X.flat()) };
