@@ -63,10 +63,20 @@ describe('bad input gets one clear line and a non-zero exit', () => {
     [['run', 'models/text_classifier.onnx', '--input', 'models/samples/patient_0.npy'], /^onnx-explain: input 'token_ids' expects type int64, got float32/],
     [['run', 'models/digits_cnn.onnx', '--input', 'pixels=models/samples/digit_0.npy'], /^onnx-explain: the model has no input 'pixels'; its inputs are image\n$/],
     [['run', 'models/digits_cnn.onnx', '--input', 'models/samples/missing.npy'], /^onnx-explain: input file 'models\/samples\/missing\.npy' does not exist\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', 'many', '--quiet'], /^onnx-explain: --steps must be a positive integer or auto, got 'many'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', '2.5', '--quiet'], /^onnx-explain: --steps must be a positive integer or auto, got '2.5'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', 'auto', '--tolerance', '2', '--quiet'], /^onnx-explain: tolerance must be in \(0, 1\), got 2\n$/],
   ])('%j', (args, message) => {
     const r = cli(...(args as string[]));
     expect(r.code).toBe(1);
     expect(r.err).toMatch(message);
+  });
+
+  test('--steps auto that does not reach its tolerance within the most steps warns on stderr, even with --quiet', () => {
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--steps', 'auto', '--tolerance', '1e-5', '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('1025 steps (auto, romberg, tolerance 0.00001)');
+    expect(r.err).toMatch(/^onnx-explain: warning: example 0 did not converge to tolerance 0.00001 within 1025 steps \(error estimate \d\.\de-\d\)\n$/);
   });
 
   test('an unknown command prints usage and exits 2', () => {

@@ -35,6 +35,7 @@ const dir = tmpDir();
 describe.each([
   ['ig', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', [], { method: 'ig' }],
   ['ig riemann_trapezoid 20 steps, class 2', 'models/digits_cnn.onnx', 'models/samples/digit_7.json', ['--integration', 'riemann_trapezoid', '--steps', '20', '--target', '2'], { method: 'ig', integration: 'riemann_trapezoid', steps: 20, target: 2 }],
+  ['ig --steps auto --tolerance 0.003', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', ['--steps', 'auto', '--tolerance', '0.003'], { method: 'ig', steps: 'auto', tolerance: 0.003 }],
   ['saliency', 'models/tabular_mlp.onnx', 'models/samples/patient_1.npy', ['--method', 'saliency'], { method: 'saliency' }],
   ['input-x-gradient', 'models/tabular_mlp.onnx', 'models/samples/patient_1.json', ['--method', 'input-x-gradient', '--target', '0'], { method: 'input-x-gradient', target: 0 }],
   ['smoothgrad', 'models/digits_cnn.onnx', 'models/samples/digit_0.npy', ['--method', 'smoothgrad', '--samples', '4', '--stdev', '0.1'], { method: 'smoothgrad', samples: 4, stdev: 0.1 }],
@@ -63,6 +64,14 @@ describe.each([
       // completeness, as reported
       got.delta.forEach((d: number, i: number) => expect(d).toBeCloseTo(got.sum[i] - (got.output[i] - got.baselineOutput[i]), 6));
       if (got.steps === 50) expect(Math.abs(got.delta[0])).toBeLessThan(0.02 * Math.abs(got.output[0] - got.baselineOutput[0]));
+      if (opts.steps === 'auto') {
+        expect(got.integration).toBe('romberg');
+        expect(got.adaptive).toEqual(want.adaptive);
+        expect(got.adaptive.converged).toEqual([true]);
+        expect(got.steps).toBe(got.adaptive.stepsPerExample[0]);
+        expect(Math.abs(got.delta[0])).toBeLessThanOrEqual(0.003 * Math.abs(got.output[0] - got.baselineOutput[0]));
+        expect(r.out).toContain(`method     integrated-gradients, ${got.steps} steps (auto, romberg, tolerance 0.003)`);
+      }
     }
   });
 });

@@ -155,7 +155,8 @@ interface AttributeArgs {
   target?: string;
   outputName?: string;
   method: MethodName;
-  steps: number;
+  steps: number | 'auto';
+  tolerance?: number;
   integration: IntegrationMethod;
   baseline?: string;
   batchSize?: number;
@@ -225,6 +226,14 @@ function describeTarget(r: ExplainResult): string {
   return `${typeof r.target === 'string' ? 'the sum of the output' : `output element [${(r.target as { index: number[] }).index.join(', ')}]`}; value ${r.outputs.map((v) => v.toFixed(4)).join(', ')}`;
 }
 
+/** "50 steps, gausslegendre", or for steps: 'auto' the points each example took. */
+function stepsText(r: ExplainResult): string {
+  if (!r.adaptive) return `${r.steps} steps, ${r.integration}`;
+  const per = r.adaptive.stepsPerExample;
+  const counts = per.length === 1 ? `${per[0]}` : `${Math.min(...per)} to ${Math.max(...per)}`;
+  return `${counts} steps (auto, ${r.integration}, tolerance ${r.adaptive.tolerance})`;
+}
+
 /** The JSON a run writes: the first attributed tensor as "attributions", every one under "attributionsByTensor". */
 export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
   const names = Object.keys(r.attributions);
@@ -237,6 +246,7 @@ export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
     classes: r.classes,
     integration: r.integration,
     steps: r.steps,
+    adaptive: r.adaptive,
     gradientSource: r.gradientSource,
     fdReason: r.fdReason,
     attributed: names[0],
@@ -317,6 +327,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
         target: parseTarget(a.target),
         output: a.outputName,
         steps: a.steps,
+        tolerance: a.tolerance,
         integration: a.integration,
         baselines,
         internalBatchSize: a.batchSize,
@@ -333,7 +344,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     const seconds = (Date.now() - started) / 1000;
     const lines = [
       `model      ${a.model} (${explainer.device})`,
-      `method     ${result.method}${result.steps ? `, ${result.steps} steps, ${result.integration}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}`,
+      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}`,
       `target     ${describeTarget(result)}`,
     ];
     if (result.delta) {
@@ -356,6 +367,10 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
       lines.push(`wrote      ${a.heatmap}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
+    const open = result.adaptive?.converged.flatMap((c, e) => (c ? [] : [e])) ?? [];
+    if (open.length) {
+      process.stderr.write(`onnx-explain: warning: example${open.length > 1 ? 's' : ''} ${open.join(', ')} did not converge to tolerance ${result.adaptive!.tolerance} within ${result.steps} steps (error estimate ${open.map((e) => result.adaptive!.errorEstimate[e].toExponential(1)).join(', ')})\n`);
+    }
     return result;
   } finally {
     await explainer.release();
@@ -376,7 +391,18 @@ export async function main(argv: string[]): Promise<void> {
           .option('target', { type: 'string', describe: 'class index N, a full index i,j,k over the non-batch axes, or sum; default: the top class' })
           .option('output-name', { type: 'string', describe: 'the model output to explain (default: the first)' })
           .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'attribution method' })
-          .option('steps', { type: 'number', default: 50, describe: 'interpolation steps (ig)' })
+          .option('steps', {
+            type: 'string',
+            default: '50',
+            coerce: (v: string) => {
+              if (v === 'auto') return 'auto';
+              const n = Number(v);
+              if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`--steps must be a positive integer or auto, got '${v}'`);
+              return n;
+            },
+            describe: "interpolation steps (ig), or auto: as many as the tolerance needs, per example",
+          })
+          .option('tolerance', { type: 'number', describe: 'with --steps auto: relative tolerance on the attributions and the completeness gap (default 0.01)' })
           .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: 'quadrature rule (ig)' })
           .option('baseline', { type: 'string', describe: 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)' })
           .option('batch-size', { type: 'number', describe: 'rows per session run (interpolation points); bounds memory (default 64)' })

@@ -18,7 +18,7 @@ export type ExplainOptions = IntegratedGradientsOptions &
     layer?: string;
   };
 
-export type ExplainResult = AttributionResult & Partial<Pick<IntegratedGradientsResult, 'delta' | 'baselineOutputs' | 'steps' | 'integration'>> & Partial<Pick<GradCamResult, 'heatmap'>>;
+export type ExplainResult = AttributionResult & Partial<Pick<IntegratedGradientsResult, 'delta' | 'baselineOutputs' | 'steps' | 'integration' | 'adaptive'>> & Partial<Pick<GradCamResult, 'heatmap'>>;
 
 export async function explainWith(explainer: Explainer, inputs: Record<string, Tensor>, opts: ExplainOptions = {}): Promise<ExplainResult> {
   const method = opts.method ?? 'ig';

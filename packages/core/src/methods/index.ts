@@ -1,4 +1,6 @@
 export * from './quadrature';
+export * from './romberg';
+export * from './adaptiveSteps';
 export * from './progress';
 export * from './engine';
 export * from './explainer';

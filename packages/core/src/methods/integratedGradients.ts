@@ -10,6 +10,7 @@ import { quadrature, type IntegrationMethod } from './quadrature';
 import { Explainer, type CommonOptions, type TargetSpec } from './explainer';
 import { rowSize, asFloat32 } from './tensors';
 import type { GradientEngine } from './engine';
+import { integrateAdaptive, resolveAdaptive, type AdaptiveStepsOptions, type AdaptiveStepsReport } from './adaptiveSteps';
 
 /**
  * A baseline for one attributed tensor: 'zeros', a constant, a tensor (one row
@@ -46,17 +47,24 @@ export interface AttributionResult {
 }
 
 export interface IntegratedGradientsResult extends AttributionResult {
+  /** Points per example; with steps: 'auto', the most any example took. */
   steps: number;
-  integration: IntegrationMethod;
+  integration: IntegrationMethod | 'romberg';
+  /** With steps: 'auto': points, convergence and error estimate per example. */
+  adaptive?: AdaptiveStepsReport;
   /** F(x') per example (averaged over baselines). */
   baselineOutputs: number[];
   /** sum(attributions) - (F(x) - F(x')) per example. */
   delta: number[];
 }
 
-export interface IntegratedGradientsOptions extends CommonOptions {
-  /** Interpolation points (default 50). */
-  steps?: number;
+export interface IntegratedGradientsOptions extends CommonOptions, AdaptiveStepsOptions {
+  /**
+   * Interpolation points (default 50), or 'auto': nested Romberg levels per
+   * example until the attributions and the completeness gap are within
+   * `tolerance` (adaptiveSteps.ts); `integration` is then ignored.
+   */
+  steps?: number | 'auto';
   /** Quadrature rule (default gausslegendre). */
   integration?: IntegrationMethod;
   /** Baseline, or several (their attributions are averaged). Default: zeros. */
@@ -208,19 +216,147 @@ function scaleRows(
   feeds: Record<string, Tensor>,
   start: number,
   n: number,
-  steps: number,
+  exampleOf: (row: number) => number,
 ): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
   for (const w of attributed) {
     const per = rowSize(feeds[w]);
     const data = new Float32Array(n * per);
     for (let j = 0; j < n; j++) {
-      const e = Math.floor((start + j) / steps);
+      const e = exampleOf(start + j);
       for (let i = 0; i < per; i++) data[j * per + i] = Math.abs(xs[w][e * per + i] - base[w][e * per + i]);
     }
     out[w] = data;
   }
   return out;
+}
+
+/** What one baseline contributes: the path integral of the gradient, and F(x'), F(x) when its rows gave them. */
+interface PathIntegral {
+  integral: Record<string, Float64Array>;
+  atBaseline?: Float64Array;
+  atInput?: Float64Array;
+  report?: AdaptiveStepsReport;
+}
+
+interface PathContext {
+  explainer: Explainer;
+  engine: GradientEngine;
+  feeds: Record<string, Tensor>;
+  attributed: string[];
+  batch: number;
+  classOf: (example: number) => number;
+  xs: Record<string, Float32Array>;
+  opts: IntegratedGradientsOptions;
+  phase: string;
+}
+
+/** The integral with a fixed quadrature rule: every (example, point) pair is a row, row j = example * steps + k. */
+async function fixedSteps(c: PathContext, base: Record<string, Float32Array>, steps: number, withInput: boolean): Promise<PathIntegral> {
+  const { explainer, engine, feeds, attributed, batch, xs, opts } = c;
+  const { alphas, weights } = quadrature(opts.integration ?? 'gausslegendre', steps);
+  const points = batch * steps;
+  // With graph gradients, F(x') (and, once, F(x)) ride along as extra rows of
+  // the same runs: fewer session calls, which is what small models pay for.
+  // Finite differences would differentiate those rows too, so they run apart.
+  const fold = engine.source === 'graph';
+  const extra = fold ? batch * (withInput ? 2 : 1) : 0;
+  // weighted gradients are summed batch by batch: memory follows internalBatchSize, not steps
+  const integral: Record<string, Float64Array> = {};
+  for (const w of attributed) integral[w] = new Float64Array(xs[w].length);
+  // rows past the points are F(x') then F(x) of each example (points is a multiple of batch)
+  const exampleOf = (j: number) => (j < points ? Math.floor(j / steps) : j % batch);
+  const run = await explainer.runRows(
+    engine,
+    points + extra,
+    (start, n) => ({
+      feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
+        const e = exampleOf(j);
+        const per = out.length;
+        const x = xs[w].subarray(e * per, (e + 1) * per);
+        const b = base[w].subarray(e * per, (e + 1) * per);
+        if (j >= points + batch) out.set(x);
+        else if (j >= points) out.set(b);
+        else {
+          const a = alphas[j % steps];
+          for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
+        }
+      }),
+      classes: Array.from({ length: n }, (_, j) => c.classOf(exampleOf(start + j))),
+      // finite differences take their step from each feature's |x - x'|
+      scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, exampleOf) : undefined,
+    }),
+    opts,
+    c.phase,
+    true,
+    (start, n, grads) => {
+      for (const w of attributed) {
+        const per = rowSize(feeds[w]);
+        const g = grads[w];
+        for (let j = 0; j < n && start + j < points; j++) {
+          const e = Math.floor((start + j) / steps);
+          const weight = weights[(start + j) % steps];
+          const acc = integral[w].subarray(e * per, (e + 1) * per);
+          for (let i = 0; i < per; i++) acc[i] += weight * g[j * per + i];
+        }
+      }
+    },
+  );
+  if (!fold) return { integral };
+  return {
+    integral,
+    atBaseline: run.selected.slice(points, points + batch),
+    atInput: withInput ? run.selected.slice(points + batch, points + 2 * batch) : undefined,
+  };
+}
+
+/** The integral with nested Romberg levels per example (steps: 'auto'); the ends of the path give F(x') and F(x). */
+async function adaptiveSteps(c: PathContext, base: Record<string, Float32Array>): Promise<PathIntegral> {
+  const { explainer, engine, feeds, attributed, batch, xs, opts } = c;
+  const diff: Record<string, Float32Array> = {};
+  for (const w of attributed) diff[w] = xs[w].map((v, i) => v - base[w][i]);
+  return integrateAdaptive(
+    batch,
+    diff,
+    async (rows, consume) => {
+      const exampleOf = (j: number) => rows[j].example;
+      const run = await explainer.runRows(
+        engine,
+        rows.length,
+        (start, n) => ({
+          feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
+            const { example: e, alpha: a } = rows[j];
+            const per = out.length;
+            const x = xs[w].subarray(e * per, (e + 1) * per);
+            const b = base[w].subarray(e * per, (e + 1) * per);
+            // the ends exactly: b + 1 * (x - b) need not round to x in float32
+            if (a === 1) out.set(x);
+            else if (a === 0) out.set(b);
+            else for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
+          }),
+          classes: Array.from({ length: n }, (_, j) => c.classOf(exampleOf(start + j))),
+          scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, exampleOf) : undefined,
+        }),
+        opts,
+        c.phase,
+        true,
+        consume,
+      );
+      return run.selected;
+    },
+    opts,
+  ).then((r) => ({ integral: r.integral, atBaseline: r.atBaseline, atInput: r.atInput, report: r.report }));
+}
+
+/** Reports of several baselines as one: points summed, converged only if every baseline was. */
+function mergeReports(reports: AdaptiveStepsReport[]): AdaptiveStepsReport {
+  const first = reports[0];
+  return {
+    tolerance: first.tolerance,
+    stepsPerExample: first.stepsPerExample.map((_, e) => reports.reduce((s, r) => s + r.stepsPerExample[e], 0)),
+    converged: first.converged.map((_, e) => reports.every((r) => r.converged[e])),
+    errorEstimate: first.errorEstimate.map((_, e) => Math.max(...reports.map((r) => r.errorEstimate[e]))),
+  };
 }
 
 export async function integratedGradients(
@@ -231,14 +367,15 @@ export async function integratedGradients(
   const batch = explainer.validate(inputs);
   const steps = opts.steps ?? 50;
   const integration = opts.integration ?? 'gausslegendre';
-  const { alphas, weights } = quadrature(integration, steps);
+  // options are checked before any work
+  if (steps === 'auto') resolveAdaptive(opts);
+  else quadrature(integration, steps);
   opts.onProgress?.({ phase: 'preparing', done: 0, total: 1 });
   const { target, classes } = await explainer.resolveTarget(inputs, opts, batch);
   const engine = await explainer.engine(inputs, opts, target);
   const feeds = await explainer.modelFeeds(engine, inputs);
   const attributed = engine.attributed;
   const baselines = Array.isArray(opts.baselines) ? opts.baselines : [opts.baselines ?? 'zeros'];
-  const classOf = (e: number) => (classes ? classes[e] : 0);
 
   const xs: Record<string, Float32Array> = {};
   for (const w of attributed) xs[w] = asFloat32(feeds[w]);
@@ -246,68 +383,31 @@ export async function integratedGradients(
   for (const w of attributed) attr[w] = new Float32Array(xs[w].length);
   const baselineOut = new Float64Array(batch);
   let fx: Float64Array | undefined;
+  const reports: AdaptiveStepsReport[] = [];
 
   for (const [bi, baseline] of baselines.entries()) {
     const base: Record<string, Float32Array> = {};
     for (const w of attributed) base[w] = await baselineFor(explainer, engine, baseline, w, feeds[w]);
-    // every (example, point) pair is a row: row j = example * steps + k
-    const points = batch * steps;
-    // With graph gradients, F(x') (and, once, F(x)) ride along as extra rows of
-    // the same runs: fewer session calls, which is what small models pay for.
-    // Finite differences would differentiate those rows too, so they run apart.
-    const fold = engine.source === 'graph';
-    const extra = fold ? batch * (bi === 0 ? 2 : 1) : 0;
-    // weighted gradients are summed batch by batch: memory follows internalBatchSize, not steps
-    const integral: Record<string, Float64Array> = {};
-    for (const w of attributed) integral[w] = new Float64Array(xs[w].length);
-    // rows past the points are F(x') then F(x) of each example (points is a multiple of batch)
-    const exampleOf = (j: number) => (j < points ? Math.floor(j / steps) : j % batch);
-    const run = await explainer.runRows(
+    const context: PathContext = {
+      explainer,
       engine,
-      points + extra,
-      (start, n) => ({
-        feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
-          const e = exampleOf(j);
-          const per = out.length;
-          const x = xs[w].subarray(e * per, (e + 1) * per);
-          const b = base[w].subarray(e * per, (e + 1) * per);
-          if (j >= points + batch) out.set(x);
-          else if (j >= points) out.set(b);
-          else {
-            const a = alphas[j % steps];
-            for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
-          }
-        }),
-        classes: Array.from({ length: n }, (_, j) => classOf(exampleOf(start + j))),
-        // finite differences take their step from each feature's |x - x'|
-        scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, steps) : undefined,
-      }),
+      feeds,
+      attributed,
+      batch,
+      classOf: (e) => (classes ? classes[e] : 0),
+      xs,
       opts,
-      baselines.length > 1 ? `integrating (baseline ${bi + 1} of ${baselines.length})` : 'integrating',
-      true,
-      (start, n, grads) => {
-        for (const w of attributed) {
-          const per = rowSize(feeds[w]);
-          const g = grads[w];
-          for (let j = 0; j < n && start + j < points; j++) {
-            const e = Math.floor((start + j) / steps);
-            const weight = weights[(start + j) % steps];
-            const acc = integral[w].subarray(e * per, (e + 1) * per);
-            for (let i = 0; i < per; i++) acc[i] += weight * g[j * per + i];
-          }
-        }
-      },
-    );
+      phase: baselines.length > 1 ? `integrating (baseline ${bi + 1} of ${baselines.length})` : 'integrating',
+    };
+    const path = steps === 'auto' ? await adaptiveSteps(context, base) : await fixedSteps(context, base, steps, bi === 0);
+    if (path.report) reports.push(path.report);
     for (const w of attributed) {
-      for (let i = 0; i < xs[w].length; i++) attr[w][i] += ((xs[w][i] - base[w][i]) * integral[w][i]) / baselines.length;
+      for (let i = 0; i < xs[w].length; i++) attr[w][i] += ((xs[w][i] - base[w][i]) * path.integral[w][i]) / baselines.length;
     }
-    if (fold) {
-      for (let e = 0; e < batch; e++) baselineOut[e] += run.selected[points + e] / baselines.length;
-      if (bi === 0) fx = run.selected.slice(points + batch, points + 2 * batch);
-    } else {
-      const fb = await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, base), opts, 'baseline outputs', false);
-      for (let e = 0; e < batch; e++) baselineOut[e] += fb.selected[e] / baselines.length;
-    }
+    let fb = path.atBaseline;
+    if (!fb) fb = (await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, base), opts, 'baseline outputs', false)).selected;
+    for (let e = 0; e < batch; e++) baselineOut[e] += fb[e] / baselines.length;
+    fx ??= path.atInput;
   }
   if (!fx) {
     fx = (await explainer.runRows(engine, batch, exampleRows(feeds, attributed, classes, xs), opts, 'outputs', false)).selected;
@@ -315,10 +415,12 @@ export async function integratedGradients(
   const attributions: Record<string, Tensor> = {};
   for (const w of attributed) attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: attr[w] };
   const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx, opts.internalBatchSize);
+  const adaptive = reports.length ? mergeReports(reports) : undefined;
   return {
     ...res,
-    steps,
-    integration,
+    steps: adaptive ? Math.max(...adaptive.stepsPerExample) : (steps as number),
+    integration: adaptive ? 'romberg' : integration,
+    ...(adaptive ? { adaptive } : {}),
     baselineOutputs: Array.from(baselineOut),
     delta: res.sum.map((s, e) => s - (fx![e] - baselineOut[e])),
   };
