@@ -1,17 +1,25 @@
 #!/usr/bin/python3
-"""Models for `pnpm bench`, and the PyTorch-eager reference timings.
+"""The Python side of `pnpm bench`: exports the bench models, then serves timings.
 
-Exports, into bench/models/ (not committed: ResNet-18 alone is 45 MB):
-  resnet18.onnx        ResNet-18 (torchvision's layout), 3x224x224, 1000 classes
-  mobilenetv2.onnx     MobileNetV2 (width 1.0), 3x224x224, 1000 classes
-  encoder128.onnx      a 2-layer transformer encoder over 128 token ids (d=128, 4 heads)
-and times, on the same weights and inputs, Integrated Gradients in PyTorch
-eager (50 Gauss-Legendre steps, all steps in one batch, as Captum does by
-default), one forward pass at batch 1, and one at batch 50. The shipped
-models (models/digits_cnn.onnx, models/tabular_mlp.onnx) are rebuilt from
-their ONNX weights and timed too. Writes bench/models/torch_timings.json.
+  bench_models.py export   writes bench/models/ (not committed: ResNet-18 alone is 45 MB):
+      tv_resnet18, tv_mobilenet_v2, tv_squeezenet1_1, tv_efficientnet_b0
+          torchvision's own architectures (random seeded weights, eval mode),
+          exported by torch.onnx.export at opset 17, 3x224x224 -> 1000 classes;
+      encoder128  a 2-layer transformer encoder over 128 token ids (d=128, 4 heads);
+      image224.npy, tokens128.npy  the inputs.
+  bench_models.py serve    answers JSON requests on stdin, one per line, with one
+      JSON line on stdout: {"op": "captum" | "eager" | "forward", "key": ..., ...}.
+      ig-bench.js alternates these with its own runs, in one process each, so
+      both sides are timed in the same minutes on the same machine.
 
-Weights are random (seeded): the bench measures cost, not accuracy.
+Contestants, on the same weights and inputs:
+  captum  Captum's IntegratedGradients.attribute(x, target=0, n_steps, method=
+          'gausslegendre', internal_batch_size) (CAPTUM_SRC names Captum's
+          source tree; without it, "not timed");
+  eager   IG written by hand in PyTorch eager, all steps in one batch.
+For layer IG (text models) both integrate over the embedding output, as
+onnx-explain's --at does: the model from its embeddings, baseline zeros.
+The shipped models (models/*.onnx) are rebuilt from their ONNX weights.
 """
 import json
 import math
@@ -26,56 +34,8 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "models")
-sys.path.insert(0, os.path.join(HERE, "..", "models"))
-from make_grad_refs import BasicBlock, randomize_bn  # noqa: E402  (same blocks as the gradient references)
-
-
-class ResNet18(nn.Module):
-    def __init__(self, classes=1000):
-        super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
-        layers, cin = [], 64
-        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-            layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
-            cin = cout
-        self.layers = nn.Sequential(*layers)
-        self.fc = nn.Linear(512, classes)
-
-    def forward(self, x):
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(self.layers(self.stem(x)), 1), 1))
-
-
-class InvertedResidual(nn.Module):
-    def __init__(self, cin, cout, stride, expand):
-        super().__init__()
-        hidden = cin * expand
-        layers = []
-        if expand != 1:
-            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6()]
-        layers += [nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
-                   nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout)]
-        self.block = nn.Sequential(*layers)
-        self.residual = stride == 1 and cin == cout
-
-    def forward(self, x):
-        return x + self.block(x) if self.residual else self.block(x)
-
-
-class MobileNetV2(nn.Module):
-    def __init__(self, classes=1000):
-        super().__init__()
-        layers = [nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6()]
-        cin = 32
-        for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]:
-            for i in range(n):
-                layers.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
-                cin = c
-        layers += [nn.Conv2d(cin, 1280, 1, bias=False), nn.BatchNorm2d(1280), nn.ReLU6()]
-        self.features = nn.Sequential(*layers)
-        self.classifier = nn.Linear(1280, classes)
-
-    def forward(self, x):
-        return self.classifier(self.features(x).mean(dim=(2, 3)))
+MODELS = os.path.join(HERE, "..", "models")
+sys.path.insert(0, MODELS)
 
 
 class EncoderLayer(nn.Module):
@@ -120,17 +80,94 @@ class Encoder128(nn.Module):
         return self.forward_from_embeddings(self.embedding(ids), ids)
 
 
-def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+
+def export(model, x, name, input_name, opset=17):
+    path = os.path.join(OUT, name + ".onnx")
+    torch.onnx.export(model, x, path, input_names=[input_name], output_names=["logits"],
+                      dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset)
+    return path
 
 
-def torch_ig(fn, x, target, steps=50):
-    """IG in PyTorch eager, all steps in one batch (Captum's default)."""
+TORCHVISION = ["resnet18", "mobilenet_v2", "squeezenet1_1", "efficientnet_b0"]
+
+
+def torchvision_model(arch):
+    import torchvision
+    torch.manual_seed(0)
+    return getattr(torchvision.models, arch)(weights=None).eval()
+
+
+def encoder():
+    torch.manual_seed(0)
+    return Encoder128().eval()
+
+
+def do_export():
+    os.makedirs(OUT, exist_ok=True)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 3, 224, 224, generator=g)
+    np.save(os.path.join(OUT, "image224.npy"), x.numpy())
+    for arch in TORCHVISION:
+        export(torchvision_model(arch), x, "tv_" + arch, "image")
+        print(f"exported tv_{arch}", file=sys.stderr, flush=True)
+    ids = torch.randint(1, 1000, (1, 128), generator=g)
+    ids[0, 100:] = 0
+    np.save(os.path.join(OUT, "tokens128.npy"), ids.numpy())
+    export(encoder(), ids, "encoder128", "token_ids")
+
+
+def shipped(key):
+    """(forward, IG function, IG input) of a shipped model, from its ONNX weights."""
+    import make_models as mm
+    import onnx
+    from onnx import numpy_helper
+
+    def weights(file):
+        return {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(os.path.join(MODELS, file)).graph.initializer}
+
+    sample = lambda f: torch.from_numpy(np.load(os.path.join(MODELS, "samples", f)))
+    if key == "digits_cnn":
+        m = mm.DigitsCNN()
+        m.load_state_dict(weights("digits_cnn.onnx"))
+        return m.eval(), m.eval(), sample("digit_3.npy")
+    if key == "tabular_mlp":
+        m = mm.TabularMLP(np.zeros(30), np.ones(30))
+        m.load_state_dict(weights("tabular_mlp.onnx"))
+        return m.eval(), m.eval(), sample("patient_0.npy")
+    if key == "text_classifier":
+        m = mm.TextClassifier(len(json.load(open(os.path.join(MODELS, "text_vocab.json")))))
+        m.load_state_dict(weights("text_classifier.onnx"))
+        m.eval()
+        ids = sample("review_positive.npy")
+
+        def from_embeddings(e):
+            orig = m.embedding.forward
+            m.embedding.forward = lambda _ids: e
+            try:
+                return m(ids.repeat(e.shape[0], 1))
+            finally:
+                m.embedding.forward = orig
+
+        return (lambda b: m(ids.repeat(b.shape[0], 1))), from_embeddings, m.embedding(ids).detach()
+    raise KeyError(key)
+
+
+def load(key):
+    """(forward on a batch of the input, IG function, IG input, forward input)."""
+    if key.startswith("tv_"):
+        m = torchvision_model(key[3:])
+        x = torch.from_numpy(np.load(os.path.join(OUT, "image224.npy")))
+        return m, m, x, x
+    if key == "encoder128":
+        m = encoder()
+        ids = torch.from_numpy(np.load(os.path.join(OUT, "tokens128.npy")))
+        return (lambda b: m(ids.repeat(b.shape[0], 1))), (lambda e: m.forward_from_embeddings(e, ids.repeat(e.shape[0], 1))), m.embedding(ids).detach(), ids
+    fwd, fn, x = shipped(key)
+    return fwd, fn, x, x
+
+
+def eager_ig(fn, x, target, steps):
+    """IG in PyTorch eager, all steps in one batch, zero baseline."""
     xg, wg = np.polynomial.legendre.leggauss(steps)
     alphas = torch.tensor(0.5 * (xg + 1), dtype=x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
     weights = torch.tensor(0.5 * wg, dtype=x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
@@ -140,92 +177,44 @@ def torch_ig(fn, x, target, steps=50):
     return x[0] * (weights * g).sum(0)
 
 
-def time_model(name, model, x, fn=None, ig_x=None, repeat=3):
-    fn = fn or model
-    ig_x = ig_x if ig_x is not None else x
-    with torch.no_grad():
-        f1 = median_time(lambda: model(x), repeat * 3)
-        xb = x.repeat(50, *([1] * (x.dim() - 1)))
-        fb = median_time(lambda: model(xb), repeat)
-    torch_ig(fn, ig_x, 0, 4)  # warm up autograd
-    ig = median_time(lambda: torch_ig(fn, ig_x, 0, 50), repeat)
-    print(f"{name}: torch forward b1 {f1 * 1e3:.1f} ms, b50 {fb * 1e3:.1f} ms, IG(50) {ig * 1e3:.1f} ms", flush=True)
-    return {"forward_b1_ms": f1 * 1e3, "forward_b50_ms": fb * 1e3, "ig_ms": ig * 1e3}
-
-
-def export(model, x, name, input_name, opset=13):
-    path = os.path.join(OUT, name + ".onnx")
-    torch.onnx.export(model, x, path, input_names=[input_name], output_names=["logits"],
-                      dynamic_axes={input_name: {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset)
-    return path
-
-
-def main():
-    os.makedirs(OUT, exist_ok=True)
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
-    torch.manual_seed(0)
-    g = torch.Generator().manual_seed(0)
-    timings = {"torch": torch.__version__, "threads": torch.get_num_threads(), "models": {}}
-
-    import make_models as mm
-    from onnx import numpy_helper
-    import onnx
-
-    def weights(file):
-        return {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in onnx.load(os.path.join(HERE, "..", "models", file)).graph.initializer}
-
-    cnn = mm.DigitsCNN()
-    cnn.load_state_dict(weights("digits_cnn.onnx"))
-    x = torch.from_numpy(np.load(os.path.join(HERE, "..", "models", "samples", "digit_3.npy")))
-    timings["models"]["digits_cnn"] = time_model("digits_cnn", cnn.eval(), x, repeat=7)
-
-    mlp = mm.TabularMLP(np.zeros(30), np.ones(30))
-    mlp.load_state_dict(weights("tabular_mlp.onnx"))
-    x = torch.from_numpy(np.load(os.path.join(HERE, "..", "models", "samples", "patient_0.npy")))
-    timings["models"]["tabular_mlp"] = time_model("tabular_mlp", mlp.eval(), x, repeat=7)
-
-    txt = mm.TextClassifier(len(json.load(open(os.path.join(HERE, "..", "models", "text_vocab.json")))))
-    txt.load_state_dict(weights("text_classifier.onnx"))
-    txt.eval()
-    ids = torch.from_numpy(np.load(os.path.join(HERE, "..", "models", "samples", "review_positive.npy")))
-    emb = txt.embedding(ids).detach()
-
-    def text_from_embeddings(e):
-        orig = txt.embedding.forward
-        txt.embedding.forward = lambda _ids: e
-        try:
-            return txt(ids.repeat(e.shape[0], 1))
-        finally:
-            txt.embedding.forward = orig
-
-    timings["models"]["text_classifier"] = time_model("text_classifier", txt, ids, fn=text_from_embeddings, ig_x=emb, repeat=7)
-
-    resnet = ResNet18()
-    randomize_bn(resnet, g)
-    resnet.eval()
-    x = torch.rand(1, 3, 224, 224, generator=g)
-    np.save(os.path.join(OUT, "image224.npy"), x.numpy())
-    export(resnet, x, "resnet18", "image")
-    timings["models"]["resnet18"] = time_model("resnet18", resnet, x)
-
-    mobile = MobileNetV2()
-    randomize_bn(mobile, g)
-    mobile.eval()
-    export(mobile, x, "mobilenetv2", "image")
-    timings["models"]["mobilenetv2"] = time_model("mobilenetv2", mobile, x)
-
-    enc = Encoder128().eval()
-    ids = torch.randint(1, 1000, (1, 128), generator=g)
-    ids[0, 100:] = 0
-    np.save(os.path.join(OUT, "tokens128.npy"), ids.numpy())
-    export(enc, ids, "encoder128", "token_ids", opset=17)
-    emb = enc.embedding(ids).detach()
-    timings["models"]["encoder128"] = time_model(
-        "encoder128", enc, ids, fn=lambda e: enc.forward_from_embeddings(e, ids.repeat(e.shape[0], 1)), ig_x=emb)
-
-    with open(os.path.join(OUT, "torch_timings.json"), "w") as f:
-        json.dump(timings, f, indent=1)
+def serve():
+    captum_ig = None
+    src = os.environ.get("CAPTUM_SRC")
+    if src:
+        sys.path.insert(0, src)
+        import captum
+        from captum.attr import IntegratedGradients
+        captum_ig = IntegratedGradients
+    cache = {}
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "captum": getattr(captum, "__version__", None) if src else None}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        key = req["key"]
+        if key not in cache:
+            cache[key] = load(key)
+        fwd, fn, x, fx = cache[key]
+        op = req["op"]
+        out = {}
+        t0 = time.perf_counter()
+        if op == "forward":
+            with torch.no_grad():
+                fwd(fx.repeat(req["batch"], *([1] * (fx.dim() - 1))))
+        elif op == "eager":
+            eager_ig(fn, x, 0, req["steps"])
+        elif op == "captum":
+            if captum_ig is None:
+                out["error"] = "not timed: CAPTUM_SRC is not set"
+            else:
+                a = captum_ig(fn).attribute(x, target=0, n_steps=req["steps"], method="gausslegendre", internal_batch_size=req["ibs"])
+                if req.get("save"):
+                    np.save(req["save"], a.detach().numpy().astype(np.float32))
+        else:
+            out["error"] = f"unknown op {op}"
+        out["ms"] = (time.perf_counter() - t0) * 1e3
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", os.cpu_count() or 1)))
+    {"export": do_export, "serve": serve}[sys.argv[1]]()

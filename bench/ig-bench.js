@@ -1,166 +1,300 @@
 #!/usr/bin/env node
 /**
- * `pnpm bench`: what Integrated Gradients costs, against the forward pass and
- * against PyTorch eager, on the CPU EP (and CUDA when it works here).
+ * `pnpm bench`: what Integrated Gradients costs on the CPU EP, against what a
+ * user would run instead, on the same machine in the same minutes.
  *
- * Models: the shipped MLP and CNN, ResNet-18 and MobileNetV2 at 224x224, a
- * 2-layer transformer encoder over 128 tokens with layer IG at the embedding
- * output. The large ones and the PyTorch timings come from
- * bench/bench_models.py (run first when Python with torch is available; the
- * PyTorch column is left out, saying so, otherwise).
+ * Contestants, each a warm process that stays up for the whole bench and is
+ * asked for one timed run at a time, in turn (onnx-explain, Captum, PyTorch
+ * eager, onnx-explain's forward, PyTorch's forward), so that a noisy minute
+ * hits all of them:
+ *  - onnx-explain: `integratedGradients` with 50 Gauss-Legendre steps and
+ *    default options (internalBatchSize sized to the model), warm;
+ *  - Captum 0.8 `IntegratedGradients.attribute(..., method='gausslegendre')`
+ *    at its best internal_batch_size of 10, 25 and 50 (chosen per model, in
+ *    this run), when CAPTUM_SRC names Captum's source tree;
+ *  - IG by hand in PyTorch eager, all 50 steps in one batch;
+ *  - the batch-50 forward pass of onnxruntime and of PyTorch.
+ * Python with torch (Debian's python3-torch, python3-torchvision, python3-onnx)
+ * exports the models (bench/bench_models.py export) and serves its timings
+ * (bench_models.py serve); without it the PyTorch columns say "not timed".
  *
- * Every configuration runs in a fresh process so that its peak RSS is its own.
- * Writes bench/results/ig-bench.md and .json.
- *   node bench/ig-bench.js [--quick]
+ * Time to accuracy (models trained, the shipped ones): the attributions of
+ * 1000 Gauss-Legendre steps are the converged ones; `steps: 'auto'` (default
+ * tolerance 1%) is timed and its relative L2 error reported, against Captum's
+ * fixed 50 steps (time and error).
+ *
+ * Memory: peak RSS of a fresh process running IG against one running only the
+ * forward pass at the same batch (the rows per run IG used).
+ *
+ * Writes bench/results/ig-bench.md and .json (machine, versions, commit).
+ *   node bench/ig-bench.js [--quick]   (--quick: the shipped models only)
  */
 'use strict';
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawn, fork, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const readline = require('node:readline');
 
 const root = path.resolve(__dirname, '..');
-const benchModels = path.join(__dirname, 'models');
+const python = '/usr/bin/python3';
+const EMB = '/embedding/Gather_output_0';
 
 const MODELS = [
-  { name: 'tabular MLP', key: 'tabular_mlp', file: 'models/tabular_mlp.onnx', input: 'models/samples/patient_0.npy', fd: true },
-  { name: 'digits CNN', key: 'digits_cnn', file: 'models/digits_cnn.onnx', input: 'models/samples/digit_3.npy' },
-  { name: 'text classifier (layer IG)', key: 'text_classifier', file: 'models/text_classifier.onnx', input: 'models/samples/review_positive.npy', at: '/embedding/Gather_output_0', fd: true },
-  { name: 'ResNet-18 224x224', key: 'resnet18', file: 'bench/models/resnet18.onnx', input: 'bench/models/image224.npy', large: true },
-  { name: 'MobileNetV2 224x224', key: 'mobilenetv2', file: 'bench/models/mobilenetv2.onnx', input: 'bench/models/image224.npy', large: true },
+  { name: 'tabular MLP', key: 'tabular_mlp', file: 'models/tabular_mlp.onnx', input: 'models/samples/patient_0.npy', trained: true },
+  { name: 'digits CNN', key: 'digits_cnn', file: 'models/digits_cnn.onnx', input: 'models/samples/digit_3.npy', trained: true },
+  { name: 'text classifier (layer IG)', key: 'text_classifier', file: 'models/text_classifier.onnx', input: 'models/samples/review_positive.npy', at: EMB, trained: true },
+  { name: 'ResNet-18 (torchvision)', key: 'tv_resnet18', file: 'bench/models/tv_resnet18.onnx', input: 'bench/models/image224.npy', large: true },
+  { name: 'MobileNetV2 (torchvision)', key: 'tv_mobilenet_v2', file: 'bench/models/tv_mobilenet_v2.onnx', input: 'bench/models/image224.npy', large: true },
+  { name: 'SqueezeNet 1.1 (torchvision)', key: 'tv_squeezenet1_1', file: 'bench/models/tv_squeezenet1_1.onnx', input: 'bench/models/image224.npy', large: true },
+  { name: 'EfficientNet-B0 (torchvision)', key: 'tv_efficientnet_b0', file: 'bench/models/tv_efficientnet_b0.onnx', input: 'bench/models/image224.npy', large: true },
   { name: 'encoder, 128 tokens (layer IG)', key: 'encoder128', file: 'bench/models/encoder128.onnx', input: 'bench/models/tokens128.npy', at: 'embedding', large: true },
 ];
 
-async function child(spec) {
+// ---------------------------------------------------------------- worker side
+
+/** The model, its input and an explainer, for a worker or a memory probe. */
+async function prepare(spec) {
   const core = require(path.join(root, 'packages/core/dist'));
   const node = require(path.join(root, 'packages/node/dist'));
   const { model } = await node.loadModelFile(path.join(root, spec.file));
-  const runtime = new node.OrtNodeRuntime({ executionProviders: spec.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'] });
+  const runtime = new node.OrtNodeRuntime({ executionProviders: ['cpu'] });
   const arr = node.parseNpy(fs.readFileSync(path.join(root, spec.input)));
   const name = core.summarizeModel(model).inputs[0].name;
   const x = { [name]: { type: arr.dtype, dims: arr.shape, data: arr.data } };
   const at = spec.at === 'embedding' ? core.embeddingOutputs(model)[0] : spec.at;
-  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const time = async (fn, n) => {
-    const ts = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = process.hrtime.bigint();
-      await fn();
-      ts.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  return { core, node, model, runtime, x, at, explainer: new core.Explainer(runtime, model) };
+}
+
+const tile = (core, x, n) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, core.tileBatch(v, n)]));
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+
+/** A warm onnx-explain process: answers {op: 'ig' | 'forward' | 'auto' | 'reference' | 'error'} over IPC. */
+async function worker(spec) {
+  const { core, node, model, runtime, x, at, explainer } = await prepare(spec);
+  let forward;
+  let reference;
+  const attrOf = (r) => r.attributions[Object.keys(r.attributions)[0]].data;
+  const relL2 = (a, b) => {
+    let d = 0;
+    let n = 0;
+    for (let i = 0; i < b.length; i++) {
+      d += (a[i] - b[i]) ** 2;
+      n += b[i] ** 2;
     }
-    return median(ts);
+    return Math.sqrt(d / n);
   };
-  const out = { ...spec };
-  if (spec.forward) {
+  const base = { at, target: 0 };
+  process.on('message', async (req) => {
+    try {
+      let out;
+      if (req.op === 'ig') {
+        const t0 = now();
+        const r = await core.integratedGradients(explainer, x, { ...base, steps: req.steps });
+        out = { ms: now() - t0, source: r.gradientSource, batchUsed: r.batchSize };
+      } else if (req.op === 'forward') {
+        forward ??= await runtime.createSession(model);
+        const xb = tile(core, x, req.batch);
+        const t0 = now();
+        await forward.run(xb);
+        out = { ms: now() - t0 };
+      } else if (req.op === 'reference') {
+        reference = attrOf(await core.integratedGradients(explainer, x, { ...base, steps: req.steps }));
+        out = {};
+      } else if (req.op === 'auto') {
+        const t0 = now();
+        const r = await core.integratedGradients(explainer, x, { ...base, steps: 'auto', tolerance: req.tolerance });
+        out = { ms: now() - t0, steps: r.steps, converged: r.adaptive.converged[0], error: relL2(attrOf(r), reference) };
+      } else if (req.op === 'error') {
+        const a = node.parseNpy(fs.readFileSync(req.file)).data;
+        out = { error: relL2(a, reference) };
+      }
+      process.send(out);
+    } catch (e) {
+      process.send({ failed: String(e.stack || e) });
+    }
+  });
+  process.send({ ready: true });
+}
+
+/** Peak RSS of a fresh process: IG, or the forward pass alone, at `batch` rows. */
+async function memoryProbe(spec) {
+  const { core, runtime, model, x, at, explainer } = await prepare(spec);
+  if (spec.what === 'forward') {
     const s = await runtime.createSession(model);
-    const tile = (t, n) => core.tileBatch(t, n);
-    await s.run(x);
-    out.forwardB1 = await time(() => s.run(x), spec.large ? 5 : 50);
-    const xb = Object.fromEntries(Object.entries(x).map(([k, v]) => [k, tile(v, 50)]));
-    await s.run(xb);
-    out.forwardB50 = await time(() => s.run(xb), spec.large ? 3 : 20);
-    await s.release();
+    const xb = tile(core, x, spec.batch);
+    for (let i = 0; i < 2; i++) await s.run(xb);
+  } else {
+    for (let i = 0; i < 2; i++) await core.integratedGradients(explainer, x, { at, target: 0, steps: 50, internalBatchSize: spec.batch });
   }
-  const ex = new core.Explainer(runtime, model);
-  const opts = { steps: spec.steps, internalBatchSize: spec.batch, at, gradients: spec.gradients ?? 'auto', target: 0 };
-  await core.integratedGradients(ex, x, { ...opts, steps: Math.min(spec.steps, 4) }); // prepares the engine
-  out.igMs = await time(() => core.integratedGradients(ex, x, opts), spec.large ? 1 : 5);
-  const r = await core.integratedGradients(ex, x, { ...opts, steps: 2 });
-  out.source = r.gradientSource;
-  out.batchUsed = r.batchSize;
-  out.peakMiB = (process.resourceUsage().maxRSS * 1024) / 2 ** 20;
-  process.stdout.write(JSON.stringify(out));
+  process.stdout.write(JSON.stringify({ peakMiB: (process.resourceUsage().maxRSS * 1024) / 2 ** 20 }));
 }
 
-function runChild(spec) {
-  const r = spawnSync(process.execPath, [__filename, 'child', JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 24 });
-  if (r.status !== 0) throw new Error(`bench child failed for ${JSON.stringify(spec)}: ${r.stderr}`);
-  return JSON.parse(r.stdout);
+// ------------------------------------------------------------------ main side
+
+function nodeWorker(spec) {
+  const child = fork(__filename, ['worker', JSON.stringify(spec)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let pending;
+  child.on('message', (m) => pending?.(m));
+  const ask = (req) =>
+    new Promise((resolve, reject) => {
+      pending = (m) => (m.failed ? reject(new Error(`${spec.key}: ${m.failed}`)) : resolve(m));
+      if (req) child.send(req);
+    });
+  return { ready: ask(null), ask, stop: () => child.kill() };
 }
 
+function pythonWorker() {
+  const env = { ...process.env, BENCH_THREADS: String(os.cpus().length) };
+  const child = spawn(python, [path.join(__dirname, 'bench_models.py'), 'serve'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  const queue = [];
+  lines.on('line', (l) => queue.shift()?.(JSON.parse(l)));
+  const ask = (req) =>
+    new Promise((resolve) => {
+      queue.push(resolve);
+      if (req) child.stdin.write(JSON.stringify(req) + '\n');
+    });
+  return { ready: ask(null), ask, stop: () => child.kill() };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const min = (xs) => Math.min(...xs);
 function fmt(ms) {
+  if (ms === undefined) return 'not timed';
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
 }
+const ratio = (ours, theirs) => (theirs === undefined ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(2)}x faster` : `${(ours / theirs).toFixed(2)}x slower`);
 
-function main() {
-  const quick = process.argv.includes('--quick');
-  const python = '/usr/bin/python3';
-  let torch;
-  const torchFile = path.join(benchModels, 'torch_timings.json');
-  const haveTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, onnx'], { stdio: 'ignore' }).status === 0;
-  if (haveTorch) {
-    process.stderr.write('exporting the large models and timing PyTorch eager (bench/bench_models.py)...\n');
-    execFileSync(python, [path.join(__dirname, 'bench_models.py')], { stdio: ['ignore', 'inherit', 'ignore'], env: { ...process.env, BENCH_THREADS: String(os.cpus().length) } });
+async function benchModel(m, py) {
+  const w = nodeWorker(m);
+  await w.ready;
+  const reps = m.large ? 3 : 7;
+  const out = { key: m.key, name: m.name, reps };
+  // warm-ups: the first IG prepares the gradient engine
+  Object.assign(out, await w.ask({ op: 'ig', steps: 50 }));
+  await w.ask({ op: 'forward', batch: 50 });
+  let captumIbs;
+  if (py) {
+    await py.ask({ op: 'eager', key: m.key, steps: 50 });
+    await py.ask({ op: 'forward', key: m.key, batch: 50 });
+    const tries = {};
+    for (const ibs of [10, 25, 50]) {
+      const r = await py.ask({ op: 'captum', key: m.key, steps: 50, ibs });
+      if (r.error) break;
+      tries[ibs] = (await py.ask({ op: 'captum', key: m.key, steps: 50, ibs })).ms;
+    }
+    if (Object.keys(tries).length) captumIbs = Number(Object.entries(tries).sort((a, b) => a[1] - b[1])[0][0]);
+    out.captumIbsTried = tries;
   }
-  if (fs.existsSync(torchFile)) torch = JSON.parse(fs.readFileSync(torchFile, 'utf8'));
-  const models = MODELS.filter((m) => fs.existsSync(path.join(root, m.file)));
-  const skipped = MODELS.filter((m) => !models.includes(m)).map((m) => m.name);
-  const main = [];
-  const sweepBatch = [];
-  const sweepSteps = [];
-  const fd = [];
+  const t = { ours: [], captum: [], eager: [], ortForward: [], torchForward: [] };
+  for (let i = 0; i < reps; i++) {
+    t.ours.push((await w.ask({ op: 'ig', steps: 50 })).ms);
+    if (py) {
+      if (captumIbs) t.captum.push((await py.ask({ op: 'captum', key: m.key, steps: 50, ibs: captumIbs })).ms);
+      t.eager.push((await py.ask({ op: 'eager', key: m.key, steps: 50 })).ms);
+      t.torchForward.push((await py.ask({ op: 'forward', key: m.key, batch: 50 })).ms);
+    }
+    t.ortForward.push((await w.ask({ op: 'forward', batch: 50 })).ms);
+  }
+  out.times = t;
+  out.captumIbs = captumIbs;
+  if (m.trained) {
+    // time to accuracy against the 1000-step attributions
+    await w.ask({ op: 'reference', steps: 1000 });
+    const auto = [];
+    for (let i = 0; i < reps; i++) auto.push(await w.ask({ op: 'auto', tolerance: 0.01 }));
+    out.auto = { ms: auto.map((a) => a.ms), steps: auto[0].steps, error: auto[0].error, converged: auto[0].converged };
+    if (captumIbs) {
+      const file = path.join(os.tmpdir(), `captum-${m.key}.npy`);
+      await py.ask({ op: 'captum', key: m.key, steps: 50, ibs: captumIbs, save: file });
+      out.captumError = (await w.ask({ op: 'error', file })).error;
+    }
+  }
+  w.stop();
+  return out;
+}
+
+function memory(m, batch) {
+  const probe = (what) => {
+    const r = spawnSync(process.execPath, [__filename, 'memory', JSON.stringify({ ...m, what, batch })], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`memory probe failed for ${m.key}: ${r.stderr}`);
+    return JSON.parse(r.stdout).peakMiB;
+  };
+  return { forwardMiB: probe('forward'), igMiB: probe('ig'), batch };
+}
+
+function versions() {
+  const commit = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim();
+  const dirty = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root, encoding: 'utf8' }).stdout.trim() !== '';
+  const ort = require(path.join(root, 'node_modules/onnxruntime-node/package.json')).version;
+  return { commit: commit + (dirty ? ' (with uncommitted changes)' : ''), node: process.version, onnxruntime: ort, cpu: os.cpus()[0].model, cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) };
+}
+
+async function main() {
+  const quick = process.argv.includes('--quick');
+  const haveTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
+  if (haveTorch && !quick) {
+    process.stderr.write('exporting the torchvision models and the encoder (bench/bench_models.py export)...\n');
+    execFileSync(python, [path.join(__dirname, 'bench_models.py'), 'export'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const py = haveTorch ? pythonWorker() : undefined;
+  const pyInfo = py ? await py.ready : undefined;
+  const models = MODELS.filter((m) => (!quick || !m.large) && fs.existsSync(path.join(root, m.file)));
+  const skipped = MODELS.filter((m) => !models.includes(m) && !(quick && m.large)).map((m) => m.name);
+  const results = [];
   for (const m of models) {
     process.stderr.write(`${m.name}...\n`);
-    // the default internalBatchSize (sized to the model's activations), then the sweeps
-    const r = runChild({ ...m, steps: 50, forward: true });
-    main.push(r);
-    if (!quick) {
-      for (const batch of [1, 8, 16, 32, 50]) sweepBatch.push(runChild({ ...m, steps: 50, batch }));
-      for (const steps of [25, 50, 100, 200]) sweepSteps.push(steps === 50 ? r : runChild({ ...m, steps }));
-    }
-    if (m.fd) fd.push(runChild({ ...m, steps: 50, gradients: 'fd' }));
+    const r = await benchModel(m, py);
+    r.memory = memory(m, r.batchUsed);
+    results.push(r);
   }
-  const cpu = os.cpus()[0].model;
+  py?.stop();
+  const v = versions();
   const lines = [
-    `Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node CPU EP${torch ? `; PyTorch ${torch.torch} eager, ${torch.threads} threads` : ''}.`,
-    'Integrated Gradients, 50 Gauss-Legendre steps, default internalBatchSize (sized to the model\'s activations; the column says which), target class 0, one input. PyTorch runs all 50 steps in one batch, as Captum does by default.',
-    torch ? '' : 'PyTorch column left out: no /usr/bin/python3 with torch and onnx here.',
-    skipped.length ? `Not measured (models not exported, needs Python with torch): ${skipped.join(', ')}.` : '',
+    `Machine: ${v.cpu}, ${v.cores} cores, ${v.memGiB} GiB; Node ${v.node}, onnxruntime-node ${v.onnxruntime} CPU EP; ${pyInfo ? `PyTorch ${pyInfo.torch} (${pyInfo.threads} threads)${pyInfo.captum ? `, Captum ${pyInfo.captum}` : ', Captum not timed (set CAPTUM_SRC to its source tree)'}` : 'PyTorch not timed (no /usr/bin/python3 with torch, torchvision and onnx)'}; commit ${v.commit}; ${new Date().toISOString().slice(0, 10)}.`,
     '',
-    '| model | IG | rows per run | forward, batch 1 | IG / (50 x forward b1) | forward, batch 50 | IG / forward b50 | peak RSS | PyTorch eager IG | onnx-explain vs PyTorch |',
+    'Integrated Gradients, 50 Gauss-Legendre steps, target class 0, one input, zero baseline; onnx-explain with default options. Each contestant is a warm process; the runs alternate (onnx-explain, Captum, eager, forwards), min and median of the repeats (3 for the large models, 7 for the small).',
+    skipped.length ? `Not measured (models not exported: needs Python with torch and torchvision): ${skipped.join(', ')}.` : '',
+    '',
+    '| model | onnx-explain IG (min / median) | rows per run | ORT forward b50 | IG / forward b50 | Captum IG (best internal_batch_size) | vs Captum | PyTorch eager IG | vs eager | PyTorch forward b50 |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    ...main.map((r) => {
-      const t = torch?.models?.[r.key];
-      return `| ${r.name} | ${fmt(r.igMs)} | ${r.batchUsed} | ${fmt(r.forwardB1)} | ${(r.igMs / (50 * r.forwardB1)).toFixed(2)} | ${fmt(r.forwardB50)} | ${(r.igMs / r.forwardB50).toFixed(2)} | ${r.peakMiB.toFixed(0)} MiB | ${t ? fmt(t.ig_ms) : r.noTorch ? 'not timed' : '-'} | ${t ? (t.ig_ms >= r.igMs ? `${(t.ig_ms / r.igMs).toFixed(2)}x faster` : `${(r.igMs / t.ig_ms).toFixed(2)}x slower`) : '-'} |`;
+    ...results.map((r) => {
+      const t = r.times;
+      const c = t.captum.length ? min(t.captum) : undefined;
+      const e = t.eager.length ? min(t.eager) : undefined;
+      return `| ${r.name} | ${fmt(min(t.ours))} / ${fmt(median(t.ours))} | ${r.batchUsed} | ${fmt(min(t.ortForward))} | ${(min(t.ours) / min(t.ortForward)).toFixed(2)} | ${c === undefined ? 'not timed' : `${fmt(c)} / ${fmt(median(t.captum))} (${r.captumIbs})`} | ${ratio(min(t.ours), c)} | ${e === undefined ? 'not timed' : `${fmt(e)} / ${fmt(median(t.eager))}`} | ${ratio(min(t.ours), e)} | ${t.torchForward.length ? fmt(min(t.torchForward)) : 'not timed'} |`;
     }),
+    '',
+    'Time to accuracy on the trained models: the relative L2 distance of the attributions from those of 1000 Gauss-Legendre steps, onnx-explain `steps: \'auto\'` (tolerance 1%) against Captum\'s 50 fixed steps (min of the repeats).',
+    '',
+    '| model | onnx-explain auto: time | steps | error | Captum 50 steps: time | error | time ratio |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...results
+      .filter((r) => r.auto)
+      .map((r) => {
+        const c = r.times.captum.length ? min(r.times.captum) : undefined;
+        return `| ${r.name} | ${fmt(min(r.auto.ms))} | ${r.auto.steps}${r.auto.converged ? '' : ' (not converged)'} | ${(100 * r.auto.error).toFixed(2)}% | ${fmt(c)} | ${r.captumError === undefined ? '-' : `${(100 * r.captumError).toFixed(2)}%`} | ${ratio(min(r.auto.ms), c)} |`;
+      }),
+    '',
+    'Peak RSS of a fresh process: IG (50 steps) against the forward pass alone, both at the rows per run IG used.',
+    '',
+    '| model | rows | forward only | IG | IG / forward |',
+    '| --- | --- | --- | --- | --- |',
+    ...results.map((r) => `| ${r.name} | ${r.memory.batch} | ${r.memory.forwardMiB.toFixed(0)} MiB | ${r.memory.igMiB.toFixed(0)} MiB | ${(r.memory.igMiB / r.memory.forwardMiB).toFixed(2)} |`),
   ];
-  if (!quick) {
-    lines.push('', 'By internalBatchSize (50 steps):', '', '| model | 1 | 8 | 16 | 32 | 50 |', '| --- | --- | --- | --- | --- | --- |');
-    for (const m of models) {
-      const rs = sweepBatch.filter((r) => r.key === m.key);
-      lines.push(`| ${m.name} | ${rs.map((r) => `${fmt(r.igMs)}, ${r.peakMiB.toFixed(0)} MiB`).join(' | ')} |`);
-    }
-    lines.push('', 'By steps (default internalBatchSize):', '', '| model | 25 | 50 | 100 | 200 |', '| --- | --- | --- | --- | --- |');
-    for (const m of models) {
-      const rs = sweepSteps.filter((r) => r.key === m.key);
-      lines.push(`| ${m.name} | ${rs.map((r) => `${fmt(r.igMs)}, ${r.peakMiB.toFixed(0)} MiB`).join(' | ')} |`);
-    }
-  }
-  if (fd.length) {
-    lines.push('', 'Finite-difference fallback (same IG, gradients by central differences):', '', '| model | graph gradients | finite differences | slower by |', '| --- | --- | --- | --- |');
-    for (const r of fd) {
-      const g = main.find((x) => x.key === r.key);
-      lines.push(`| ${r.name} | ${fmt(g.igMs)} | ${fmt(r.igMs)} | ${(r.igMs / g.igMs).toFixed(1)}x |`);
-    }
-  }
-  if (torch) {
-    lines.push('', 'PyTorch eager, same weights and inputs:', '', '| model | forward b1 | forward b50 | IG (50 steps, one batch) |', '| --- | --- | --- | --- |');
-    for (const [k, t] of Object.entries(torch.models)) {
-      lines.push(`| ${MODELS.find((m) => m.key === k)?.name ?? k} | ${fmt(t.forward_b1_ms)} | ${fmt(t.forward_b50_ms)} | ${fmt(t.ig_ms)} |`);
-    }
-  }
   const md = lines.filter((l, i) => l !== '' || lines[i - 1] !== '').join('\n') + '\n';
   fs.mkdirSync(path.join(__dirname, 'results'), { recursive: true });
   fs.writeFileSync(path.join(__dirname, 'results/ig-bench.md'), md);
-  fs.writeFileSync(path.join(__dirname, 'results/ig-bench.json'), JSON.stringify({ machine: cpu, torch, main, sweepBatch, sweepSteps, fd }, null, 1) + '\n');
+  fs.writeFileSync(path.join(__dirname, 'results/ig-bench.json'), JSON.stringify({ versions: v, python: pyInfo, results }, null, 1) + '\n');
   process.stdout.write(md);
 }
 
-if (process.argv[2] === 'child') {
-  child(JSON.parse(process.argv[3])).catch((e) => {
-    process.stderr.write(String(e.stack || e) + '\n');
-    process.exit(1);
-  });
-} else {
-  main();
-}
+const [mode, arg] = process.argv.slice(2);
+const fail = (e) => {
+  process.stderr.write(String(e.stack || e) + '\n');
+  process.exit(1);
+};
+if (mode === 'worker') worker(JSON.parse(arg)).catch(fail);
+else if (mode === 'memory') memoryProbe(JSON.parse(arg)).catch(fail);
+else main().catch(fail);
