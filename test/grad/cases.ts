@@ -132,6 +132,10 @@ function conv(name: string, x: number[], w: number[], attrs: Record<string, Attr
 conv('Conv 3x3', [1, 2, 5, 5], [3, 2, 3, 3], {});
 conv('Conv stride 2 pads 1 bias', [2, 2, 6, 5], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }, 17, true);
 conv('Conv asymmetric pads stride 2 (output_padding needed)', [1, 1, 7, 6], [2, 1, 3, 2], { strides: [2, 3], pads: [0, 1, 2, 0] });
+conv('Conv 7x7 stride 2 pads 3 (ResNet stem)', [2, 3, 11, 12], [4, 3, 7, 7], { strides: [2, 2], pads: [3, 3, 3, 3] });
+conv('Conv 2x2 stride 2 (one tap per phase)', [1, 2, 6, 7], [3, 2, 2, 2], { strides: [2, 2] });
+conv('Conv 4x3 stride 3 pads 2 1 0 1', [1, 2, 10, 9], [2, 2, 4, 3], { strides: [3, 3], pads: [2, 1, 0, 1] });
+conv('Conv 1x1 stride 2 (kernel below the stride: ConvTranspose)', [1, 3, 6, 6], [2, 3, 1, 1], { strides: [2, 2] });
 conv('Conv dilations 2', [1, 2, 7, 7], [2, 2, 3, 3], { dilations: [2, 2] });
 conv('Conv group 2', [1, 4, 5, 5], [6, 2, 3, 3], { group: 2, pads: [1, 1, 1, 1] });
 conv('Conv depthwise', [1, 3, 5, 5], [3, 1, 3, 3], { group: 3, pads: [1, 1, 1, 1], strides: [2, 2] });
