@@ -49,3 +49,12 @@ test('the trapezoid rule needs two points; an unknown rule is named with the kno
     "unknown integration method 'simpson'; use one of gausslegendre, riemann_left, riemann_right, riemann_middle, riemann_trapezoid",
   );
 });
+
+test('a rule asked for again is the same rule, and changing a returned rule changes no later one', () => {
+  const first = quadrature('gausslegendre', 7);
+  const want = { alphas: first.alphas.slice(), weights: first.weights.slice() };
+  first.alphas[0] = 99;
+  first.weights.fill(0);
+  expect(quadrature('gausslegendre', 7)).toEqual(want);
+  expect(quadrature('riemann_trapezoid', 3)).toEqual({ alphas: [0, 0.5, 1], weights: [0.25, 0.5, 0.25] });
+});

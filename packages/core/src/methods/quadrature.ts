@@ -53,8 +53,26 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
   return { nodes, weights };
 }
 
+/**
+ * Rules already computed, by method and n: an explanation asks for the same
+ * rule every call, and Newton's iterations for 50 nodes were a tenth of a
+ * small model's IG call. Callers get copies, so the cache cannot be changed.
+ */
+const computed = new Map<string, Quadrature>();
+
 export function quadrature(method: IntegrationMethod, n: number): Quadrature {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`steps must be a positive integer, got ${n}`);
+  const key = `${method}:${n}`;
+  let rule = computed.get(key);
+  if (!rule) {
+    rule = computeQuadrature(method, n);
+    if (computed.size >= 64) computed.clear();
+    computed.set(key, rule);
+  }
+  return { alphas: rule.alphas.slice(), weights: rule.weights.slice() };
+}
+
+function computeQuadrature(method: IntegrationMethod, n: number): Quadrature {
   switch (method) {
     case 'riemann_left':
       return { alphas: Array.from({ length: n }, (_, i) => i / n), weights: Array(n).fill(1 / n) };
