@@ -15,8 +15,8 @@ import { runtime } from '../grad/fd';
 
 const f32 = (dims: number[], values: number[]): Tensor => ({ type: 'float32', dims, data: Float32Array.from(values) });
 
-/** y[n, i, j] = sum_k x[n, k] W[k, 3 i + j], x [N, 4], y [N, 2, 3]; W[k, c] = (k + 1) * (c - 2.5) / 3. */
-const W = Array.from({ length: 4 }, (_, k) => Array.from({ length: 6 }, (_, c) => ((k + 1) * (c - 2.5)) / 3));
+/** y[n, i, j] = sum_k x[n, k] W[k, 3 i + j], x [N, 4], y [N, 2, 3]; W[k, c] = (k + 1) * (c - 2) / 3 (a row of W does not sum to 0: the sum target is not 0). */
+const W = Array.from({ length: 4 }, (_, k) => Array.from({ length: 6 }, (_, c) => ((k + 1) * (c - 2)) / 3));
 function linear3d(): Explainer {
   const g = new GraphBuilder('linear3d');
   const x = g.input('x', DataType.FLOAT, ['N', 4]);

@@ -10,6 +10,7 @@
  * no gradient rule (an LSTM, a tree ensemble, a contrib op) or when asked.
  */
 import type { ModelProto } from '../onnx/types';
+import { DataType } from '../onnx/types';
 import { cloneModel } from '../onnx/codec';
 import type { Runtime, Session, Tensor } from '../runtime';
 import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
@@ -58,6 +59,8 @@ interface EngineParts {
   gradientModel?: GradientModel;
   target: Target;
   layerProbe?: Session;
+  /** Attributed graph inputs the model declares as float64. */
+  doubleInputs: string[];
   at?: string;
   shapes: ShapeTable;
 }
@@ -82,6 +85,7 @@ export class GradientEngine {
   private readonly target: Target;
   /** A session returning the layer tensor (`at`) for given model inputs. */
   private readonly layerProbe: Session | undefined;
+  private readonly doubleInputs: string[];
 
   private constructor(p: EngineParts) {
     this.source = p.source;
@@ -99,6 +103,7 @@ export class GradientEngine {
     this.selectedOutput = p.gradientModel?.selected;
     this.target = p.target;
     this.layerProbe = p.layerProbe;
+    this.doubleInputs = p.doubleInputs;
   }
 
   /**
@@ -153,6 +158,7 @@ export class GradientEngine {
         gradientModel,
         target: opts.target,
         layerProbe,
+        doubleInputs: (forward.graph!.input ?? []).filter((i) => attributed.includes(i.name!) && i.type?.tensorType?.elemType === DataType.DOUBLE).map((i) => i.name!),
         at: opts.at,
         shapes,
       });
@@ -221,6 +227,21 @@ export class GradientEngine {
   }
 
   /**
+   * The methods build the rows of attributed tensors in float32; a model
+   * input declared float64 gets them as float64 (onnxruntime refuses a
+   * float32 tensor there).
+   */
+  private declaredTypes(feeds: Record<string, Tensor>): Record<string, Tensor> {
+    if (!this.doubleInputs.length) return feeds;
+    const out = { ...feeds };
+    for (const k of this.doubleInputs) {
+      const t = feeds[k];
+      if (t && t.type === 'float32') out[k] = { type: 'float64', dims: t.dims, data: Float64Array.from(t.data as Float32Array) };
+    }
+    return out;
+  }
+
+  /**
    * Runs rows through the engine. `feeds` has every input of the (cut) model
    * with `rows` rows; `classes` gives the class per row for class targets.
    * Rows beyond maxRows are split into several runs by the caller.
@@ -234,6 +255,7 @@ export class GradientEngine {
     fdBatch = 256,
   ): Promise<EngineResult> {
     const rows = feeds[this.attributed[0]].dims[0];
+    feeds = this.declaredTypes(feeds);
     if (this.source === 'graph') {
       const out = await this.session.run(this.feedsWithTarget(feeds, classes, rows));
       const grads: Record<string, Float32Array> = {};
