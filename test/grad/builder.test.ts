@@ -197,36 +197,3 @@ describe('makeBatchable', () => {
     expect(r.reason).toMatch(/differs from the batch-1 result|has shape/);
   });
 });
-
-describe('MaxPool gradient route', () => {
-  /** Op types of the backward graph for one MaxPool, with scatter allowed or not. */
-  async function backwardOps(opset: number, attrs: Record<string, number[]>, scatter: boolean) {
-    const b = new GraphBuilder('pool');
-    const x = b.input('x', DataType.FLOAT, [1, 2, 7, 7]);
-    b.output(b.op('MaxPool', [x], attrs, { output: 'y' }), DataType.FLOAT);
-    const model = makeModel(b.build(), { opset });
-    const shapes = await probeShapes(runtime, model, { x: { type: 'float32', dims: [1, 2, 7, 7], data: new Float32Array(98) } }, []);
-    const gm = buildGradientModel(model, { target: { kind: 'sum' }, wrt: ['x'], shapes, scatter });
-    const nodes = gm.model.graph!.node!.filter((n) => n.name!.startsWith('grad/'));
-    return { ops: new Set(nodes.map((n) => n.opType)), scatter: nodes.find((n) => n.opType === 'ScatterElements') };
-  }
-  const overlapping = { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
-  const disjoint = { kernel_shape: [2, 2], strides: [2, 2] };
-
-  test.each([
-    ['overlapping windows at opset 16 and later: ScatterElements with reduction add', 17, overlapping, true, 'add'],
-    ['disjoint windows from opset 11: ScatterElements, no reduction needed', 11, disjoint, true, undefined],
-    ['overlapping windows before opset 16: patches (no reduction to add with)', 13, overlapping, true, null],
-    ['ScatterElements before opset 11 does not exist: patches', 10, disjoint, true, null],
-    ['scatter not allowed (the WebGPU EP): patches', 17, overlapping, false, null],
-  ] as const)('%s', async (_name, opset, attrs, scatter, reduction) => {
-    const r = await backwardOps(opset, attrs as unknown as Record<string, number[]>, scatter);
-    if (reduction === null) {
-      expect(r.scatter).toBeUndefined();
-      expect(r.ops.has('ConvTranspose')).toBe(true);
-    } else {
-      expect(r.ops.has('ConvTranspose')).toBe(false);
-      expect(r.scatter!.attribute!.find((a) => a.name === 'reduction')?.s).toEqual(reduction === undefined ? undefined : new TextEncoder().encode(reduction));
-    }
-  });
-});

@@ -23,12 +23,6 @@ export interface Session {
 export interface Runtime {
   /** A name for reports: 'onnxruntime-node cpu', 'onnxruntime-web webgpu', ... */
   readonly name: string;
-  /**
-   * Ops the runtime runs beyond what every backend does. `scatter`:
-   * ScatterElements with reduction (onnxruntime's CPU and CUDA EPs, not its
-   * WebGPU EP); gradient graphs use it where it is cheaper.
-   */
-  readonly capabilities?: { scatter?: boolean };
   createSession(model: ModelProto): Promise<Session>;
 }
 

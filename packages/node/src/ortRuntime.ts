@@ -38,8 +38,6 @@ class OrtSession implements Session {
 
 export class OrtNodeRuntime implements Runtime {
   readonly name: string;
-  /** onnxruntime's CPU and CUDA EPs both run ScatterElements with reduction. */
-  readonly capabilities = { scatter: true };
   constructor(private readonly opts: OrtRuntimeOptions = {}) {
     this.name = `onnxruntime-node ${(opts.executionProviders ?? ['cpu']).join('+')}`;
   }

@@ -39,13 +39,6 @@ export interface GradientRequest {
   cut?: string[];
   /** Static shapes with a symbolic batch, from probeShapes. */
   shapes: ShapeTable;
-  /**
-   * The runtime runs ScatterElements (onnxruntime's CPU and CUDA EPs do, its
-   * WebGPU EP does not): MaxPool's gradient then scatters through MaxPool's
-   * Indices instead of the patch route (rules/pool.ts), several times cheaper.
-   * Default false: the graph runs everywhere.
-   */
-  scatter?: boolean;
 }
 
 export interface GradientModel {
@@ -223,7 +216,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
         `no gradient rule for op ${domain}${node.opType} at opset ${opset} (${nodeLabel(node)}); use finite differences for this model`,
       );
     }
-    const grads = entry.rule({ node, opset, scatter: req.scatter ?? false, e, dY, needs, x, y: node.output ?? [] });
+    const grads = entry.rule({ node, opset, e, dY, needs, x, y: node.output ?? [] });
     grads.forEach((g, i) => {
       if (g && needs[i]) {
         const list = contributions.get(x[i]) ?? [];

@@ -10,8 +10,6 @@ export interface GradContext {
   node: NodeProto;
   /** The opset of the default domain the model imports. */
   opset: number;
-  /** The runtime runs ScatterElements (GradientRequest.scatter). */
-  scatter: boolean;
   e: Emitter;
   /** Gradient flowing into each output of the node (undefined: none flows there). */
   dY: (string | undefined)[];

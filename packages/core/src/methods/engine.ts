@@ -139,7 +139,7 @@ export class GradientEngine {
         reason = 'finite differences were asked for';
       } else {
         try {
-          gradientModel = buildGradientModel(forward, { output: outputName, target: opts.target, wrt: attributed, shapes, scatter: runtime.capabilities?.scatter });
+          gradientModel = buildGradientModel(forward, { output: outputName, target: opts.target, wrt: attributed, shapes });
         } catch (e) {
           if (mode === 'graph' || !(e instanceof GradientError)) throw e;
           reason = e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`;

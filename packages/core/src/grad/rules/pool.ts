@@ -1,19 +1,11 @@
 /**
- * Pooling. MaxPool's gradient takes one of two routes:
- *  - scatter (GradientRequest.scatter, for runtimes that run ScatterElements:
- *    onnxruntime's CPU and CUDA EPs): a second MaxPool returns the flat Indices
- *    of each window's maximum and ScatterElements adds dY there. Work follows
- *    the output size; windows that overlap need reduction 'add' (opset 16).
- *  - patches (everywhere else: onnxruntime-web's WebGPU EP runs neither
- *    Indices nor ScatterElements): the input is cut into one channel per
- *    kernel offset (a depthwise Conv with one-hot kernels), the winning offset
- *    of each window is found with ArgMax, and the gradient is put back with
- *    the transposed convolution of the same one-hot kernels. A Conv with a
- *    single non-zero weight per output sums one product, so the patches hold
- *    the input values exactly. Its work is K (kernel size) times the output,
- *    in convolutions: on SqueezeNet 1.1 it was 40% of a gradient run.
- * Both route a window's gradient to its first maximum on ties, as PyTorch and
- * onnxruntime's Indices do.
+ * Pooling. No rule uses MaxPool's Indices output, ScatterND or
+ * ScatterElements: onnxruntime-web's WebGPU EP runs none of them. Instead the
+ * input is cut into one channel per kernel offset ("patches", a depthwise
+ * Conv with one-hot kernels), the winning offset of each window is found with
+ * ArgMax, and the gradient is put back with the transposed convolution of the
+ * same one-hot kernels. A Conv with a single non-zero weight per output sums
+ * one product, so the patches hold the input values exactly.
  */
 import { registerGradient, type GradContext } from '../registry';
 import { attrInt, attrInts, nodeLabel } from '../../onnx/attributes';
@@ -78,37 +70,10 @@ function scatterBack(c: GradContext, g: string, kernelWeights: string, geo: Pool
   return e.reshapeLike(cropped, c.x[0]);
 }
 
-/** Whether MaxPool's gradient may scatter: the runtime allows it, and overlapping windows can add (opset 16). */
-function canScatter(c: GradContext, geo: PoolGeometry): boolean {
-  if (!c.scatter || c.opset < 11) return false;
-  const overlap = geo.win.kernel.some((k, i) => (k - 1) * geo.win.dilations[i] + 1 > geo.win.strides[i]);
-  return !overlap || c.opset >= 16;
-}
-
-/** dY added at each window's arg-max, found by a second MaxPool's flat Indices (row-major over the whole input). */
-function scatterThroughIndices(c: GradContext, win: Window): string {
-  const e = c.e;
-  // the forward node's window with auto_pad spelled out; storage_order 0: row-major indices
-  const [, indices] = e.opN('MaxPool', [c.x[0]], 2, {
-    kernel_shape: win.kernel,
-    strides: win.strides,
-    dilations: win.dilations,
-    pads: win.pads,
-    ceil_mode: win.ceil ? 1 : 0,
-  });
-  const flat = e.reshape(e.zerosLike(c.x[0]), [-1]);
-  const scattered = e.op('ScatterElements', [flat, e.reshape(indices, [-1]), e.reshape(c.dY[0]!, [-1])], {
-    axis: 0,
-    ...(c.opset >= 16 ? { reduction: 'add' } : {}),
-  });
-  return e.reshapeLike(scattered, c.x[0]);
-}
-
 registerGradient('MaxPool', (c) => {
   const e = c.e;
   if (c.dY[1]) throw new GradientError(`${nodeLabel(c.node)}: Indices output cannot carry a gradient`);
   const geo = geometry(c);
-  if (canScatter(c, geo)) return [scatterThroughIndices(c, geo.win)];
   const n = geo.spatial.length;
   const k = prod(geo.win.kernel);
   const channels = e.shape(c.x[0])[1];
