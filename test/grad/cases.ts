@@ -157,6 +157,9 @@ op('MaxPool 3x3 stride 2 ceil_mode', 'MaxPool', { x: T([1, 1, 6, 6], 'distinct')
 op('MaxPool dilations 2', 'MaxPool', { x: T([1, 1, 6, 6], 'distinct') }, { kernel_shape: [2, 2], dilations: [2, 2] });
 op('MaxPool auto_pad SAME_UPPER', 'MaxPool', { x: T([1, 1, 5, 5], 'distinct') }, { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' });
 op('MaxPool 1D', 'MaxPool', { x: T([2, 2, 7], 'distinct') }, { kernel_shape: [3], strides: [2] });
+op('MaxPool 3x3 stride 2 pads 1, opset 13', 'MaxPool', { x: T([1, 2, 7, 7], 'distinct') }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, 13);
+op('MaxPool 2x2 stride 2, batch 2, opset 11', 'MaxPool', { x: T([2, 2, 4, 6], 'distinct') }, { kernel_shape: [2, 2], strides: [2, 2] }, 11);
+op('MaxPool 3x3 stride 2 dilations 2 pads 2, batch 2', 'MaxPool', { x: T([2, 3, 9, 9], 'distinct') }, { kernel_shape: [3, 3], strides: [2, 2], dilations: [2, 2], pads: [2, 2, 2, 2] });
 op('MaxPool opset 8', 'MaxPool', { x: T([1, 2, 4, 4], 'distinct') }, { kernel_shape: [2, 2], strides: [2, 2] }, 8);
 op('AveragePool 3x3 stride 2 pads 1 exclude pad', 'AveragePool', { x: T([1, 2, 5, 5]) }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
 op('AveragePool include pad', 'AveragePool', { x: T([1, 2, 5, 5]) }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 });
