@@ -246,6 +246,7 @@ function versions() {
 
 async function main() {
   const quick = process.argv.includes('--quick');
+  const v = versions(); // the commit measured: taken before any run
   const haveTorch = fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision, onnx'], { stdio: 'ignore' }).status === 0;
   if (haveTorch && !quick) {
     process.stderr.write('exporting the torchvision models and the encoder (bench/bench_models.py export)...\n');
@@ -263,7 +264,6 @@ async function main() {
     results.push(r);
   }
   py?.stop();
-  const v = versions();
   const lines = [
     `Machine: ${v.cpu}, ${v.cores} cores, ${v.memGiB} GiB; Node ${v.node}, onnxruntime-node ${v.onnxruntime} CPU EP; ${pyInfo ? `PyTorch ${pyInfo.torch} (${pyInfo.threads} threads)${pyInfo.captum ? `, Captum ${pyInfo.captum}` : ', Captum not timed (set CAPTUM_SRC to its source tree)'}` : 'PyTorch not timed (no /usr/bin/python3 with torch, torchvision and onnx)'}; commit ${v.commit}; ${new Date().toISOString().slice(0, 10)}.`,
     '',
