@@ -121,6 +121,82 @@ describe('GradientSHAP', () => {
     await gradientShap(ex, x, { target: 0, samples: 3, onProgress: (e) => phases.add(e.phase) });
     expect([...phases]).toEqual(['gradient shap']);
   });
+
+  describe('two inputs: y = s * sum_k a_k^2 W[k, c], a [N, 2], s [N, 1]', () => {
+    const W = [[1, 2], [3, -1]];
+    const g = new GraphBuilder('scaled');
+    const a = g.input('a', DataType.FLOAT, ['N', 2]);
+    const sIn = g.input('s', DataType.FLOAT, ['N', 1]);
+    const sq = g.op('MatMul', [g.op('Mul', [a, a]), g.constant(Float32Array.from(W.flat()), [2, 2])]);
+    g.output(g.op('Mul', [sq, sIn], {}, { output: 'y' }), DataType.FLOAT, ['N', 2]);
+    const two = new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+    afterAll(() => two.release());
+    const A = [[1, -2], [0.5, 1.5]];
+    const S = [2, -3];
+    const y0 = (av: number[], sv: number) => sv * av.reduce((t, v, k) => t + v * v * W[k][0], 0);
+    const B = [[0, 1], [-1, 0.5]];
+    const inputs = { a: f32([2, 2], A.flat()), s: f32([2, 1], S) };
+
+    test('noise tunnel over IG, s held fixed, target omitted: every noisy sample explains the clean input\'s top class', async () => {
+      // one example, top class 0 (y = [26, -4]); noise of stdev 3 on a turns some samples' top class to 1
+      const one = { a: f32([1, 2], A[0]), s: f32([1, 1], [S[0]]) };
+      const samples = 6;
+      const rnd = randomSource(3);
+      const noisy = Array.from({ length: samples }, () => A[0].map((v) => Math.fround(v + 3 * rnd.normal())));
+      const y1 = (av: number[]) => S[0] * av.reduce((t, v, k) => t + v * v * W[k][1], 0);
+      expect(noisy.some((av) => y1(av) > y0(av, S[0]))).toBe(true);
+      const r = await noiseTunnel(two, one, { samples, stdev: 3, seed: 3, base: 'integrated-gradients', attribute: ['a'], steps: 4 });
+      expect(r.classes).toEqual([0]);
+      // IG of class 0 from a zero baseline: s a_k^2 W[k, 0] (the path's gradient is linear in alpha)
+      const want = [0, 1].map((k) => noisy.reduce((t, av) => t + S[0] * av[k] * av[k] * W[k][0], 0) / samples);
+      expectClose(flat(r.attributions.a), want, 2);
+    });
+
+    test('s held fixed: each example keeps its own s, in the points and in F at the baselines', async () => {
+      const samples = 3;
+      const d = draws(samples, 2, 4);
+      const r = await gradientShap(two, inputs, { target: 0, samples, seed: 4, attribute: ['a'], baselines: { a: f32([2, 2], B.flat()) } });
+      const want = A.flatMap((row, n) =>
+        row.map((v, k) => {
+          let t = 0;
+          for (let j = 0; j < samples; j++) {
+            const { b, a: al } = d[n * samples + j];
+            const bk = B[b][k];
+            t += 2 * S[n] * W[k][0] * (bk + al * (v - bk)) * (v - bk);
+          }
+          return t / samples;
+        }),
+      );
+      expectClose(flat(r.attributions.a), want, 4);
+      expect(Object.keys(r.attributions)).toEqual(['a']);
+      const meanFb = [0, 1].map((n) => d.slice(n * samples, (n + 1) * samples).reduce((t, { b }) => t + y0(B[b], S[n]), 0) / samples);
+      r.delta.forEach((dl, n) => expect(dl).toBeCloseTo(r.sum[n] - (y0(A[n], S[n]) - meanFb[n]), 4));
+    });
+
+    test('both attributed, baselines of 2 and 1 rows: rows are drawn from the larger, the 1-row baseline is every draw', async () => {
+      const samples = 4;
+      const d = draws(samples, 2, 6);
+      const sb = 0.5;
+      const r = await gradientShap(two, inputs, { target: 0, samples, seed: 6, baselines: { a: f32([2, 2], B.flat()), s: f32([1, 1], [sb]) } });
+      const wantA: number[] = [];
+      const wantS: number[] = [];
+      A.forEach((row, n) => {
+        const ta = [0, 0];
+        let ts = 0;
+        for (let j = 0; j < samples; j++) {
+          const { b, a: al } = d[n * samples + j];
+          const pa = row.map((v, k) => B[b][k] + al * (v - B[b][k]));
+          const ps = sb + al * (S[n] - sb);
+          row.forEach((v, k) => (ta[k] += 2 * ps * W[k][0] * pa[k] * (v - B[b][k])));
+          ts += pa.reduce((t, v, k) => t + v * v * W[k][0], 0) * (S[n] - sb);
+        }
+        wantA.push(...ta.map((t) => t / samples));
+        wantS.push(ts / samples);
+      });
+      expectClose(flat(r.attributions.a), wantA, 4);
+      expectClose(flat(r.attributions.s), wantS, 4);
+    });
+  });
 });
 
 describe('upsampleBilinear (half-pixel centres, edges clamped)', () => {
