@@ -141,3 +141,38 @@ test('integrateAdaptive on a known integrand: gradients e^(a s) w along the path
   expect(r.atInput[0]).toBeCloseTo(-want, 12);
   expect(r.report.converged).toEqual([true]);
 });
+
+describe('integrateAdaptive on made-up paths', () => {
+  test('two tensors keep their own integrals (offsets, no spill from one into the next)', async () => {
+    // g(a) = [3 a^2] for t and [2, -1] for u: integrals 1, then 2 and -1
+    const r = await integrateAdaptive(1, { t: Float32Array.from([1]), u: Float32Array.from([1, 1]) }, async (rows, consume) => {
+      consume(0, rows.length, {
+        t: Float32Array.from(rows, (p) => 3 * p.alpha * p.alpha),
+        u: Float32Array.from(rows.flatMap(() => [2, -1])),
+      });
+      return Float64Array.from(rows, (p) => p.alpha ** 3 + p.alpha);
+    });
+    expect(r.integral.t[0]).toBeCloseTo(1, 12);
+    expect(Array.from(r.integral.u)).toEqual([2, -1]);
+    expect(r.report.converged).toEqual([true]);
+  });
+
+  test('an input equal to its baseline (nothing to attribute) converges at once', async () => {
+    const r = await integrateAdaptive(1, { t: Float32Array.from([0, 0]) }, async (rows, consume) => {
+      consume(0, rows.length, { t: Float32Array.from(rows.flatMap((p) => [p.alpha, 1])) });
+      return new Float64Array(rows.length).fill(2);
+    });
+    expect(r.report).toEqual({ tolerance: 0.01, stepsPerExample: [5], converged: [true], errorEstimate: [0] });
+  });
+
+  test('settled attributions whose completeness gap stays open do not converge', async () => {
+    // the gradient is 1 everywhere (the change is 0 from the start), but F rises by 5 along the path: a gap of 4
+    const r = await integrateAdaptive(1, { t: Float32Array.from([1]) }, async (rows, consume) => {
+      consume(0, rows.length, { t: new Float32Array(rows.length).fill(1) });
+      return Float64Array.from(rows, (p) => 5 * p.alpha);
+    }, { maxSteps: 5 });
+    expect(r.report.stepsPerExample).toEqual([5]);
+    expect(r.report.converged).toEqual([false]);
+    expect(r.report.errorEstimate).toEqual([0]);
+  });
+});
