@@ -251,6 +251,31 @@ interface PathContext {
   phase: string;
 }
 
+/**
+ * The row builder for points on the straight paths: row j is example
+ * exampleOf(j) at alpha alphaOf(j), its other inputs as given. The ends are
+ * set exactly (b + 1 * (x - b) need not round to x in float32), so rows at
+ * alpha 0 and 1 give F(x') and F(x). Finite differences take their step from
+ * each feature's |x - x'|.
+ */
+function pathRows(c: PathContext, base: Record<string, Float32Array>, exampleOf: (row: number) => number, alphaOf: (row: number) => number) {
+  const { feeds, attributed, xs, engine } = c;
+  return (start: number, n: number) => ({
+    feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
+      const e = exampleOf(j);
+      const a = alphaOf(j);
+      const per = out.length;
+      const x = xs[w].subarray(e * per, (e + 1) * per);
+      const b = base[w].subarray(e * per, (e + 1) * per);
+      if (a === 1) out.set(x);
+      else if (a === 0) out.set(b);
+      else for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
+    }),
+    classes: Array.from({ length: n }, (_, j) => c.classOf(exampleOf(start + j))),
+    scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, exampleOf) : undefined,
+  });
+}
+
 /** The integral with a fixed quadrature rule: every (example, point) pair is a row, row j = example * steps + k. */
 async function fixedSteps(c: PathContext, base: Record<string, Float32Array>, steps: number, withInput: boolean): Promise<PathIntegral> {
   const { explainer, engine, feeds, attributed, batch, xs, opts } = c;
@@ -269,23 +294,7 @@ async function fixedSteps(c: PathContext, base: Record<string, Float32Array>, st
   const run = await explainer.runRows(
     engine,
     points + extra,
-    (start, n) => ({
-      feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
-        const e = exampleOf(j);
-        const per = out.length;
-        const x = xs[w].subarray(e * per, (e + 1) * per);
-        const b = base[w].subarray(e * per, (e + 1) * per);
-        if (j >= points + batch) out.set(x);
-        else if (j >= points) out.set(b);
-        else {
-          const a = alphas[j % steps];
-          for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
-        }
-      }),
-      classes: Array.from({ length: n }, (_, j) => c.classOf(exampleOf(start + j))),
-      // finite differences take their step from each feature's |x - x'|
-      scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, exampleOf) : undefined,
-    }),
+    pathRows(c, base, exampleOf, (j) => (j >= points + batch ? 1 : j >= points ? 0 : alphas[j % steps])),
     opts,
     c.phase,
     true,
@@ -312,7 +321,7 @@ async function fixedSteps(c: PathContext, base: Record<string, Float32Array>, st
 
 /** The integral with nested Romberg levels per example (steps: 'auto'); the ends of the path give F(x') and F(x). */
 async function adaptiveSteps(c: PathContext, base: Record<string, Float32Array>): Promise<PathIntegral> {
-  const { explainer, engine, feeds, attributed, batch, xs, opts } = c;
+  const { explainer, engine, attributed, batch, xs, opts } = c;
   const diff: Record<string, Float32Array> = {};
   for (const w of attributed) diff[w] = xs[w].map((v, i) => v - base[w][i]);
   return integrateAdaptive(
@@ -323,20 +332,7 @@ async function adaptiveSteps(c: PathContext, base: Record<string, Float32Array>)
       const run = await explainer.runRows(
         engine,
         rows.length,
-        (start, n) => ({
-          feeds: pointFeeds(feeds, attributed, start, n, exampleOf, (w, j, out) => {
-            const { example: e, alpha: a } = rows[j];
-            const per = out.length;
-            const x = xs[w].subarray(e * per, (e + 1) * per);
-            const b = base[w].subarray(e * per, (e + 1) * per);
-            // the ends exactly: b + 1 * (x - b) need not round to x in float32
-            if (a === 1) out.set(x);
-            else if (a === 0) out.set(b);
-            else for (let i = 0; i < per; i++) out[i] = b[i] + a * (x[i] - b[i]);
-          }),
-          classes: Array.from({ length: n }, (_, j) => c.classOf(exampleOf(start + j))),
-          scales: engine.source === 'fd' ? scaleRows(xs, base, attributed, feeds, start, n, exampleOf) : undefined,
-        }),
+        pathRows(c, base, exampleOf, (j) => rows[j].alpha),
         opts,
         c.phase,
         true,
@@ -345,7 +341,7 @@ async function adaptiveSteps(c: PathContext, base: Record<string, Float32Array>)
       return run.selected;
     },
     opts,
-  ).then((r) => ({ integral: r.integral, atBaseline: r.atBaseline, atInput: r.atInput, report: r.report }));
+  );
 }
 
 /** Reports of several baselines as one: points summed, converged only if every baseline was. */
