@@ -132,6 +132,74 @@ async function embeddingsOf(model: ModelProto, ids: Tensor, emb: string): Promis
   return out[emb];
 }
 
+describe('MaxPool on ties', () => {
+  // Finite differences cannot see a tie (the max is not differentiable
+  // there), so the oracle is the rule itself, counted by hand: each window's
+  // gradient goes to its first maximum in row-major order, as PyTorch's
+  // max_pool2d and onnxruntime's Indices output pick it.
+  const cases: [string, Record<string, number[]>][] = [
+    ['3x3 stride 2 pads 1 (ResNet stem)', { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }],
+    ['3x3 stride 1, ceil_mode', { kernel_shape: [3, 3], strides: [1, 1], ceil_mode: [1] }],
+    ['2x2 stride 2', { kernel_shape: [2, 2], strides: [2, 2] }],
+    ['3x3 stride 2 ceil_mode (SqueezeNet)', { kernel_shape: [3, 3], strides: [2, 2], ceil_mode: [1] }],
+  ];
+  test.each(cases)('%s: each window routes its gradient to its first maximum', async (_, attrs) => {
+    const [N, C, H, W] = [2, 2, 6, 7];
+    const b = new GraphBuilder('ties');
+    const x = b.input('x', DataType.FLOAT, ['N', C, H, W]);
+    const { ceil_mode, ...rest } = attrs;
+    const y = b.op('MaxPool', [x], { ...rest, ...(ceil_mode ? { ceil_mode: ceil_mode[0] } : {}) });
+    b.output(y, DataType.FLOAT);
+    const model = makeModel(b.build(), { opset: 17 });
+    // values from {0, 1, 2}: most windows hold their max more than once, some are all equal
+    const data = Float32Array.from({ length: N * C * H * W }, (_, i) => [0, 2, 1, 2, 0, 0, 1][(i * 5 + Math.floor(i / 7)) % 7]);
+    const input: Tensor = { type: 'float32', dims: [N, C, H, W], data };
+    const shapes = await probeShapes(runtime, model, { x: input });
+    const gm = buildGradientModel(model, { target: { kind: 'sum' }, wrt: ['x'], shapes });
+    const s = await runtime.createSession(gm.model);
+    const out = await s.run({ x: input });
+    await s.release();
+    const got = out[gm.gradients.x].data as Float32Array;
+    // the hand count: windows over the padded grid, padding never wins
+    const [kh, kw] = rest.kernel_shape;
+    const [sh, sw] = rest.strides;
+    const [pt, pl] = rest.pads ?? [0, 0];
+    const outDim = (size: number, k: number, st: number, p0: number, p1: number) => {
+      const q = (size + p0 + p1 - k) / st;
+      let o = (ceil_mode ? Math.ceil(q) : Math.floor(q)) + 1;
+      if (ceil_mode && (o - 1) * st >= size + p0) o--;
+      return o;
+    };
+    const [oh, ow] = [outDim(H, kh, sh, pt, rest.pads?.[2] ?? 0), outDim(W, kw, sw, pl, rest.pads?.[3] ?? 0)];
+    expect(out[gm.output].dims).toEqual([N, C, oh, ow]);
+    const want = new Float32Array(data.length);
+    let tied = 0;
+    for (let nc = 0; nc < N * C; nc++) {
+      for (let i = 0; i < oh; i++) {
+        for (let j = 0; j < ow; j++) {
+          let best = -Infinity;
+          let at = -1;
+          let count = 0;
+          for (let a = 0; a < kh; a++) {
+            for (let c2 = 0; c2 < kw; c2++) {
+              const r = i * sh + a - pt;
+              const col = j * sw + c2 - pl;
+              if (r < 0 || r >= H || col < 0 || col >= W) continue;
+              const v = data[nc * H * W + r * W + col];
+              if (v > best) [best, at, count] = [v, nc * H * W + r * W + col, 1];
+              else if (v === best) count++;
+            }
+          }
+          want[at] += 1;
+          if (count > 1) tied++;
+        }
+      }
+    }
+    expect(tied).toBeGreaterThan(N * C * 2);
+    expect(Array.from(got)).toEqual(Array.from(want));
+  });
+});
+
 describe('errors name the problem', () => {
   function tiny(opType: string, domain?: string): ModelProto {
     const b = new GraphBuilder('g');

@@ -1,11 +1,12 @@
 /**
  * Pooling. No rule uses MaxPool's Indices output, ScatterND or
- * ScatterElements: onnxruntime-web's WebGPU EP runs none of them. Instead the
- * input is cut into one channel per kernel offset ("patches", a depthwise
- * Conv with one-hot kernels), the winning offset of each window is found with
- * ArgMax, and the gradient is put back with the transposed convolution of the
- * same one-hot kernels. A Conv with a single non-zero weight per output sums
- * one product, so the patches hold the input values exactly.
+ * ScatterElements: onnxruntime-web's WebGPU EP runs none of them. MaxPool's
+ * gradient reads each kernel offset of every window with a depthwise Conv of
+ * one-hot kernels (a single non-zero tap sums one product, so the values are
+ * exact), routes each window's gradient to its first offset equal to the max,
+ * and puts the routed gradients back with the transposed convolution of the
+ * same one-hot kernels. AveragePool's spreads each window's share with a
+ * transposed convolution of ones.
  */
 import { registerGradient, type GradContext } from '../registry';
 import { attrInt, attrInts, nodeLabel } from '../../onnx/attributes';
@@ -16,14 +17,6 @@ const FLT_LOWEST = -3.4028234663852886e38;
 
 function prod(xs: number[]): number {
   return xs.reduce((a, b) => a * b, 1);
-}
-
-/** One-hot kernels [K, 1, ...kernel], one per kernel offset. */
-function oneHotKernels(kernel: number[]): Float32Array {
-  const k = prod(kernel);
-  const w = new Float32Array(k * k);
-  for (let j = 0; j < k; j++) w[j * k + j] = 1;
-  return w;
 }
 
 interface PoolGeometry {
@@ -52,7 +45,7 @@ function geometry(c: GradContext): PoolGeometry {
   return { spatial, out, win, padEnd, extent };
 }
 
-/** Scatters per-offset gradients [NC, K, ...out] (or [NC, 1, ...out] with a ones kernel) back onto x's positions. */
+/** Scatters per-offset gradients [N*C, K, ...out] (or [N*C, 1, ...out] with a ones kernel) back onto x's positions. */
 function scatterBack(c: GradContext, g: string, kernelWeights: string, geo: PoolGeometry): string {
   const e = c.e;
   const n = geo.spatial.length;
@@ -78,28 +71,34 @@ registerGradient('MaxPool', (c) => {
   const k = prod(geo.win.kernel);
   const channels = e.shape(c.x[0])[1];
   if (typeof channels !== 'number') throw new GradientError(`${nodeLabel(c.node)}: needs a static channel count`);
-  // One depthwise convolution cuts every window into K channels (one per
-  // kernel offset): [N, C*K, ...out], zero-padded by the Conv itself.
-  const oneHot = oneHotKernels(geo.win.kernel);
-  const weights = new Float32Array(channels * k * k);
-  for (let ch = 0; ch < channels; ch++) weights.set(oneHot, ch * k * k);
-  const w = e.constTensor(weights, [channels * k, 1, ...geo.win.kernel], c.x[0]);
   const window = { strides: geo.win.strides, dilations: geo.win.dilations, kernel_shape: geo.win.kernel, group: channels };
   // offsets that fall in the padding must never win: pad with -FLT_MAX first
   const padded = e.pad(c.x[0], [0, 0, ...geo.win.pads.slice(0, n), 0, 0, ...geo.padEnd], FLT_LOWEST);
-  const patches = e.op('Conv', [padded, w], window);
-  const masked = e.reshape(patches, [0, channels, k, ...geo.out]);
-  // the arg-max over offsets, first one on ties (as PyTorch and onnxruntime's Indices)
-  const winner = e.op('ArgMax', [masked], { axis: 2, keepdims: 1, ...(c.opset >= 12 ? { select_last_index: 0 } : {}) });
-  const hit = e.op('Equal', [winner, e.constI64([...Array(k).keys()], [1, 1, k, ...Array(n).fill(1)])]);
-  // Mul by the cast mask: onnxruntime broadcasts Mul about twice as fast as Where
-  const routed = e.mul(e.castLike(hit, c.x[0]), e.unsqueeze(c.dY[0]!, [2]));
-  // put each offset's gradient back where it came from: the transposed depthwise convolution
-  let canvas = e.op('ConvTranspose', [e.reshape(routed, [0, channels * k, ...geo.out]), w], { ...window, auto_pad: 'NOTSET' });
-  const short = geo.spatial.map((s, i) => Math.max(0, geo.win.pads[i] + s - geo.extent[i]));
-  if (short.some((p) => p > 0)) canvas = e.pad(canvas, [0, 0, ...Array(n).fill(0), 0, 0, ...short]);
-  const axes = geo.spatial.map((_, i) => i + 2);
-  return [e.slice(canvas, geo.win.pads.slice(0, n), geo.spatial.map((s, i) => geo.win.pads[i] + s), axes)];
+  const lift = [0, channels, 1, ...geo.out];
+  const y = e.reshape(c.y[0], lift);
+  let left = e.reshape(c.dY[0]!, lift);
+  const zero = e.constF([0], [], c.x[0]);
+  const routed: string[] = [];
+  // One depthwise Conv per offset, not one grouped Conv with K outputs per
+  // channel and an ArgMax over them: onnxruntime runs depthwise Convs in its
+  // blocked layout and grouped ones through im2col (measured on SqueezeNet
+  // and ResNet-18: the gradient model 13-15% faster). The gradient left to
+  // route goes to the first offset that hits the max (PyTorch's and
+  // onnxruntime's Indices on ties) and is then spent.
+  for (let o = 0; o < k; o++) {
+    const w = new Float32Array(channels * k);
+    for (let ch = 0; ch < channels; ch++) w[ch * k + o] = 1;
+    const patch = e.op('Conv', [padded, e.constTensor(w, [channels, 1, ...geo.win.kernel], c.x[0])], window);
+    const hit = c.opset >= 11 ? e.op('Equal', [e.reshape(patch, lift), y]) : e.op('Not', [e.op('Less', [e.reshape(patch, lift), y])]);
+    routed.push(e.select(hit, left, zero));
+    if (o < k - 1) left = e.sub(left, routed[o]);
+  }
+  // each offset's gradient back where it came from: with rows and channels
+  // merged, the transposed convolution of the one-hot kernels [K, 1, ...kernel]
+  const oneHot = new Float32Array(k * k);
+  for (let j = 0; j < k; j++) oneHot[j * k + j] = 1;
+  const perOffset = e.reshape(e.concat(routed, 2), [-1, k, ...geo.out]);
+  return [scatterBack(c, perOffset, e.constTensor(oneHot, [k, 1, ...geo.win.kernel], c.x[0]), geo)];
 }, { nonDifferentiableOutputs: [1] });
 
 registerGradient('AveragePool', (c) => {
