@@ -364,4 +364,26 @@ cases.push({
   build: (b, x) => b.op('Upsample', [x.x], { scales: Attr.floats([1, 1, 3, 2]) }),
 });
 
+// SiLU / Swish as exporters write it: the Mul rule takes both nodes at once
+// when the sigmoid feeds only that Mul, and leaves them apart otherwise
+cases.push({
+  name: 'SiLU: Mul(x, Sigmoid(x))', opset: 17, inputs: { x: tensor([2, 3, 4], 'normal', 801) },
+  build: (b, x) => b.op('Mul', [x.x, b.op('Sigmoid', [x.x])]),
+});
+cases.push({
+  name: 'SiLU: Mul(Sigmoid(x), x), opset 7', opset: 7, inputs: { x: tensor([3, 4], 'normal', 802) },
+  build: (b, x) => b.op('Mul', [b.op('Sigmoid', [x.x]), x.x]),
+});
+cases.push({
+  name: 'Mul(x, Sigmoid(x)) where the sigmoid feeds another node too', opset: 17, inputs: { x: tensor([3, 4], 'normal', 803) },
+  build: (b, x) => {
+    const s = b.op('Sigmoid', [x.x]);
+    return b.op('Add', [b.op('Mul', [x.x, s]), b.op('Mul', [s, s])]);
+  },
+});
+cases.push({
+  name: 'Mul(x, Sigmoid(z)) (squeeze-excitation gate, not a SiLU)', opset: 17, inputs: { x: tensor([2, 3], 'normal', 804), z: tensor([2, 3], 'normal', 805) },
+  build: (b, x) => b.op('Mul', [x.x, b.op('Sigmoid', [x.z])]),
+});
+
 export default cases;

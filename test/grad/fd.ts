@@ -50,6 +50,8 @@ export const FD_TOLERANCE = 2e-6;
 /** Central-difference step for inputs of order 1 (see above). */
 export const FD_STEP = 1e-5;
 export const runtime = new OrtNodeRuntime({ intraOpNumThreads: 1 });
+/** The float64 oracle runs the graph as written: no fusions into float32-only contrib ops. */
+export const runtime64 = new OrtNodeRuntime({ intraOpNumThreads: 1, graphOptimizationLevel: 'basic' });
 
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -141,7 +143,7 @@ export async function forward64(model: ModelProto): Promise<Forward64> {
       release: async () => {},
     };
   }
-  const session = await runtime.createSession(float64Copy(model));
+  const session = await runtime64.createSession(float64Copy(model));
   return {
     path,
     sum: async (feeds) => {

@@ -7,7 +7,7 @@
  * rounding alone accounts for ~1e-7; a wrong attribute default, coordinate
  * mapping, padding or divisor shows up as 1e-3 or more.
  */
-import { runtime, relL2 } from './fd';
+import { runtime, runtime64, relL2 } from './fd';
 import { float64Copy } from './float64';
 import { erf, evaluate64, oraclePath, REFERENCE_OPS, type T64 } from './reference64';
 import cases, { caseModel } from './cases';
@@ -51,7 +51,7 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
       for (const [k, t] of Object.entries(c.inputs)) feeds[k] = to64(t);
       out64 = Object.values(evaluate64(model, feeds))[0];
     } else {
-      const s64 = await runtime.createSession(float64Copy(model));
+      const s64 = await runtime64.createSession(float64Copy(model));
       const feeds: Record<string, Tensor> = {};
       for (const [k, t] of Object.entries(c.inputs)) feeds[k] = { type: 'float64', dims: t.dims, data: Float64Array.from(t.data as Float32Array) };
       const res = Object.values(await s64.run(feeds))[0];

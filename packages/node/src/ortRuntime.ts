@@ -9,6 +9,12 @@ export interface OrtRuntimeOptions {
   executionProviders?: string[];
   /** Threads per session for the CPU EP (default: onnxruntime's choice). */
   intraOpNumThreads?: number;
+  /**
+   * onnxruntime's graph rewrites (default: all). 'basic' keeps to rewrites
+   * that hold in every type; the extended ones fuse patterns into contrib
+   * ops (x*sigmoid(x) into QuickGelu, for one) that exist in float32 only.
+   */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
 function toOrt(t: Tensor): ort.Tensor {
@@ -45,7 +51,7 @@ export class OrtNodeRuntime implements Runtime {
     const bytes = model instanceof Uint8Array ? model : encodeModel(model);
     const s = await ort.InferenceSession.create(bytes, {
       executionProviders: this.opts.executionProviders ?? ['cpu'],
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: this.opts.graphOptimizationLevel ?? 'all',
       logSeverityLevel: 3,
       ...(this.opts.intraOpNumThreads ? { intraOpNumThreads: this.opts.intraOpNumThreads } : {}),
     });

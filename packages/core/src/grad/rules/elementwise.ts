@@ -26,10 +26,39 @@ registerGradient('Sub', (c) => {
   return [c.needs[0] ? to(c, dy, 0) : undefined, c.needs[1] ? to(c, c.e.neg(dy), 1) : undefined];
 });
 
+/**
+ * Which input of Mul(x, Sigmoid(x)) (SiLU / Swish as exporters write it) is
+ * the sigmoid, when the sigmoid feeds nothing else; undefined otherwise.
+ */
+function siluSigmoidInput(c: GradContext): number | undefined {
+  for (const i of [0, 1]) {
+    const s = c.x[i];
+    const producer = c.e.index.producers.get(s)?.node;
+    if (producer?.opType !== 'Sigmoid' || (producer.domain ?? '') !== '' || producer.input?.[0] !== c.x[1 - i]) continue;
+    if ((c.e.index.consumers.get(s) ?? []).length !== 1 || c.e.index.outputs.has(s)) continue;
+    return i;
+  }
+  return undefined;
+}
+
 registerGradient('Mul', (c) => {
+  const e = c.e;
   const dy = c.dY[0]!;
   const [a, b] = c.x;
-  return [c.needs[0] ? to(c, c.e.mul(dy, b), 0) : undefined, c.needs[1] ? to(c, c.e.mul(dy, a), 1) : undefined];
+  const sig = siluSigmoidInput(c);
+  if (sig !== undefined) {
+    // d/dx x*s(x) = s + x*s*(1 - s) = s + y*(1 - s): four element-wise ops
+    // where the Mul and Sigmoid rules apart take six (measured on
+    // EfficientNet-B0, where SiLU backward was a quarter of the run). The
+    // sigmoid, whose only consumer this is, then gets no gradient to pass on.
+    const s = c.x[sig];
+    const y = c.y[0];
+    const slope = e.add(s, e.mul(y, e.sub(e.constF([1], [], y), s)));
+    const grads: (string | undefined)[] = [undefined, undefined];
+    grads[1 - sig] = e.mul(dy, slope);
+    return grads;
+  }
+  return [c.needs[0] ? to(c, e.mul(dy, b), 0) : undefined, c.needs[1] ? to(c, e.mul(dy, a), 1) : undefined];
 });
 
 registerGradient('Div', (c) => {
