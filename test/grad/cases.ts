@@ -386,4 +386,21 @@ cases.push({
   build: (b, x) => b.op('Mul', [x.x, b.op('Sigmoid', [x.z])]),
 });
 
+// INT64_MAX / INT64_MIN as Slice bounds: PyTorch's export of x[:, 1:] and x.flip(1)
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
+const big = (b: GraphBuilder, v: bigint[]) => b.constant(BigInt64Array.from(v), [v.length]);
+cases.push({
+  name: 'Slice opset 13, ends INT64_MAX (to the end)', opset: 13, inputs: { x: tensor([2, 5], 'normal', 811) },
+  build: (b, x) => b.op('Slice', [x.x, big(b, [1n]), big(b, [INT64_MAX]), big(b, [1n])]),
+});
+cases.push({
+  name: 'Slice opset 13, starts -1, ends INT64_MIN, steps -1 (a flip)', opset: 13, inputs: { x: tensor([2, 5], 'normal', 812) },
+  build: (b, x) => b.op('Mul', [b.op('Slice', [x.x, big(b, [-1n]), big(b, [INT64_MIN]), big(b, [1n]), big(b, [-1n])]), f32(b, [1, 2, 3, 4, 5], [5])]),
+});
+cases.push({
+  name: 'Slice opset 9 attributes, ends INT64_MAX', opset: 9, inputs: { x: tensor([3, 4], 'normal', 813) },
+  build: (b, x) => b.op('Slice', [x.x], { starts: [0, 2], ends: Attr.ints([INT64_MAX.toString(), INT64_MAX.toString()] as never), axes: [0, 1] }),
+});
+
 export default cases;

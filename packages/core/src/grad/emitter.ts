@@ -11,7 +11,7 @@ import { makeNode, Attr, type AttrValue } from '../onnx/builder';
 import { makeTensor, tensorToArray } from '../onnx/tensor';
 import { NameScope, type GraphIndex } from '../onnx/graph';
 import { nodeLabel } from '../onnx/attributes';
-import { toNumber } from '../onnx/int64';
+import { toNumber, toIndexNumber } from '../onnx/int64';
 import type { ShapeTable, SymDim } from './shapes';
 
 export class GradientError extends Error {
@@ -117,7 +117,7 @@ export class Emitter {
     if (!t) return this.shapes.get(name)?.value;
     const values = tensorToArray(t);
     if (Array.isArray(values)) return undefined;
-    return Array.from(values as ArrayLike<number | bigint>, Number);
+    return Array.from(values as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? toIndexNumber(v) : v));
   }
 
   /** A constant float32 tensor's values (weights), or undefined. */

@@ -11,6 +11,7 @@ import type { ModelProto, NodeProto, TensorProto } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { cloneModel } from '../onnx/codec';
 import { makeNode, makeValueInfo } from '../onnx/builder';
+import { toIndexNumber } from '../onnx/int64';
 import { makeTensor } from '../onnx/tensor';
 import { NameScope, opsetVersion, promoteIr3Initializers } from '../onnx/graph';
 import { tileBatch, type Runtime, type Tensor } from '../runtime';
@@ -187,8 +188,9 @@ export async function probeShapes(
     const entry: ValueShape = { dims, type: TYPE_CODES[a.type] ?? DataType.UNDEFINED };
     const size = (p: Probed) => p.dims.reduce((x, y) => x * y, 1);
     if (['int64', 'int32', 'float32', 'bool'].includes(a.type) && size(a) <= VALUE_LIMIT && size(a) === size(b)) {
-      const va = Array.from(a.head as BigInt64Array, Number);
-      const vb = Array.from(b.head as BigInt64Array, Number);
+      const num = (v: number | bigint | boolean) => (typeof v === 'bigint' ? toIndexNumber(v) : Number(v));
+      const va = Array.from(a.head as ArrayLike<number | bigint>, num);
+      const vb = Array.from(b.head as ArrayLike<number | bigint>, num);
       if (va.every((v, i) => v === vb[i])) entry.value = va;
     }
     table.set(name, entry);

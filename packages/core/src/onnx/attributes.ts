@@ -4,7 +4,7 @@
  * graph of a thousand nodes.
  */
 import { AttributeType, type AttributeProto, type NodeProto, type TensorProto, type GraphProto } from './types';
-import { toNumber } from './int64';
+import { toIndexNumber } from './int64';
 import { utf8Decode } from './utf8';
 
 export function nodeLabel(node: NodeProto): string {
@@ -28,7 +28,8 @@ export function attrInt(node: NodeProto, name: string, dflt?: number): number | 
   const a = findAttribute(node, name);
   if (!a) return dflt;
   expect(node, a, AttributeType.INT, 'an INT');
-  return toNumber(a.i, `${nodeLabel(node)} attribute '${name}'`);
+  // INT64_MAX / INT64_MIN (Slice's "to the end") saturate: see toIndexNumber
+  return toIndexNumber(a.i);
 }
 
 export function attrFloat(node: NodeProto, name: string): number | undefined;
@@ -55,7 +56,7 @@ export function attrInts(node: NodeProto, name: string, dflt?: number[]): number
   const a = findAttribute(node, name);
   if (!a) return dflt;
   expect(node, a, AttributeType.INTS, 'INTS');
-  return (a.ints ?? []).map((v) => toNumber(v, `${nodeLabel(node)} attribute '${name}'`));
+  return (a.ints ?? []).map((v) => toIndexNumber(v));
 }
 
 export function attrFloats(node: NodeProto, name: string): number[] | undefined {
