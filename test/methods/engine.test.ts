@@ -58,7 +58,7 @@ describe('targets on a 3-d output, from the graph and from finite differences', 
   test('another output by name; an output the model lacks is refused, naming the ones it has', async () => {
     const r = await saliency(ex, x, { output: 'flat', target: 4, gradients: 'fd', abs: false });
     expect(r.outputs[0]).toBeCloseTo(yOf(0, 4), 4);
-    await expect(saliency(ex, x, { output: 'logits', target: 0 })).rejects.toThrow("the model has no output 'logits'; its outputs are y, flat");
+    await expect(saliency(ex, x, { output: 'logits', target: 0 })).rejects.toThrow("the model has no output 'logits'; its outputs are 'y', 'flat'");
   });
 });
 

@@ -28,9 +28,10 @@ test('the top class of each example is the arg-max of its own row, the first of 
   await ex.release();
 });
 
-test('a class target on an output of undeclared width: only the sign and integrality can be checked', async () => {
+test('a class target on an output of undeclared width is checked against the width the model computes', async () => {
   const ex = threeClasses('K');
-  await expect(saliency(ex, { x: f32([1, 2], [1, 2]) }, { target: -1 })).rejects.toThrow("target -1 is out of range: output 'y' has an unknown number of classes");
+  await expect(saliency(ex, { x: f32([1, 2], [1, 2]) }, { target: -1 })).rejects.toThrow("target -1 is out of range: output 'y' of shape [N, 3] has 3 classes (0 to 2)");
+  await expect(saliency(ex, { x: f32([1, 2], [1, 2]) }, { target: 3 })).rejects.toThrow("target 3 is out of range: output 'y' of shape [N, 3] has 3 classes (0 to 2)");
   const r = await saliency(ex, { x: f32([1, 2], [1, 2]) }, { target: 2, abs: false });
   expect(Array.from(r.attributions.x.data as Float32Array)).toEqual([1, 1]);
   await ex.release();

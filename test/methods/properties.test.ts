@@ -194,7 +194,7 @@ describe('inputs, baselines, targets', () => {
     const ex = new Explainer(runtime, load('digits_cnn.onnx'));
     const r = await integratedGradients(ex, { image: stack([npy('digit_7.npy'), npy('digit_0.npy')]) }, { steps: 8 });
     expect(r.classes).toEqual([7, 0]);
-    await expect(integratedGradients(ex, { image: npy('digit_7.npy') }, { target: 10 })).rejects.toThrow("target 10 is out of range: output 'logits' has 10 classes (0 to 9)");
+    await expect(integratedGradients(ex, { image: npy('digit_7.npy') }, { target: 10 })).rejects.toThrow("target 10 is out of range: output 'logits' of shape [N, 10] has 10 classes (0 to 9)");
     await expect(integratedGradients(ex, { pixels: npy('digit_7.npy') } as never)).rejects.toThrow("no value given for input 'image'");
     await expect(integratedGradients(ex, { image: npy('patient_0.npy') })).rejects.toThrow("input 'image' expects shape [batch, 1, 8, 8], got [1, 30]");
     await ex.release();

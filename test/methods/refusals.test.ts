@@ -47,9 +47,9 @@ describe('targets', () => {
   afterAll(() => ex.release());
   const x = { x: f32([2, 3]), b: f32([2, 1]) };
   test.each([
-    [2, "target 2 is out of range: output 'y' has 2 classes (0 to 1)"],
-    [-1, "target -1 is out of range: output 'y' has 2 classes (0 to 1)"],
-    [0.5, "target 0.5 is out of range: output 'y' has 2 classes (0 to 1)"],
+    [2, "target 2 is out of range: output 'y' of shape [N, 2] has 2 classes (0 to 1)"],
+    [-1, "target -1 is out of range: output 'y' of shape [N, 2] has 2 classes (0 to 1)"],
+    [0.5, "target 0.5 is out of range: output 'y' of shape [N, 2] has 2 classes (0 to 1)"],
     [[0], '1 targets given for 2 examples'],
     [[0, 1, 1], '3 targets given for 2 examples'],
   ])('%p', async (target, message) => {

@@ -71,3 +71,27 @@ export function summarizeModel(model: ModelProto): ModelSummary {
     functions: (model.functions ?? []).map((f) => `${f.domain ?? ''}::${f.name ?? ''}`),
   };
 }
+
+/** Element types an attribution can explain: float32, float16, float64, bfloat16. */
+const FLOAT_OUTPUT_TYPES = new Set([1, 10, 11, 16]);
+
+/**
+ * The output an explanation is about: the one asked for, or by default the
+ * first floating-point output (classifiers exported by skl2onnx or
+ * onnxmltools put an int64 label first and the probabilities second), else
+ * the first output whose type the model does not declare. One rule for
+ * `inspect`, the gradient coverage and every method.
+ */
+export function explainedOutput(model: ModelProto, requested?: string): string {
+  const outputs = model.graph?.output ?? [];
+  const names = outputs.map((o) => `'${o.name}'`).join(', ');
+  if (requested !== undefined) {
+    if (!outputs.some((o) => o.name === requested)) throw new Error(`the model has no output '${requested}'; its outputs are ${names}`);
+    return requested;
+  }
+  const float = outputs.find((o) => o.type?.tensorType && FLOAT_OUTPUT_TYPES.has(o.type.tensorType.elemType ?? 0));
+  const untyped = outputs.find((o) => !o.type?.tensorType?.elemType);
+  const chosen = float ?? untyped;
+  if (!chosen) throw new Error(`the model has no floating-point output to explain; its outputs are ${outputs.map((o) => `'${o.name}' (${describeValue(o).type})`).join(', ')}`);
+  return chosen.name!;
+}

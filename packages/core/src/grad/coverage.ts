@@ -8,6 +8,7 @@
 import type { ModelProto } from '../onnx/types';
 import { GraphIndex, opsetVersion, nodeDependencies, normalizeDomain } from '../onnx/graph';
 import { isFloatType } from './emitter';
+import { explainedOutput } from '../inspect';
 import { findGradient, NON_DIFFERENTIABLE } from './registry';
 import './rules';
 
@@ -62,12 +63,15 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     .map((i) => i.name!);
   // a model fed only integers (token ids) is differentiated at its embedding lookups
   const wrt = opts.wrt ?? (floatInputs.length ? floatInputs : embeddingOutputs(model));
-  // default: the first floating-point output (classifiers also output integer labels)
-  const output =
-    opts.output ??
-    (graph.output ?? []).find((o) => o.type?.tensorType && isFloatType(o.type.tensorType.elemType))?.name ??
-    graph.output?.[0]?.name ??
-    '';
+  // a model with no float output (a classifier exporting labels and a ZipMap) is reported, not refused
+  let output = '';
+  let noOutput: string | undefined;
+  try {
+    output = explainedOutput(model, opts.output);
+  } catch (e) {
+    if (opts.output !== undefined) throw e;
+    noOutput = (e as Error).message;
+  }
   const floatish = (name: string) => {
     const t = index.elemType(name);
     return t === undefined || isFloatType(t);
@@ -114,6 +118,6 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     ops: [...ops.values()].sort((a, b) => b.count - a.count || a.opType.localeCompare(b.opType)),
     verdict: blocking.size || !reached ? 'finite-differences' : 'graph',
     blocking: [...blocking.values()],
-    ...(reached ? {} : { note: `output '${output}' is not reached from ${wrt.length ? wrt.map((w) => `'${w}'`).join(', ') : 'any float input'} along differentiable ops` }),
+    ...(noOutput ? { note: noOutput } : reached ? {} : { note: `output '${output}' is not reached from ${wrt.length ? wrt.map((w) => `'${w}'`).join(', ') : 'any float input'} along differentiable ops` }),
   };
 }

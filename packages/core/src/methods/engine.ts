@@ -16,7 +16,7 @@ import type { Runtime, Session, Tensor } from '../runtime';
 import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
 import { GradientError } from '../grad/emitter';
 import { probeShapes, type ShapeTable } from '../grad/shapes';
-import { makeBatchable } from '../grad/batch';
+import { makeBatchable, type BatchableModel } from '../grad/batch';
 import { rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type AbortSignalLike } from './progress';
 
@@ -24,8 +24,8 @@ export type GradientMode = 'auto' | 'graph' | 'fd';
 export type GradientSource = 'graph' | 'fd';
 
 export interface EngineOptions {
-  /** Model output to explain (default: the first). */
-  output?: string;
+  /** Model output to explain (see explainedOutput). */
+  output: string;
   /** Graph inputs to attribute; with `at`, ignored (the layer tensor is attributed). */
   wrt: string[];
   /** An intermediate tensor to attribute at (layer attribution): the model is cut there. */
@@ -45,6 +45,21 @@ export interface EngineResult {
 }
 
 const EPS32 = 1.1920928955078125e-7;
+
+/**
+ * What every engine of a model shares, found once from a sample: the model
+ * made batchable where it can be, and the static shape of every tensor.
+ */
+export interface PreparedModel {
+  batch: BatchableModel;
+  shapes: ShapeTable;
+}
+
+export async function prepareModel(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>): Promise<PreparedModel> {
+  const batch = await makeBatchable(runtime, model, sample);
+  const shapes = await probeShapes(runtime, batch.model, sample, batch.batchable ? Object.keys(sample) : []);
+  return { batch, shapes };
+}
 
 interface EngineParts {
   source: GradientSource;
@@ -106,16 +121,12 @@ export class GradientEngine {
     this.doubleInputs = p.doubleInputs;
   }
 
-  /**
-   * Prepares an engine. `sample` holds batch-1 values of every model input;
-   * it is used to make the model batchable and to probe static shapes.
-   */
-  static async create(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>, opts: EngineOptions): Promise<GradientEngine> {
+  /** Prepares an engine on a prepared model (see prepareModel). */
+  static async create(runtime: Runtime, prepared: PreparedModel, opts: EngineOptions): Promise<GradientEngine> {
     const mode = opts.gradients ?? 'auto';
-    const batch = await makeBatchable(runtime, model, sample);
+    const { batch, shapes } = prepared;
     const base = batch.model;
-    const shapes = await probeShapes(runtime, base, sample, batch.batchable ? Object.keys(sample) : []);
-    const outputName = opts.output ?? base.graph!.output![0].name!;
+    const outputName = opts.output;
     if (!base.graph!.output!.some((o) => o.name === outputName)) {
       throw new GradientError(`the model has no output '${opts.output}'; its outputs are ${base.graph!.output!.map((o) => o.name).join(', ')}`);
     }

@@ -7,10 +7,11 @@
  */
 import type { ModelProto } from '../onnx/types';
 import type { Runtime, Tensor } from '../runtime';
-import { summarizeModel } from '../inspect';
+import { summarizeModel, explainedOutput } from '../inspect';
 import { checkInput } from '../checkInput';
 import type { Target } from '../grad/builder';
-import { GradientEngine, type GradientMode } from './engine';
+import { GradientEngine, prepareModel, type GradientMode, type PreparedModel } from './engine';
+import type { SymDim } from '../grad/shapes';
 import { gatherRows, rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type LongRunOptions } from './progress';
 
@@ -24,7 +25,7 @@ export type TargetSpec = number | number[] | { index: number[] } | 'sum';
 
 export interface CommonOptions extends LongRunOptions {
   target?: TargetSpec;
-  /** Model output to explain (default: the first). */
+  /** Model output to explain (default: the first floating-point output, see explainedOutput). */
   output?: string;
   /** Inputs to attribute (default: every floating-point input). Others are held fixed. */
   attribute?: string[];
@@ -33,6 +34,34 @@ export interface CommonOptions extends LongRunOptions {
   gradients?: GradientMode;
   /** Rows per session run (interpolation points, noise samples); bounds memory. Default: sized to the model's activations (1 to 64). */
   internalBatchSize?: number;
+  /**
+   * Most model evaluations finite differences may take in one pass (default
+   * MAX_FD_EVALUATIONS); past it the method refuses before starting.
+   */
+  maxEvaluations?: number;
+}
+
+/** Finite differences past this many model evaluations are refused: hours of work, not an answer. */
+export const MAX_FD_EVALUATIONS = 1_000_000;
+
+/** Refuses a finite-difference pass whose cost is out of all proportion, saying what it would cost and why it is needed. */
+function checkFdBudget(engine: GradientEngine, rows: number, oneRow: Record<string, Tensor>, limit: number): void {
+  const elements = engine.attributed.reduce((a, w) => a + rowSize(oneRow[w]), 0);
+  const evaluations = rows * (2 * elements + 1);
+  if (evaluations <= limit) return;
+  const n = (v: number) => v.toLocaleString('en-US');
+  throw new Error(
+    `finite differences would take ${n(evaluations)} model evaluations (${n(elements)} attributed elements, 2 per element and row, ${n(rows)} rows), over the limit of ${n(limit)}; ` +
+      `they are used because ${engine.reason ?? 'no gradient graph was built'}. Attribute at a smaller layer, take fewer steps, or raise maxEvaluations (--max-evaluations)`,
+  );
+}
+
+/** A target that does not fit the explained output: the caller's mistake, reported before any work. */
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetError';
+  }
 }
 
 export interface ResolvedTarget {
@@ -43,6 +72,7 @@ export interface ResolvedTarget {
 
 export class Explainer {
   private readonly engines = new Map<string, Promise<GradientEngine>>();
+  private readonly prepared = new Map<string, Promise<PreparedModel>>();
   readonly summary;
 
   constructor(readonly runtime: Runtime, readonly model: ModelProto) {
@@ -61,6 +91,12 @@ export class Explainer {
       const t = inputs[declared.name];
       if (!t) throw new Error(`no value given for input '${declared.name}'; the model's inputs are ${this.summary.inputs.map((i) => i.name).join(', ')}`);
       checkInput(declared, { dtype: t.type, shape: t.dims });
+      if (t.type === 'float32' || t.type === 'float64') {
+        const d = t.data as Float32Array;
+        for (let i = 0; i < d.length; i++) {
+          if (!Number.isFinite(d[i])) throw new Error(`input '${declared.name}' holds ${d[i]} at flat index ${i}: attributions need finite inputs`);
+        }
+      }
       if (batch >= 0 && t.dims[0] !== batch) throw new Error(`inputs disagree on the batch size: '${declared.name}' has ${t.dims[0]} rows, another input ${batch}`);
       batch = t.dims[0];
     }
@@ -70,6 +106,37 @@ export class Explainer {
     return batch;
   }
 
+  /** The output explained with these options: the one asked for, or explainedOutput's default. */
+  outputName(opts: CommonOptions): string {
+    return explainedOutput(this.model, opts.output);
+  }
+
+  /**
+   * The model made batchable and its shapes probed, once per shape of the
+   * inputs (a text model fed another sequence length gets its own).
+   */
+  private prepare(inputs: Record<string, Tensor>): { key: string; prepared: Promise<PreparedModel> } {
+    const key = JSON.stringify(Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, v.type, v.dims.slice(1)]));
+    let prepared = this.prepared.get(key);
+    if (!prepared) {
+      const sample: Record<string, Tensor> = {};
+      for (const [k, v] of Object.entries(inputs)) sample[k] = gatherRows(v, [0]);
+      prepared = prepareModel(this.runtime, this.model, sample);
+      this.prepared.set(key, prepared);
+      prepared.catch(() => this.prepared.delete(key));
+    }
+    return { key, prepared };
+  }
+
+  /** The explained output's probed shape, batch axis 'N' (a number when the model takes one row). */
+  async outputShape(inputs: Record<string, Tensor>, opts: CommonOptions): Promise<SymDim[]> {
+    const output = this.outputName(opts);
+    const { shapes } = await this.prepare(inputs).prepared;
+    const dims = shapes.get(output)?.dims;
+    if (!dims) throw new Error(`the shape of output '${output}' could not be found by running the model`);
+    return dims;
+  }
+
   /** An engine for these options, prepared on first use with the first example as the sample. */
   async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target): Promise<GradientEngine> {
     const wrt = opts.at ? [] : opts.attribute ?? this.floatInputs();
@@ -77,39 +144,64 @@ export class Explainer {
       throw new Error('the model has no floating-point input to attribute; attribute at a layer instead (for a text model, its embedding output)');
     }
     for (const w of wrt) if (!this.summary.inputs.some((i) => i.name === w)) throw new Error(`cannot attribute '${w}': the model has no such input`);
-    const key = JSON.stringify([opts.output ?? '', wrt, opts.at ?? '', opts.gradients ?? 'auto', target.kind, target.kind === 'index' ? target.index : []]);
+    const output = this.outputName(opts);
+    const { key: shapeKey, prepared } = this.prepare(inputs);
+    const key = JSON.stringify([shapeKey, output, wrt, opts.at ?? '', opts.gradients ?? 'auto', target.kind, target.kind === 'index' ? target.index : []]);
     let engine = this.engines.get(key);
     if (!engine) {
-      const sample: Record<string, Tensor> = {};
-      for (const [k, v] of Object.entries(inputs)) sample[k] = gatherRows(v, [0]);
-      engine = GradientEngine.create(this.runtime, this.model, sample, { output: opts.output, wrt, at: opts.at, gradients: opts.gradients, target });
+      engine = prepared.then((p) => GradientEngine.create(this.runtime, p, { output, wrt, at: opts.at, gradients: opts.gradients, target }));
       this.engines.set(key, engine);
       engine.catch(() => this.engines.delete(key));
     }
     return engine;
   }
 
-  /** Turns a TargetSpec into the gradient target, finding top classes with a forward run when none is given. */
+  /**
+   * Turns a TargetSpec into the gradient target, finding top classes with a
+   * forward run when none is given. Checked against the output's probed
+   * shape before any attribution work: a target that does not index the
+   * output is the user's mistake, never a reason to fall back to finite
+   * differences.
+   */
   async resolveTarget(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number): Promise<ResolvedTarget> {
     const spec = opts.target;
+    const dims = await this.outputShape(inputs, opts);
+    const output = this.outputName(opts);
+    const shown = `[${dims.join(', ')}]`;
+    const axes = dims.slice(1);
     if (spec === 'sum') return { target: { kind: 'sum' } };
-    if (typeof spec === 'object' && !Array.isArray(spec)) return { target: { kind: 'index', index: spec.index } };
-    const target: Target = { kind: 'class' };
+    if (typeof spec === 'object' && !Array.isArray(spec)) {
+      const bad = spec.index.length !== axes.length || spec.index.some((v, i) => !Number.isInteger(v) || v < 0 || (typeof axes[i] === 'number' && v >= (axes[i] as number)));
+      if (bad) {
+        throw new TargetError(`target index [${spec.index.join(', ')}] does not index output '${output}' of shape ${shown}: it takes ${axes.length} value${axes.length === 1 ? '' : 's'}, one per non-batch axis, each below [${axes.join(', ')}]`);
+      }
+      return { target: { kind: 'index', index: spec.index } };
+    }
+    // the top class is a classifier's idea: on any other output (an image, a
+    // sequence of per-position scores) it would pick an arbitrary element or
+    // sum over positions, so a target must be said. An explicit class on a
+    // longer output is its last axis, summed over the others (documented).
+    if (axes.length === 0) throw new TargetError(`output '${output}' has shape ${shown}, one value per example: explain it with the target 'sum'`);
+    if (axes.length !== 1 && spec === undefined) {
+      const example = axes.map((d) => (typeof d === 'number' ? Math.floor(d / 2) : 0)).join(',');
+      throw new TargetError(
+        `output '${output}' has shape ${shown}, not [N, classes], so there is no top class to explain: give the target as an index over its non-batch axes (e.g. ${example}) or 'sum'`,
+      );
+    }
+    const n = axes[axes.length - 1];
     let classes: number[];
     if (spec === undefined) {
       classes = await this.topClasses(inputs, opts, batch);
     } else {
       classes = typeof spec === 'number' ? new Array(batch).fill(spec) : spec;
-      if (classes.length !== batch) throw new Error(`${classes.length} targets given for ${batch} examples`);
+      if (classes.length !== batch) throw new TargetError(`${classes.length} targets given for ${batch} examples`);
     }
-    const out = this.summary.outputs.find((o) => o.name === (opts.output ?? this.summary.outputs[0].name));
-    const n = out?.shape?.[out.shape.length - 1];
     for (const c of classes) {
       if (!Number.isInteger(c) || c < 0 || (typeof n === 'number' && c >= n)) {
-        throw new Error(`target ${c} is out of range: output '${out?.name}' has ${typeof n === 'number' ? n : 'an unknown number of'} classes${typeof n === 'number' ? ` (0 to ${n - 1})` : ''}`);
+        throw new TargetError(`target ${c} is out of range: output '${output}' of shape ${shown} has ${typeof n === 'number' ? `${n} classes (0 to ${n - 1})` : 'classes numbered from 0'}`);
       }
     }
-    return { target, classes };
+    return { target: { kind: 'class' }, classes };
   }
 
   /** The arg-max of the explained output's last axis, per example. */
@@ -144,7 +236,7 @@ export class Explainer {
     engine: GradientEngine,
     total: number,
     rowsOf: (start: number, n: number) => { feeds: Record<string, Tensor>; classes?: number[]; scales?: Record<string, Float32Array> },
-    opts: LongRunOptions & { internalBatchSize?: number },
+    opts: LongRunOptions & { internalBatchSize?: number; maxEvaluations?: number },
     phase: string,
     wantGrad = true,
     /**
@@ -155,6 +247,7 @@ export class Explainer {
     consume?: (start: number, n: number, grads: Record<string, Float32Array>) => void,
   ): Promise<{ selected: Float64Array; grads: Record<string, Float32Array> }> {
     const size = Math.max(1, Math.min(opts.internalBatchSize ?? engine.suggestedBatchSize(), engine.maxRows));
+    if (wantGrad && engine.source === 'fd' && total > 0) checkFdBudget(engine, total, rowsOf(0, 1).feeds, opts.maxEvaluations ?? MAX_FD_EVALUATIONS);
     const selected = new Float64Array(total);
     const grads: Record<string, Float32Array> = {};
     for (let start = 0; start < total; start += size) {

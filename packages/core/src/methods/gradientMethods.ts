@@ -170,7 +170,7 @@ export interface GradientShapOptions extends CommonOptions {
  * input; the attribution is the mean of gradient * (x - baseline). Its delta
  * compares the sum with F(x) minus the mean F over the drawn baselines.
  */
-export async function gradientShap(explainer: Explainer, inputs: Record<string, Tensor>, opts: GradientShapOptions = {}): Promise<AttributionResult & { delta: number[] }> {
+export async function gradientShap(explainer: Explainer, inputs: Record<string, Tensor>, opts: GradientShapOptions = {}): Promise<AttributionResult & { delta: number[]; baselineOutputs: number[] }> {
   const samples = opts.samples ?? 5;
   const stdev = opts.stdev ?? 0;
   const rnd = randomSource(opts.seed ?? 1);
@@ -256,7 +256,8 @@ export async function gradientShap(explainer: Explainer, inputs: Record<string, 
     for (let k = 0; k < samples; k++) s += fb.selected[e * samples + k];
     return s / samples;
   });
-  return { ...res, delta: res.sum.map((s, e) => s - (fx.selected[e] - meanBase[e])) };
+  // the baseline expectation E[F(x')] over the draws: what the attributions' sum is compared with
+  return { ...res, baselineOutputs: meanBase, delta: res.sum.map((s, e) => s - (fx.selected[e] - meanBase[e])) };
 }
 
 export interface GradCamOptions extends CommonOptions {

@@ -44,6 +44,8 @@ export interface AttributionResult {
   batchNotes: string[];
   /** Rows per session run that were used. */
   batchSize: number;
+  /** What the result's own checks found doubtful (a completeness gap too large for its steps): to be shown, not hidden. */
+  warnings?: string[];
 }
 
 export interface IntegratedGradientsResult extends AttributionResult {
@@ -168,6 +170,30 @@ export function positionScores(attr: Tensor): Tensor {
 }
 
 /** Common tail of every method's result. */
+/**
+ * A result with NaN or infinite values is no answer: refused, with where
+ * the bad values are, rather than printed (inputs are checked up front, so
+ * these come from the model or the method's own arithmetic).
+ */
+function refuseNonFinite(method: string, attributions: Record<string, Tensor>, outputs: Float64Array): void {
+  const bad: string[] = [];
+  const firstBad = Array.from(outputs).findIndex((v) => !Number.isFinite(v));
+  if (firstBad >= 0) bad.push(`the explained output is ${outputs[firstBad]} for example ${firstBad}`);
+  for (const [name, t] of Object.entries(attributions)) {
+    const d = asFloat32(t);
+    let count = 0;
+    let first = -1;
+    for (let i = 0; i < d.length; i++) {
+      if (!Number.isFinite(d[i])) {
+        count++;
+        if (first < 0) first = i;
+      }
+    }
+    if (count) bad.push(`${count} of ${d.length} attributions of '${name}' are not finite (the first, at flat index ${first}, is ${d[first]})`);
+  }
+  if (bad.length) throw new Error(`${method}: no finite result: ${bad.join('; ')}`);
+}
+
 export function resultBase(
   method: string,
   explainer: Explainer,
@@ -179,6 +205,7 @@ export function resultBase(
   internalBatchSize?: number,
 ): AttributionResult {
   const batch = outputs.length;
+  refuseNonFinite(method, attributions, outputs);
   const sum = Array.from({ length: batch }, (_, i) => {
     let s = 0;
     for (const t of Object.values(attributions)) {
@@ -412,12 +439,31 @@ export async function integratedGradients(
   for (const w of attributed) attributions[w] = { type: 'float32', dims: [...feeds[w].dims], data: attr[w] };
   const res = resultBase('integrated-gradients', explainer, engine, opts.target, classes, attributions, fx, opts.internalBatchSize);
   const adaptive = reports.length ? mergeReports(reports) : undefined;
+  const delta = res.sum.map((s, e) => s - (fx![e] - baselineOut[e]));
+  const warnings = completenessWarnings(delta, Array.from(fx, (v, e) => v - baselineOut[e]), engine.source);
   return {
     ...res,
     steps: adaptive ? Math.max(...adaptive.stepsPerExample) : (steps as number),
     integration: adaptive ? 'romberg' : integration,
     ...(adaptive ? { adaptive } : {}),
     baselineOutputs: Array.from(baselineOut),
-    delta: res.sum.map((s, e) => s - (fx![e] - baselineOut[e])),
+    delta,
+    ...(warnings.length ? { warnings } : {}),
   };
+}
+
+/** |delta| above this share of |F(x) - F(x')| is reported: the integral, or the gradients, are off. */
+export const COMPLETENESS_WARNING = 0.05;
+
+/** One warning per example whose completeness gap is past COMPLETENESS_WARNING of its output change. */
+export function completenessWarnings(delta: number[], change: number[], source: 'graph' | 'fd'): string[] {
+  const out: string[] = [];
+  delta.forEach((d, e) => {
+    const share = Math.abs(d) / Math.max(Math.abs(change[e]), 1e-12);
+    if (share > COMPLETENESS_WARNING && Math.abs(d) > 1e-6) {
+      const fix = source === 'fd' ? 'more steps, or graph gradients (finite differences add their own error)' : "more steps, or steps: 'auto'";
+      out.push(`example ${e}: completeness gap ${d.toExponential(2)} is ${(100 * share).toFixed(1)}% of F(x) - F(baseline) = ${change[e].toExponential(2)}; the attributions are not converged: take ${fix}`);
+    }
+  });
+  return out;
 }

@@ -60,8 +60,17 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
  */
 const computed = new Map<string, Quadrature>();
 
+/**
+ * Most steps a fixed rule takes. Gauss-Legendre nodes cost O(n) each (the
+ * Legendre recurrence in every Newton step), O(n^2) for a rule: 10,000 steps
+ * take about a second, 100,000 took a minute on the event loop. IG
+ * converges long before either (steps: 'auto' finds how many it needs).
+ */
+export const MAX_STEPS = 10_000;
+
 export function quadrature(method: IntegrationMethod, n: number): Quadrature {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`steps must be a positive integer, got ${n}`);
+  if (n > MAX_STEPS) throw new RangeError(`steps ${n} is more than the ${MAX_STEPS.toLocaleString('en-US')} a rule may take; IG converges long before (steps 'auto' finds how many it needs)`);
   const key = `${method}:${n}`;
   let rule = computed.get(key);
   if (!rule) {
