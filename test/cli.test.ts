@@ -65,7 +65,18 @@ describe('bad input gets one clear line and a non-zero exit', () => {
     [['run', 'models/digits_cnn.onnx', '--input', 'models/samples/missing.npy'], /^onnx-explain: input file 'models\/samples\/missing\.npy' does not exist\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', 'many', '--quiet'], /^onnx-explain: --steps must be a positive integer or auto, got 'many'\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', '2.5', '--quiet'], /^onnx-explain: --steps must be a positive integer or auto, got '2.5'\n$/],
-    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', 'auto', '--tolerance', '2', '--quiet'], /^onnx-explain: tolerance must be in \(0, 1\), got 2\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--steps', 'auto', '--tolerance', '2', '--quiet'], /^onnx-explain: --tolerance must be a positive number below 1, got '2'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--batch-size', '0'], /^onnx-explain: --batch-size must be a whole number from 1 to 4,096, got '0'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--batch-size', '-1'], /^onnx-explain: --batch-size must be a whole number from 1 to 4,096, got '-1'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--batch-size', '1.5'], /^onnx-explain: --batch-size must be a whole number from 1 to 4,096, got '1\.5'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--batch-size', '1e9'], /^onnx-explain: --batch-size must be a whole number from 1 to 4,096, got '1000000000'\n$/],
+    [['attribute', 'models/tabular_mlp.onnx', '--input', 'models/samples/patient_0.npy', '--quiet', '--method', 'smoothgrad', '--samples', '0'], /^onnx-explain: --samples must be a whole number from 1 to 100,000, got '0'\n$/],
+    [['attribute', 'models/tabular_mlp.onnx', '--input', 'models/samples/patient_0.npy', '--quiet', '--method', 'smoothgrad', '--samples', '-3'], /^onnx-explain: --samples must be a whole number from 1 to 100,000, got '-3'\n$/],
+    [['attribute', 'models/tabular_mlp.onnx', '--input', 'models/samples/patient_0.npy', '--quiet', '--method', 'smoothgrad', '--stdev', 'NaN'], /^onnx-explain: --stdev must be a non-negative number, got 'NaN'\n$/],
+    [['attribute', 'models/tabular_mlp.onnx', '--input', 'models/samples/patient_0.npy', '--quiet', '--method', 'gradient-shap', '--stdev', '-1'], /^onnx-explain: --stdev must be a non-negative number, got '-1'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--max-evaluations', '0'], /^onnx-explain: --max-evaluations must be a whole number from 1 to 9,007,199,254,740,991, got '0'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--steps', 'auto', '--tolerance', 'NaN'], /^onnx-explain: --tolerance must be a positive number below 1, got 'NaN'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--quiet', '--steps', '0'], /^onnx-explain: --steps must be a positive integer or auto, got '0'\n$/],
   ])('%j', (args, message) => {
     const r = cli(...(args as string[]));
     expect(r.code).toBe(1);
@@ -77,6 +88,22 @@ describe('bad input gets one clear line and a non-zero exit', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain('1025 steps (auto, romberg, tolerance 0.00001)');
     expect(r.err).toMatch(/^onnx-explain: warning: example 0 did not converge to tolerance 0.00001 within 1025 steps \(error estimate \d\.\de-\d\)\n$/);
+  });
+
+  test.each([
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--method', 'shap'], /^onnx-explain: Invalid values: Argument: method, Given: "shap", Choices: "ig", "saliency", .*"grad-cam" \(see --help\)\n$/],
+    [['attribute', 'models/digits_cnn.onnx'], /^onnx-explain: Missing required argument: input \(see --help\)\n$/],
+  ])('a bad choice or a missing option is one line naming it, exit 2: %j', (args, message) => {
+    const r = cli(...(args as string[]));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+    expect(r.err.split('\n').length).toBe(2);
+  });
+
+  test.each([['inspect'], ['run']])('%s accepts --quiet', (cmd) => {
+    const r = cli(cmd, 'models/digits_cnn.onnx', ...(cmd === 'run' ? ['--input', 'models/samples/digit_0.npy'] : []), '--quiet');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
   });
 
   test('an unknown command prints usage and exits 2', () => {

@@ -100,6 +100,28 @@ describe('input formats', () => {
     expect(img.height).toBeGreaterThanOrEqual(256);
   });
 
+  test.each([
+    [['--scale', '0'], /^onnx-explain: --scale must be a positive number, got '0'\n$/],
+    [['--std', '0'], /^onnx-explain: --std divides, so every value must be positive, got '0'\n$/],
+    [['--std', '0.2,'], /^onnx-explain: --std '0\.2,' is not a list of numbers\n$/],
+    [['--resize', '224'], /^onnx-explain: --resize takes HxW, two positive whole numbers \(e\.g\. 224x224\), got '224'\n$/],
+    [['--resize', '0x8'], /^onnx-explain: --resize takes HxW/],
+  ])('image options out of range are refused before any work: %j', (args, message) => {
+    const png = new PNG({ width: 8, height: 8 });
+    grey.forEach((g, i) => png.data.set([g, g, g, 255], i * 4));
+    const file = path.join(dir, 'three_opts.png');
+    fs.writeFileSync(file, PNG.sync.write(png));
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', file, '--quiet', ...(args as string[]));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(message);
+  });
+
+  test('more unnamed --input files than the model has inputs is named as such', () => {
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--input', 'models/samples/digit_3.npy', '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.err).toBe('onnx-explain: 2 --input files for a model with 1 input (image); name each one: --input NAME=FILE\n');
+  });
+
   test('a JPEG is resized, and mean/std preprocessing is applied', () => {
     const raw = Buffer.alloc(16 * 16 * 4);
     for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) raw.set([grey[(y >> 1) * 8 + (x >> 1)], grey[(y >> 1) * 8 + (x >> 1)], grey[(y >> 1) * 8 + (x >> 1)], 255], (y * 16 + x) * 4);
@@ -119,7 +141,11 @@ describe('bad input: one clear line, non-zero exit', () => {
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/missing.npy'], /^onnx-explain: input file 'models\/samples\/missing\.npy' does not exist\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/patient_0.npy'], /^onnx-explain: input 'image' expects shape \[batch, 1, 8, 8\], got \[1, 30\]\n$/],
     [['attribute', 'models/text_classifier.onnx', '--input', 'models/samples/digit_3.npy'], /^onnx-explain: input 'token_ids' expects type int64, got float32/],
-    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--target', '12'], /^onnx-explain: target 12 is out of range: output 'logits' has 10 classes \(0 to 9\)\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--target', '12'], /^onnx-explain: target 12 is out of range: output 'logits' of shape \[N, 10\] has 10 classes \(0 to 9\)\n$/],
+    // an index that does not fit the output is the user's mistake: refused up front, never a finite-difference fallback to NaN
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--target', '3,4'], /^onnx-explain: target index \[3, 4\] does not index output 'logits' of shape \[N, 10\]: it takes 1 value, one per non-batch axis, each below \[10\]\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--target', '10,0', '--gradients', 'fd'], /^onnx-explain: target index \[10, 0\] does not index output 'logits'/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--gradients', 'fd', '--max-evaluations', '1000'], /^onnx-explain: finite differences would take 6,450 model evaluations \(64 attributed elements, 2 per element and row, 50 rows\), over the limit of 1,000; they are used because finite differences were asked for\. .*--max-evaluations\)\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--at', 'no_such_tensor'], /^onnx-explain: unknown tensor 'no_such_tensor' for layer attribution/],
     [['attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy'], /^onnx-explain: the model has no floating-point input to attribute; attribute at a layer instead/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--device', 'cuda'], /^onnx-explain: CUDA was asked for but onnxruntime-node cannot use it \(.*\)\. .*--onnxruntime-node-install=cuda12\n$/],

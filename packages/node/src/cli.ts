@@ -142,9 +142,25 @@ function parseTarget(t: string | undefined): TargetSpec | undefined {
   throw new Error(`--target '${t}' is not a class index (3), an index over the output's non-batch axes (0,2,1) or 'sum'`);
 }
 
+/** yargs coercions that refuse what would run into NaN or nonsense later, naming the option and the value. */
+const positiveInt = (flag: string, max = Number.MAX_SAFE_INTEGER) => (v: unknown) => {
+  const n = Number(v);
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be a whole number from 1 to ${max.toLocaleString('en-US')}, got '${v}'`);
+  return n;
+};
+const finite = (flag: string, { positive = false, below }: { positive?: boolean; below?: number } = {}) => (v: unknown) => {
+  const n = Number(v);
+  if (v === undefined) return undefined;
+  if (!Number.isFinite(n) || (positive ? n <= 0 : n < 0) || (below !== undefined && n >= below)) {
+    throw new Error(`--${flag} must be a ${positive ? 'positive' : 'non-negative'} number${below !== undefined ? ` below ${below}` : ''}, got '${v}'`);
+  }
+  return n;
+};
+
 function parseList(v: string | undefined, what: string): number[] | undefined {
   if (v === undefined) return undefined;
-  const xs = v.split(/[,x]/).map(Number);
+  const xs = v.split(/[,x]/).map((t) => (t.trim() === '' ? NaN : Number(t)));
   if (xs.some((n) => !Number.isFinite(n))) throw new Error(`${what} '${v}' is not a list of numbers`);
   return xs;
 }
@@ -168,6 +184,7 @@ interface AttributeArgs {
   heatmap?: string;
   samples?: number;
   stdev?: number;
+  maxEvaluations?: number;
   resize?: string;
   layout?: 'NCHW' | 'NHWC';
   scale?: number;
@@ -189,21 +206,29 @@ async function readInputs(a: InputArgs, summary: ModelSummary) {
     const name = named ? spec.slice(0, eq) : summary.inputs[Object.keys(feeds).length]?.name;
     const file = named ? spec.slice(eq + 1) : spec;
     const declared = summary.inputs.find((i) => i.name === name);
+    if (!named && !declared) {
+      throw new Error(`${a.input.length} --input files for a model with ${summary.inputs.length} input${summary.inputs.length === 1 ? '' : 's'} (${summary.inputs.map((i) => i.name).join(', ')}); name each one: --input NAME=FILE`);
+    }
     if (!declared) throw new Error(`the model has no input '${name}'; its inputs are ${summary.inputs.map((i) => i.name).join(', ')}`);
+    if (feeds[declared.name]) throw new Error(`input '${declared.name}' is given twice`);
     if (isImageFile(file)) {
       const shape = declared.shape ?? [];
       const channelsFirst = a.layout ? a.layout === 'NCHW' : !(shape.length === 4 && (shape[3] === 1 || shape[3] === 3) && shape[1] !== 1 && shape[1] !== 3);
       const layout = channelsFirst ? 'NCHW' : 'NHWC';
       const dims = layout === 'NCHW' ? shape.slice(2) : shape.slice(1, 3);
       const channels = layout === 'NCHW' ? shape[1] : shape[3];
-      const size = parseList(a.resize, '--resize') ?? (dims.every((d) => typeof d === 'number') && dims.length === 2 ? (dims as number[]) : undefined);
+      const asked = parseList(a.resize, '--resize');
+      if (asked && (asked.length !== 2 || asked.some((v) => !Number.isInteger(v) || v < 1))) throw new Error(`--resize takes HxW, two positive whole numbers (e.g. 224x224), got '${a.resize}'`);
+      const size = asked ?? (dims.every((d) => typeof d === 'number') && dims.length === 2 ? (dims as number[]) : undefined);
+      const std = parseList(a.std, '--std');
+      if (std?.some((v) => v <= 0)) throw new Error(`--std divides, so every value must be positive, got '${a.std}'`);
       const img = await loadImage(file, {
         size: size as [number, number] | undefined,
         layout,
         grayscale: a.grayscale ?? channels === 1,
         scale: a.scale,
         mean: parseList(a.mean, '--mean'),
-        std: parseList(a.std, '--std'),
+        std,
       });
       images[declared.name] = img;
       feeds[declared.name] = toTensor(img.tensor);
@@ -336,6 +361,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
         gradients: a.gradients,
         samples: a.samples,
         stdev: a.stdev,
+        maxEvaluations: a.maxEvaluations,
         onProgress: (e) => bar.update(e),
       });
     } finally {
@@ -367,6 +393,8 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
       lines.push(`wrote      ${a.heatmap}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
+    // the result's own doubts go to stderr even with --quiet: a number without them misleads
+    for (const w of result.warnings ?? []) process.stderr.write(`onnx-explain: warning: ${w}\n`);
     const open = result.adaptive?.converged.flatMap((c, e) => (c ? [] : [e])) ?? [];
     if (open.length) {
       process.stderr.write(`onnx-explain: warning: example${open.length > 1 ? 's' : ''} ${open.join(', ')} did not converge to tolerance ${result.adaptive!.tolerance} within ${result.steps} steps (error estimate ${open.map((e) => result.adaptive!.errorEstimate[e].toExponential(1)).join(', ')})\n`);
@@ -402,27 +430,28 @@ export async function main(argv: string[]): Promise<void> {
             },
             describe: "interpolation steps (ig), or auto: as many as the tolerance needs, per example",
           })
-          .option('tolerance', { type: 'number', describe: 'with --steps auto: relative tolerance on the attributions and the completeness gap (default 0.01)' })
+          .option('tolerance', { type: 'number', coerce: finite('tolerance', { positive: true, below: 1 }), describe: 'with --steps auto: relative tolerance on the attributions and the completeness gap (default 0.01)' })
           .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: 'quadrature rule (ig)' })
           .option('baseline', { type: 'string', describe: 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)' })
-          .option('batch-size', { type: 'number', describe: 'rows per session run (interpolation points); bounds memory (default 64)' })
+          .option('batch-size', { type: 'number', coerce: positiveInt('batch-size', 4096), describe: "rows per session run (interpolation points); bounds memory (default: sized to the model's activations, 1 to 64)" })
           .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam, the convolution output' })
           .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
-          .option('samples', { type: 'number', describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
-          .option('stdev', { type: 'number', describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
+          .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
+          .option('stdev', { type: 'number', coerce: finite('stdev'), describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
+          .option('max-evaluations', { type: 'number', coerce: positiveInt('max-evaluations'), describe: 'finite differences: refuse a pass that would take more model evaluations than this (default 1000000)' })
           .option('json', { type: 'string', describe: 'write the result as JSON here' })
           .option('npy', { type: 'string', describe: 'write the attributions as float32 .npy here' })
           .option('heatmap', { type: 'string', describe: 'write a PNG heatmap with a colour legend here (image inputs)' })
           .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
           .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
-          .option('scale', { type: 'number', describe: 'image inputs: divide pixel values by this (default 255)' })
+          .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
           .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
           .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
           .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' }),
       async (a) => {
-        await attribute({ ...a, model: a.model, outputName: a['output-name'], batchSize: a['batch-size'] } as AttributeArgs);
+        await attribute({ ...a, model: a.model, outputName: a['output-name'], batchSize: a['batch-size'], maxEvaluations: a['max-evaluations'] } as AttributeArgs);
       },
     )
     .command(
@@ -431,7 +460,8 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' }),
+          .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'accepted for symmetry with attribute (inspect prints no progress)' }),
       async (a) => inspect(a.model, a.json),
     )
     .command(
@@ -445,7 +475,8 @@ export async function main(argv: string[]): Promise<void> {
             array: true,
             demandOption: true,
             describe: 'an input file (.npy or .json), or NAME=FILE for a model with several inputs; repeatable',
-          }),
+          })
+          .option('quiet', { type: 'boolean', default: false, describe: 'accepted for symmetry with attribute (run prints no progress)' }),
       async (a) => printOutputs(await run(a.model, a.input)),
     )
     .command(
@@ -472,9 +503,10 @@ export async function main(argv: string[]): Promise<void> {
     .demandCommand(1, 'name a command: attribute, inspect, run or demo (see --help)')
     .strict()
     .help()
-    .fail((msg, err, y) => {
+    .fail((msg, err) => {
       if (err) throw err;
-      process.stderr.write(`${msg}\n\n${y.help()}\n`);
+      // one line naming the problem (yargs lists the valid choices in it), not the whole help
+      process.stderr.write(`onnx-explain: ${msg.replace(/\s*\n\s*/g, ' ')} (see --help)\n`);
       process.exit(2);
     })
     .parseAsync();
