@@ -52,7 +52,8 @@ export class OrtNodeRuntime implements Runtime {
     const s = await ort.InferenceSession.create(bytes, {
       executionProviders: this.opts.executionProviders ?? ['cpu'],
       graphOptimizationLevel: this.opts.graphOptimizationLevel ?? 'all',
-      logSeverityLevel: 3,
+      // errors reach the caller as exceptions with the same text; printed too, they doubled every failure on stderr
+      logSeverityLevel: 4,
       ...(this.opts.intraOpNumThreads ? { intraOpNumThreads: this.opts.intraOpNumThreads } : {}),
     });
     return new OrtSession(s);
