@@ -86,8 +86,23 @@ describe('drawText', () => {
 
   test('a character the font lacks is drawn as a space: no ink, still advances', () => {
     const img = newImage(12, 6);
-    expect(drawText(img, 'x1', 0, 0, 1)).toBe(8);
+    expect(drawText(img, '~1', 0, 0, 1)).toBe(8);
     expect(inked(img)).toEqual(bitmapPixels(ONE, 4, 0, 1));
+  });
+
+  test('titles: every capital has a bitmap of its own, lower case is drawn as capitals, the exponent keeps its e', () => {
+    const draw = (t: string) => {
+      const img = newImage(4, 6);
+      drawText(img, t, 0, 0, 1);
+      return [...inked(img)].sort().join(' ');
+    };
+    const capitals = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('');
+    const bitmaps = capitals.map(draw);
+    expect(new Set(bitmaps).size).toBe(26);
+    expect(bitmaps.every((b) => b !== '')).toBe(true);
+    capitals.filter((c) => c !== 'E').forEach((c) => expect(draw(c.toLowerCase())).toBe(bitmaps[capitals.indexOf(c)]));
+    expect(draw('e')).not.toBe(draw('E'));
+    for (const p of [':', ',', '(', ')', '[', ']', '_', '/', '=', '%', '?', "'"]) expect(draw(p)).not.toBe('');
   });
 
   test('textWidth is what drawText advances', () => {

@@ -96,8 +96,9 @@ test("the CLI's PNG: every clearly attributed cell has its sign's hue, over the 
   expect(r.stderr).toBe('');
   const attr = parseNpy(fs.readFileSync(npy)).data as Float32Array;
   const img = PNG.sync.read(fs.readFileSync(png));
-  // 8x8 drawn at 32 pixels a cell, 8 pixels in
-  const { pos, neg } = expectSignHues(attr, (i) => px(img, 8 + (i % 8) * 32 + 16, 8 + Math.floor(i / 8) * 32 + 16));
+  // 8x8 drawn at 32 pixels a cell, 8 pixels in, under the title's four lines (model, method, target, delta) of 14 pixels
+  const top = 8 + 4 * 14;
+  const { pos, neg } = expectSignHues(attr, (i) => px(img, 8 + (i % 8) * 32 + 16, top + Math.floor(i / 8) * 32 + 16));
   // the check covered both signs
   expect(pos).toBeGreaterThan(2);
   expect(neg).toBeGreaterThan(2);
@@ -153,6 +154,33 @@ describe('layout of the rendered image', () => {
     expect(darkIn(8, 18)).toBeGreaterThan(0); // '2'
     expect(darkIn(8 + 144 - 10, 8 + 144)).toBeGreaterThan(darkIn(8, 18)); // '-2' has the minus too
     expect(darkIn(20, 60)).toBe(0);
+  });
+});
+
+describe('what a saved picture says of itself', () => {
+  const flat = { width: 2, height: 2, values: Float32Array.from([1, -1, 0.5, 0]) };
+  test('title lines go above the map, which moves down 14 pixels a line; the image is wide enough for them', () => {
+    const plain = renderHeatmap(flat, { range: 1, scale: 4 });
+    const titled = renderHeatmap(flat, { range: 1, scale: 4, title: ['DIGITS_CNN.ONNX: INTEGRATED-GRADIENTS', 'CLASS 3'] });
+    expect(titled.height).toBe(plain.height + 28);
+    expect(titled.width).toBe(8 + 37 * 8 + 8);
+    // the map's first cell, red, 28 pixels lower than without a title
+    expect(px(plain, 9, 9)).toEqual(RED);
+    expect(px(titled, 9, 9 + 28)).toEqual(RED);
+    // ink in the title band, none in the plain picture's
+    let ink = 0;
+    for (let y = 8; y < 8 + 10; y++) for (let x = 8; x < 40; x++) if (px(titled, x, y)[0] === 0) ink++;
+    expect(ink).toBeGreaterThan(20);
+  });
+
+  test('values past the range are drawn at full colour and the legend says CLIPPED, at P99.5 when the range is the default', () => {
+    const unclipped = renderHeatmap(flat, { range: 1, scale: 4 });
+    const clipped = renderHeatmap(flat, { range: 0.5, scale: 4 });
+    expect(clipped.height).toBe(unclipped.height + 6 + 12);
+    const values = Float32Array.from({ length: 400 }, (_, i) => (i === 7 ? 100 : (i % 7) - 3));
+    const robust = renderHeatmap({ width: 20, height: 20, values }, { scale: 4 });
+    const exact = renderHeatmap({ width: 20, height: 20, values }, { scale: 4, range: 100 });
+    expect(robust.height).toBe(exact.height + 6 + 24);
   });
 });
 

@@ -65,6 +65,8 @@ export interface HeatmapOptions {
   alpha?: number;
   /** Draw a colour bar with its range (default true). */
   legend?: boolean;
+  /** Lines written above the map (model, method, target, delta): a saved picture says what it shows. */
+  title?: string[];
 }
 
 /** The colour range: the 99.5th percentile of |value|, so one extreme pixel does not wash the rest out. */
@@ -84,9 +86,21 @@ export function renderHeatmap(map: AttributionMap, opts: HeatmapOptions = {}): R
   const mh = map.height * scale;
   const labelScale = 2;
   const labels = [formatNumber(range), '0', formatNumber(-range)];
-  const legendWidth = legend ? 24 + 16 + Math.max(...labels.map((l) => textWidth(l, labelScale))) + 8 : 0;
-  const pad = legend ? 8 : 0;
-  const img = newImage(mw + legendWidth + pad, Math.max(mh + 2 * pad, legend ? 160 : 0));
+  // values past the range are drawn at full colour: the legend says so, and at which percentile
+  let peak = 0;
+  for (const v of map.values) peak = Math.max(peak, Math.abs(v));
+  const clipped = peak > range * (1 + 1e-6);
+  const clipNote = opts.range === undefined ? ['CLIPPED', 'AT P99.5'] : ['CLIPPED'];
+  const widest = (lines: string[]) => Math.max(0, ...lines.map((l) => textWidth(l, labelScale)));
+  const legendWidth = legend ? Math.max(24 + 16 + widest(labels) + 8, clipped ? 16 + widest(clipNote) + 8 : 0) : 0;
+  const titleLines = opts.title ?? [];
+  const pad = legend || titleLines.length ? 8 : 0;
+  const top = pad + titleLines.length * 14;
+  const legendHeight = legend ? Math.max(mh, 144) + 8 + (clipped ? 6 + 12 * clipNote.length : 0) : 0;
+  const width = Math.max(mw + legendWidth + pad, widest(titleLines) + 2 * pad);
+  const img = newImage(width, top + Math.max(mh + pad, legendHeight));
+  // capitals throughout: the font's lower-case e is the exponent's
+  titleLines.forEach((line, k) => drawText(img, line.toUpperCase(), pad, pad + k * 14, labelScale));
   for (let y = 0; y < map.height; y++) {
     for (let x = 0; x < map.width; x++) {
       const i = y * map.width + x;
@@ -96,12 +110,12 @@ export function renderHeatmap(map: AttributionMap, opts: HeatmapOptions = {}): R
       const c = opts.background ? divergingColor(Math.sign(t)) : divergingColor(t);
       const a = opts.background ? alpha * Math.min(1, Math.abs(t)) : 1;
       const rgb: [number, number, number] = [0, 1, 2].map((k) => Math.round(a * c[k] + (1 - a) * bg)) as [number, number, number];
-      fillRect(img, x * scale + pad, y * scale + pad, scale, scale, rgb);
+      fillRect(img, x * scale + pad, y * scale + top, scale, scale, rgb);
     }
   }
   if (legend) {
     const bx = mw + pad + 16;
-    const by = pad;
+    const by = top;
     const bh = Math.max(mh, 144);
     for (let yy = 0; yy < bh; yy++) fillRect(img, bx, by + yy, 16, 1, divergingColor(1 - (2 * yy) / (bh - 1)));
     fillRect(img, bx - 1, by, 1, bh, [0, 0, 0]);
@@ -112,6 +126,7 @@ export function renderHeatmap(map: AttributionMap, opts: HeatmapOptions = {}): R
     drawText(img, labels[0], tx, by, labelScale);
     drawText(img, labels[1], tx, by + Math.round(bh / 2) - 5, labelScale);
     drawText(img, labels[2], tx, by + bh - 10, labelScale);
+    if (clipped) clipNote.forEach((line, k) => drawText(img, line, bx, by + bh + 6 + k * 12, labelScale));
   }
   return img;
 }
