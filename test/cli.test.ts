@@ -17,6 +17,33 @@ function cli(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+test('inspect --tensors --input lists every intermediate tensor with the shape the model computes (what --at takes)', async () => {
+  const r = cli('inspect', 'models/digits_cnn.onnx', '--tensors', '--input', 'models/samples/digit_3.npy', '--json');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const listed: { name: string; op: string; type: string; shape: (number | string)[] }[] = JSON.parse(r.out).tensors;
+  // the oracle: the same model with every node output exposed, run on the sample
+  const { decodeModel, exposeIntermediates, parseNpy } = await import('@onnx-explain/core');
+  const ort = await import('onnxruntime-node');
+  const model = decodeModel(fs.readFileSync(path.join(repoRoot, 'models/digits_cnn.onnx')));
+  const x = parseNpy(fs.readFileSync(path.join(repoRoot, 'models/samples/digit_3.npy')));
+  const session = await ort.InferenceSession.create(encodeModel(exposeIntermediates(model)));
+  const out = await session.run({ image: new ort.Tensor('float32', x.data as Float32Array, x.shape) });
+  await session.release();
+  const produced = model.graph!.node!.flatMap((n) => n.output!.filter(Boolean));
+  expect(listed.map((t) => t.name)).toEqual(produced);
+  for (const t of listed) {
+    expect([t.name, t.shape.map((d) => (d === 'N' ? 1 : d))]).toEqual([t.name, [...out[t.name].dims]]);
+    expect([t.name, t.type]).toEqual([t.name, out[t.name].type]);
+  }
+  expect(listed.find((t) => t.name === '/features/features.3/Relu_output_0')?.op).toBe('Relu');
+  // without an input: what the model declares, and a pointer to --input
+  const plain = cli('inspect', 'models/digits_cnn.onnx', '--tensors');
+  expect(plain.code).toBe(0);
+  expect(plain.out).toContain('tensors (shapes as the model declares them; give --input for all of them)');
+  expect(plain.out).toMatch(/\/features\/features\.3\/Relu_output_0 +Relu /);
+});
+
 test('inspect --json describes a shipped model', () => {
   const r = cli('inspect', 'models/text_classifier.onnx', '--json');
   expect(r.code).toBe(0);

@@ -11,6 +11,8 @@ import * as jpeg from 'jpeg-js';
 import { NodeExplainer, readInputFile, parseNpy, type ExplainOptions } from '@onnx-explain/node';
 import { repoRoot, tmpDir } from './helpers/ort';
 import { relL2 } from './grad/fd';
+import { encodeNpy } from '@onnx-explain/core';
+import { nvidiaDriverPresent } from '@onnx-explain/node';
 
 const bin = path.join(repoRoot, 'packages/node/bin/onnx-explain.js');
 const EMB = '/embedding/Gather_output_0';
@@ -154,6 +156,57 @@ describe('bad input: one clear line, non-zero exit', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(message);
   });
+});
+
+describe('class names', () => {
+  const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+  test('--labels names the class in the summary and the JSON', () => {
+    const file = path.join(dir, 'digits.txt');
+    fs.writeFileSync(file, names.join('\n') + '\n');
+    const json = path.join(dir, 'labelled.json');
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--labels', file, '--json', json, '--quiet', '--device', 'cpu');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^target     class 3 \(three\) \(the top class\); output value/m);
+    expect(JSON.parse(fs.readFileSync(json, 'utf8')).classNames).toEqual(['three']);
+  });
+
+  test('a labels file that does not name the class explained, or cannot be read, is refused', () => {
+    const short = path.join(dir, 'nine.txt');
+    fs.writeFileSync(short, names.slice(0, 9).join('\n'));
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--labels', short, '--target', '9', '--quiet');
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`onnx-explain: labels file '${short}' names 9 classes; class 9 has no name\n`);
+    const missing = cli('attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--labels', 'nope.txt', '--quiet');
+    expect(missing.err).toBe("onnx-explain: labels file 'nope.txt' cannot be read\n");
+  });
+});
+
+describe('a batch is reported whole', () => {
+  test('three examples: a summary line and a heatmap each, features named (c, y, x)', () => {
+    const rows = ['digit_0', 'digit_3', 'digit_7'].map((f) => parseNpy(fs.readFileSync(path.join(repoRoot, `models/samples/${f}.npy`))));
+    const data = new Float32Array(3 * 64);
+    rows.forEach((r, i) => data.set(r.data as Float32Array, i * 64));
+    const input = path.join(dir, 'three_digits.npy');
+    fs.writeFileSync(input, encodeNpy({ dtype: 'float32', shape: [3, 1, 8, 8], data }));
+    const heat = path.join(dir, 'batch.png');
+    const r = cli('attribute', 'models/digits_cnn.onnx', '--input', input, '--heatmap', heat, '--device', 'cpu', '--quiet');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const largest = r.out.split('\n').filter((l) => l.startsWith('largest'));
+    expect(largest).toHaveLength(3);
+    largest.forEach((l, e) => expect(l).toMatch(new RegExp(`^largest    example ${e}: feature \\(c, y, x\\) \\(0, [0-7], [0-7]\\): [+-]\\d`)));
+    const pngs = [0, 1, 2].map((e) => fs.readFileSync(path.join(dir, `batch_${e}.png`)));
+    expect(fs.existsSync(heat)).toBe(false);
+    // three different digits, three different pictures
+    expect(pngs[0].equals(pngs[1]) || pngs[1].equals(pngs[2])).toBe(false);
+  });
+});
+
+test('no device notice on a machine without an NVIDIA driver; one short line where there is one', () => {
+  const r = cli('attribute', 'models/tabular_mlp.onnx', '--input', 'models/samples/patient_0.npy');
+  expect(r.code).toBe(0);
+  if (nvidiaDriverPresent()) expect(r.err).toMatch(/^onnx-explain: an NVIDIA GPU is here but onnxruntime-node has no CUDA provider/);
+  else expect(r.err).toBe('');
 });
 
 test('the demo writes a heatmap and a JSON with no arguments', () => {

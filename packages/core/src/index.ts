@@ -6,6 +6,7 @@
 export * from './onnx';
 export * from './inspect';
 export * from './checkInput';
+export * from './labels';
 export * from './grad';
 export * from './runtime';
 export * from './methods';

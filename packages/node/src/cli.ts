@@ -8,6 +8,11 @@ import { hideBin } from 'yargs/helpers';
 import { promises as fs } from 'node:fs';
 import {
   summarizeModel,
+  parseLabels,
+  metadataLabels,
+  probeShapes,
+  dataTypeName,
+  typeShape,
   checkInput,
   gradientCoverage,
   attributionMap,
@@ -88,15 +93,54 @@ function topClasses(out: Tensor, k = 3): { index: number; value: number }[] {
     .slice(0, k);
 }
 
-async function inspect(model: string, json: boolean): Promise<void> {
-  const loaded = await loadModelFile(model, { loadExternalData: false });
+/** One intermediate tensor as `inspect --tensors` lists it: what --at and Grad-CAM's layer take. */
+export interface TensorListing {
+  name: string;
+  op: string;
+  type: string;
+  /** From running the model on --input ('N' the batch), else as the model declares it, else unknown. */
+  shape: (number | string)[] | null;
+}
+
+async function listTensors(loaded: Awaited<ReturnType<typeof loadModelFile>>, inputs: string[] | undefined, a: InputArgs): Promise<TensorListing[]> {
+  const graph = loaded.model.graph!;
+  const declared = new Map((graph.valueInfo ?? []).map((v) => [v.name, v]));
+  let probed: Awaited<ReturnType<typeof probeShapes>> | undefined;
+  if (inputs?.length) {
+    const { feeds } = await readInputs({ ...a, input: inputs }, summarizeModel(loaded.model));
+    const one = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, { ...v, dims: [1, ...v.dims.slice(1)], data: v.data.slice(0, v.data.length / Math.max(1, v.dims[0])) as Tensor['data'] }]));
+    probed = await probeShapes(new OrtNodeRuntime(), loaded.model, one);
+  }
+  const out: TensorListing[] = [];
+  for (const n of graph.node ?? []) {
+    for (const o of n.output ?? []) {
+      if (!o) continue;
+      const p = probed?.get(o);
+      const v = declared.get(o);
+      const type = p ? dataTypeName(p.type) : v?.type?.tensorType ? dataTypeName(v.type.tensorType.elemType) : 'unknown';
+      const shape = p ? p.dims.map((d) => (typeof d === 'string' && d.startsWith('?') ? '?' : d)) : typeShape(v?.type)?.map((d) => d ?? '?') ?? null;
+      out.push({ name: o, op: n.domain ? `${n.domain}::${n.opType}` : n.opType ?? '', type, shape });
+    }
+  }
+  return out;
+}
+
+async function inspect(model: string, json: boolean, tensors = false, inputs?: string[], a: Partial<InputArgs> = {}): Promise<void> {
+  const loaded = await loadModelFile(model, { loadExternalData: !!inputs?.length });
   const summary = summarizeModel(loaded.model);
   const coverage = gradientCoverage(loaded.model);
-  process.stdout.write(
-    json
-      ? JSON.stringify({ ...summary, gradientCoverage: coverage }, null, 2) + '\n'
-      : `${formatSummary(model, summary)}\n${formatCoverage(coverage)}\n`,
-  );
+  const listing = tensors ? await listTensors(loaded, inputs, { input: [], ...a }) : undefined;
+  if (json) {
+    process.stdout.write(JSON.stringify({ ...summary, gradientCoverage: coverage, ...(listing ? { tensors: listing } : {}) }, null, 2) + '\n');
+    return;
+  }
+  const lines = [formatSummary(model, summary), formatCoverage(coverage)];
+  if (listing) {
+    lines.push(`tensors (${inputs?.length ? 'shapes from running the model on the input' : 'shapes as the model declares them; give --input for all of them'})`);
+    const width = Math.min(60, Math.max(...listing.map((t) => printable(t.name).length)));
+    for (const t of listing) lines.push(`  ${printable(t.name).padEnd(width)}  ${t.op.padEnd(18)} ${t.type} ${t.shape ? `[${t.shape.join(', ')}]` : '(shape unknown)'}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 async function run(model: string, inputs: string[]): Promise<Record<string, Tensor>> {
@@ -185,6 +229,7 @@ interface AttributeArgs {
   samples?: number;
   stdev?: number;
   maxEvaluations?: number;
+  labels?: string;
   resize?: string;
   layout?: 'NCHW' | 'NHWC';
   scale?: number;
@@ -242,9 +287,14 @@ async function readInputs(a: InputArgs, summary: ModelSummary) {
   return { feeds, images };
 }
 
-function describeTarget(r: ExplainResult): string {
+/** "3 (cat)" with labels, "3" without. */
+function className(c: number, labels?: string[]): string {
+  return labels?.[c] !== undefined ? `${c} (${printable(labels[c])})` : String(c);
+}
+
+function describeTarget(r: ExplainResult, labels?: string[]): string {
   if (r.classes) {
-    const c = r.classes.length === 1 ? `class ${r.classes[0]}` : `classes ${r.classes.join(', ')}`;
+    const c = r.classes.length === 1 ? `class ${className(r.classes[0], labels)}` : `classes ${r.classes.map((k) => className(k, labels)).join(', ')}`;
     const how = r.target === 'top' ? 'the top class' : 'as asked';
     return `${c} (${how}); output value ${r.outputs.map((v) => v.toFixed(4)).join(', ')}`;
   }
@@ -288,13 +338,13 @@ export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
   };
 }
 
-/** The attribution map of the first example as a PNG, over the input image when there is one. */
-function heatmapPng(r: ExplainResult, feeds: Record<string, Tensor>, images: Record<string, LoadedImage>): Buffer {
+/** The attribution map of one example as a PNG, over the input image when there is one. */
+function heatmapPng(r: ExplainResult, feeds: Record<string, Tensor>, images: Record<string, LoadedImage>, example = 0, title: string[] = []): Buffer {
   if (r.heatmap) {
     const [, h, w] = r.heatmap.dims;
     const bg = Object.values(images)[0]?.grey;
-    const map = { width: w, height: h, values: (r.heatmap.data as Float32Array).slice(0, h * w) };
-    return encodePng(renderHeatmap(map, { background: bg && bg.length === h * w ? bg : undefined }));
+    const map = { width: w, height: h, values: (r.heatmap.data as Float32Array).slice(example * h * w, (example + 1) * h * w) };
+    return encodePng(renderHeatmap(map, { background: bg && bg.length === h * w && example === 0 ? bg : undefined, title }));
   }
   const name = Object.keys(r.attributions)[0];
   const t = r.attributions[name];
@@ -305,29 +355,55 @@ function heatmapPng(r: ExplainResult, feeds: Record<string, Tensor>, images: Rec
   }
   const per = t.dims.slice(1);
   const layout = layoutOf(t.dims);
-  const map = attributionMap((t.data as Float32Array).subarray(0, per.reduce((a, b) => a * b, 1)), t.dims.length === 3 ? per : per, layout);
-  let background = image?.grey;
+  const size = per.reduce((a, b) => a * b, 1);
+  const map = attributionMap((t.data as Float32Array).subarray(example * size, (example + 1) * size), per, layout);
+  let background = example === 0 ? image?.grey : undefined;
   if (!background && feeds[name]) {
     // the input itself, channel-averaged and stretched to [0, 1]
-    const m = attributionMap(Array.from((feeds[name].data as Float32Array).subarray(0, map.width * map.height * (per.length === 3 ? (layout === 'NCHW' ? per[0] : per[2]) : 1))), per, layout);
+    const m = attributionMap(Array.from((feeds[name].data as Float32Array).subarray(example * size, (example + 1) * size)), per, layout);
     let lo = Infinity;
     let hi = -Infinity;
     for (const v of m.values) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
     background = m.values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5));
   }
-  return encodePng(renderHeatmap(map, { background }));
+  return encodePng(renderHeatmap(map, { background, title }));
 }
 
-function topFeatures(r: ExplainResult, k = 5): string[] {
+/** What a saved heatmap says of itself: the model, the method, the target, and IG's delta. */
+function pictureTitle(model: string, r: ExplainResult, e: number, labels?: string[]): string[] {
+  const target = r.classes ? `class ${className(r.classes[e], labels)}${r.target === 'top' ? ', the top' : ''}` : typeof r.target === 'string' ? 'sum of the output' : `output [${(r.target as { index: number[] }).index.join(', ')}]`;
+  const lines = [path.basename(model), `${r.method}${r.steps ? `, ${r.steps} steps` : ''}`, `${target}, F(x) = ${r.outputs[e].toPrecision(4)}`];
+  if (r.delta) lines.push(`delta ${r.delta[e].toExponential(2)}`);
+  return lines;
+}
+
+/** Where flat index i of a row of shape `dims` is, named by axis for images: "(c, y, x) (0, 3, 4)", else "[i, j]". */
+export function featureName(i: number, dims: number[]): string {
+  if (dims.length <= 1) return String(i);
+  const at: number[] = [];
+  let rest = i;
+  for (let d = dims.length - 1; d >= 0; d--) {
+    at[d] = rest % dims[d];
+    rest = Math.floor(rest / dims[d]);
+  }
+  if (dims.length === 3) {
+    const nhwc = (dims[2] === 1 || dims[2] === 3) && dims[0] !== 1 && dims[0] !== 3;
+    return `${nhwc ? '(y, x, c)' : '(c, y, x)'} (${at.join(', ')})`;
+  }
+  return `[${at.join(', ')}]`;
+}
+
+function topFeatures(r: ExplainResult, example = 0, k = 5): string[] {
   const name = Object.keys(r.attributions)[0];
   const scores = r.positionScores ?? r.attributions[name];
-  const per = scores.dims.slice(1).reduce((a, b) => a * b, 1);
-  const first = Array.from((scores.data as Float32Array).subarray(0, per));
-  return first
+  const dims = scores.dims.slice(1);
+  const per = dims.reduce((a, b) => a * b, 1);
+  const row = Array.from((scores.data as Float32Array).subarray(example * per, (example + 1) * per));
+  return row
     .map((v, i) => ({ v, i }))
     .sort((a, b) => Math.abs(b.v) - Math.abs(a.v))
     .slice(0, k)
-    .map(({ v, i }) => `${r.positionScores ? 'position' : 'feature'} ${i}: ${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
+    .map(({ v, i }) => `${r.positionScores ? `position ${i}` : `feature ${featureName(i, dims)}`}: ${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
 }
 
 export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
@@ -335,6 +411,8 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
   if (explainer.notice && !a.quiet) process.stderr.write(`onnx-explain: ${explainer.notice}\n`);
   try {
     const { feeds, images } = await readInputs(a, explainer.summary);
+    // class names before any work: a bad labels file is refused like any bad input
+    const labels = a.labels ? parseLabels(await fs.readFile(a.labels, 'utf8').catch(() => { throw new Error(`labels file '${a.labels}' cannot be read`); }), `labels file '${a.labels}'`) : metadataLabels(explainer.summary.metadata);
     let baselines: IntegratedGradientsOptions['baselines'];
     if (a.baseline && a.baseline !== 'zeros') {
       const b = isImageFile(a.baseline)
@@ -368,19 +446,23 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
       bar.done();
     }
     const seconds = (Date.now() - started) / 1000;
+    const unnamed = (result.classes ?? []).filter((c) => labels && labels[c] === undefined);
+    if (labels && unnamed.length) throw new Error(`${a.labels ? `labels file '${a.labels}'` : "the model's metadata labels"} names ${labels.length} class${labels.length === 1 ? '' : 'es'}; class ${unnamed[0]} has no name`);
     const lines = [
       `model      ${a.model} (${explainer.device})`,
       `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}`,
-      `target     ${describeTarget(result)}`,
+      `target     ${describeTarget(result, labels)}`,
     ];
     if (result.delta) {
       lines.push(`delta      ${result.delta.map((d) => d.toExponential(2)).join(', ')}  (sum of attributions ${result.sum.map((v) => v.toFixed(4)).join(', ')}; F(x) - F(baseline) ${result.outputs.map((v, i) => (v - (result.baselineOutputs?.[i] ?? 0)).toFixed(4)).join(', ')})`);
     }
-    lines.push(`largest    ${topFeatures(result).join('; ')}`);
+    // one line per example: a batch is reported whole, not by its first row
+    const examples = result.outputs.length;
+    for (let e = 0; e < examples; e++) lines.push(`largest    ${examples > 1 ? `example ${e}: ` : ''}${topFeatures(result, e).join('; ')}`);
     lines.push(`time       ${seconds.toFixed(2)} s`);
     const extra = { model: a.model, device: explainer.device };
     if (a.json) {
-      await fs.writeFile(a.json, JSON.stringify(resultJson(result, extra), null, 1) + '\n');
+      await fs.writeFile(a.json, JSON.stringify(resultJson(result, { ...extra, ...(labels && result.classes ? { classNames: result.classes.map((c) => labels[c]) } : {}) }), null, 1) + '\n');
       lines.push(`wrote      ${a.json}`);
     }
     if (a.npy) {
@@ -389,8 +471,13 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
       lines.push(`wrote      ${a.npy}`);
     }
     if (a.heatmap) {
-      await fs.writeFile(a.heatmap, heatmapPng(result, feeds, images));
-      lines.push(`wrote      ${a.heatmap}`);
+      // one PNG per example: out.png for one, out_0.png, out_1.png, ... for a batch
+      const ext = path.extname(a.heatmap);
+      for (let e = 0; e < examples; e++) {
+        const file = examples > 1 ? `${a.heatmap.slice(0, a.heatmap.length - ext.length)}_${e}${ext}` : a.heatmap;
+        await fs.writeFile(file, heatmapPng(result, feeds, images, e, pictureTitle(a.model, result, e, labels)));
+        lines.push(`wrote      ${file}`);
+      }
     }
     process.stdout.write(lines.join('\n') + '\n');
     // the result's own doubts go to stderr even with --quiet: a number without them misleads
@@ -439,6 +526,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
           .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
           .option('stdev', { type: 'number', coerce: finite('stdev'), describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
+          .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })
           .option('max-evaluations', { type: 'number', coerce: positiveInt('max-evaluations'), describe: 'finite differences: refuse a pass that would take more model evaluations than this (default 1000000)' })
           .option('json', { type: 'string', describe: 'write the result as JSON here' })
           .option('npy', { type: 'string', describe: 'write the attributions as float32 .npy here' })
@@ -461,8 +549,10 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
           .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
+          .option('tensors', { type: 'boolean', default: false, describe: 'list every intermediate tensor with its op, type and shape (the names --at takes)' })
+          .option('input', { type: 'string', array: true, describe: 'with --tensors: run the model on this input to find every shape' })
           .option('quiet', { type: 'boolean', default: false, describe: 'accepted for symmetry with attribute (inspect prints no progress)' }),
-      async (a) => inspect(a.model, a.json),
+      async (a) => inspect(a.model, a.json, a.tensors, a.input),
     )
     .command(
       'run <model>',

@@ -4,6 +4,7 @@
  * provider's libraries come from its install script, which this project does
  * not run by default (it downloads from outside the npm registry).
  */
+import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, DataType, makeModel, encodeModel } from '@onnx-explain/core';
 import { OrtNodeRuntime, type OrtRuntimeOptions } from './ortRuntime';
@@ -47,6 +48,11 @@ export function cudaUnavailableReason(): Promise<string | undefined> {
   return cudaProbe;
 }
 
+/** Whether this machine has an NVIDIA driver loaded: only then is running on the CPU under 'auto' news. */
+export function nvidiaDriverPresent(): boolean {
+  return fs.existsSync('/proc/driver/nvidia/version') || fs.existsSync('/dev/nvidiactl');
+}
+
 export interface ResolvedDevice {
   device: 'cpu' | 'cuda';
   runtime: OrtNodeRuntime;
@@ -59,5 +65,7 @@ export async function resolveDevice(device: Device = 'auto', opts: Omit<OrtRunti
   const reason = await cudaUnavailableReason();
   if (!reason) return { device: 'cuda', runtime: new OrtNodeRuntime({ ...opts, executionProviders: ['cuda', 'cpu'] }) };
   if (device === 'cuda') throw new DeviceError(`CUDA was asked for but onnxruntime-node cannot use it (${reason}). ${CUDA_INSTALL_HINT}`);
-  return { device: 'cpu', runtime: new OrtNodeRuntime({ ...opts, executionProviders: ['cpu'] }), notice: `CUDA is not available here, running on the CPU (${reason.slice(0, 120)})` };
+  // on a machine without a GPU the CPU is simply the device: nothing to say
+  const notice = nvidiaDriverPresent() ? 'an NVIDIA GPU is here but onnxruntime-node has no CUDA provider, so this runs on the CPU (--device cuda says how to add it)' : undefined;
+  return { device: 'cpu', runtime: new OrtNodeRuntime({ ...opts, executionProviders: ['cpu'] }), ...(notice ? { notice } : {}) };
 }
