@@ -107,6 +107,49 @@ maybe('text model: layer IG at the embedding agrees, tokens are coloured', async
   await page.close();
 }, 300000);
 
+maybe('one page, three models in turn (text, tabular, image), each run straight after it is chosen; bad clicks land in the error box', async () => {
+  const page = await openPage('wasm');
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  const walk: [string, string, string, string | undefined][] = [
+    ['text_classifier', 'text_classifier.onnx', 'review_positive.npy', '/embedding/Gather_output_0'],
+    ['tabular_mlp', 'tabular_mlp.onnx', 'patient_0.npy', undefined],
+    ['digits_cnn', 'digits_cnn.onnx', 'digit_0.npy', undefined],
+  ];
+  for (const [example, model, sample, at] of walk) {
+    await page.click(`button[data-example="${example}"]`);
+    // the example arrives with its first sample chosen: no sample click before Run
+    await page.waitForFunction((k) => window.__onnxExplain.opened === k, example, { timeout: 30000 });
+    await page.fill('#steps', '16');
+    const before = await page.evaluate(() => window.__onnxExplain.runs);
+    await page.click('#run');
+    await page.waitForFunction((n) => window.__onnxExplain.runs > n || !!window.__onnxExplain.error, before, { timeout: 240000 });
+    const state = await page.evaluate(() => window.__onnxExplain);
+    expect([example, state.error]).toEqual([example, undefined]);
+    const r = state.lastResult as { attributions: number[]; warnings: string[] };
+    const want = await nodeResult(model, sample, 16, at);
+    expect([example, relL2(r.attributions, want.attr) < 1e-4]).toEqual([example, true]);
+  }
+  // a model opened from a file has no input yet: Run and Predict say so in the error box, in view, with no page error
+  await page.setInputFiles('#model-file', path.join(repoRoot, 'models/tabular_mlp.onnx'));
+  await page.waitForFunction(() => document.querySelector('#model-name')?.textContent === 'tabular_mlp.onnx');
+  for (const button of ['#run', '#predict']) {
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    await page.click(button);
+    await page.waitForFunction(() => !!window.__onnxExplain.error);
+    const shown = await page.evaluate(() => {
+      const box = document.getElementById('error')!;
+      const r = box.getBoundingClientRect();
+      return { text: box.textContent, hidden: box.hidden, inView: r.top >= 0 && r.bottom <= window.innerHeight };
+    });
+    expect([button, shown]).toEqual([button, { text: expect.stringMatching(/give an input first|feature values/), hidden: false, inView: true }]);
+    await page.evaluate(() => (window.__onnxExplain.error = undefined));
+  }
+  expect(pageErrors).toEqual([]);
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-walk.png'), fullPage: true });
+  await page.close();
+}, 600000);
+
 maybe('WebGPU: the image model on the WebGPU EP when Chromium offers an adapter', async () => {
   const page = await openPage('auto');
   const ep = await page.evaluate(() => window.__onnxExplain.ep);

@@ -13,6 +13,7 @@ import {
   summarizeModel,
   gradientCoverage,
   embeddingOutputs,
+  explainedOutput,
   parseNpy,
   attributionMap,
   type ModelProto,
@@ -56,7 +57,7 @@ interface State {
 
 declare global {
   interface Window {
-    __onnxExplain: { ready: boolean; ep?: string; runs: number; lastResult?: unknown; error?: string };
+    __onnxExplain: { ready: boolean; ep?: string; runs: number; lastResult?: unknown; error?: string; opened?: string };
   }
 }
 
@@ -75,6 +76,7 @@ function showError(e: unknown): void {
   const msg = e instanceof Error ? e.message : String(e);
   $('error').textContent = msg;
   $('error').hidden = false;
+  // the box is pinned to the top of the window (style.css), so it shows wherever the page was scrolled
   window.__onnxExplain.error = msg;
 }
 
@@ -105,7 +107,10 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
   clearError();
   await state.explainer?.release();
   const k = kindOf(model);
-  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), ...k, input: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined });
+  // every field the last model set is reset: a text model's embedding layer left in `at` made the next model's run fail
+  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), kind: k.kind, inputName: k.inputName, at: k.at, input: undefined, loading: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined, seconds: undefined });
+  replace($('summary'));
+  replace($('result-view'));
   const s = summarizeModel(model);
   const cov = gradientCoverage(model, k.at ? { wrt: [k.at] } : {});
   const dims = (d?: (number | string | null)[]) => (d ? `[${d.map((x) => x ?? '?').join(', ')}]` : '');
@@ -135,7 +140,8 @@ function resetTargets(): void {
   const sel = $<HTMLSelectElement>('target');
   sel.replaceChildren(new Option('top class', ''));
   const s = state.model ? summarizeModel(state.model) : undefined;
-  const n = s?.outputs[0]?.shape?.at(-1);
+  const explained = state.model ? explainedOutput(state.model) : undefined;
+  const n = s?.outputs.find((o) => o.name === explained)?.shape?.at(-1);
   if (typeof n === 'number') for (let c = 0; c < n; c++) sel.append(new Option(className(c), String(c)));
 }
 
@@ -248,6 +254,7 @@ async function loadTensorFile(file: File): Promise<void> {
 
 function readTabular(): void {
   const values = $<HTMLTextAreaElement>('tabular-values').value.split(/[\s,;]+/).filter(Boolean).map(Number);
+  if (!values.length) throw new Error('give an input first (type the feature values, or choose a sample or a file)');
   if (values.some((v) => !Number.isFinite(v))) throw new Error('the feature values must all be numbers');
   state.input = { type: 'float32', dims: [1, values.length], data: Float32Array.from(values) };
 }
@@ -311,7 +318,7 @@ async function predict(): Promise<void> {
   const sess = await runtime.createSession(state.model!);
   const out = await sess.run(x);
   await sess.release();
-  const logits = Array.from(Object.values(out)[0].data as Float32Array);
+  const logits = Array.from(out[explainedOutput(state.model!)].data as Float32Array);
   const top = logits.map((v, i) => ({ v, i })).sort((a, b) => b.v - a.v).slice(0, 5);
   $('prediction').textContent = `top classes: ${top.map((t) => `${className(t.i)} (${t.v.toFixed(3)})`).join(', ')}`;
   $<HTMLSelectElement>('target').value = String(classes[0]);
@@ -320,6 +327,7 @@ async function predict(): Promise<void> {
 async function run(): Promise<void> {
   clearError();
   await state.loading;
+  if (!state.explainer) throw new Error('open a model first');
   const x = { [state.inputName]: currentInput() };
   const method = $<HTMLSelectElement>('method').value;
   const targetValue = $<HTMLSelectElement>('target').value;
@@ -379,6 +387,7 @@ async function showResult(): Promise<void> {
     r.delta
       ? h('div', {}, `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta `, h('b', {}, r.delta[0].toExponential(2)))
       : h('div', {}, `Sum of attributions ${r.sum[0].toFixed(4)}`),
+    ...(r.warnings ?? []).map((w) => h('div', { className: 'warn warning' }, `Check: ${w}`)),
     h('div', {}, `Time ${state.seconds!.toFixed(2)} s on ${runtime.name}${window.__onnxExplain.runs === 0 ? ' (the first run also prepares the gradient model)' : ''}`),
   );
   const grid = h('div', { className: 'result-grid' });
@@ -411,6 +420,7 @@ async function showResult(): Promise<void> {
     attributed: name,
     dims: attr.dims,
     attributions: Array.from(attr.data as Float32Array),
+    warnings: r.warnings ?? [],
   };
 }
 
@@ -429,7 +439,15 @@ async function init(): Promise<void> {
   document.querySelectorAll<HTMLButtonElement>('button.example').forEach((b) =>
     b.addEventListener('click', () => {
       const key = b.dataset.example!;
-      void fetchModel(`./examples/${examples[key].file}`).then((m) => openModel(m.model, examples[key].file, examples[key])).catch(showError);
+      void fetchModel(`./examples/${examples[key].file}`)
+        .then(async (m) => {
+          await openModel(m.model, examples[key].file, examples[key]);
+          // an example comes with its first sample chosen, so Run works straight away
+          const first = Object.keys(examples[key].samples ?? {})[0];
+          if (first) await (state.loading = useSample(first));
+          window.__onnxExplain.opened = key;
+        })
+        .catch(showError);
     }),
   );
   $('model-file').addEventListener('change', (ev) => {
@@ -457,8 +475,9 @@ async function init(): Promise<void> {
     $<HTMLInputElement>('steps').disabled = !ig;
     $<HTMLSelectElement>('integration').disabled = !ig;
   });
-  $('predict').addEventListener('click', () => void predict().catch(showError));
-  $('run').addEventListener('click', () => void run());
+  $('predict').addEventListener('click', () => void (state.explainer ? predict() : Promise.reject(new Error('open a model first'))).catch(showError));
+  // every failure of a click lands in the error box, never as an uncaught page error
+  $('run').addEventListener('click', () => void run().catch(showError));
   $('cancel').addEventListener('click', () => controller?.abort());
   $('download-json').addEventListener('click', () => {
     const r = state.result;
