@@ -171,6 +171,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const min = (xs) => Math.min(...xs);
 function fmt(ms) {
   if (ms === undefined) return 'not timed';
+  if (ms < 0.1) return `${(ms * 1000).toFixed(1)} µs`;
   return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
 }
 const ratio = (ours, theirs) => (theirs === undefined ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(2)}x faster` : `${(ours / theirs).toFixed(2)}x slower`);
@@ -197,7 +198,7 @@ async function benchModel(m, py) {
     out.captumIbsTried = tries;
   }
   await w.ask({ op: 'gradrun' });
-  const t = { ours: [], captum: [], eager: [], ortForward: [], torchForward: [], gradRun: [] };
+  const t = { ours: [], captum: [], eager: [], ortForward: [], torchForward: [], gradRun: [], ortForwardAtRows: [], torchForwardAtIbs: [] };
   for (let i = 0; i < reps; i++) {
     t.ours.push((await w.ask({ op: 'ig', steps: 50 })).ms);
     if (py) {
@@ -206,6 +207,9 @@ async function benchModel(m, py) {
       t.torchForward.push((await py.ask({ op: 'forward', key: m.key, batch: 50 })).ms);
     }
     t.ortForward.push((await w.ask({ op: 'forward', batch: 50 })).ms);
+    // the forward each side runs inside IG: ours at IG's rows per run, PyTorch's at Captum's internal_batch_size
+    t.ortForwardAtRows.push((await w.ask({ op: 'forward', batch: out.batchUsed })).ms / out.batchUsed);
+    if (py && captumIbs) t.torchForwardAtIbs.push((await py.ask({ op: 'forward', key: m.key, batch: captumIbs })).ms / captumIbs);
     const g = await w.ask({ op: 'gradrun' });
     t.gradRun.push(g.ms);
     out.gradRunRows = g.rows;
@@ -287,6 +291,17 @@ async function main() {
       const runs = Math.ceil(52 / r.gradRunRows) * min(r.times.gradRun);
       return `| ${r.name} | ${fmt(min(r.times.ours))} | ${Math.ceil(52 / r.gradRunRows)} x ${fmt(min(r.times.gradRun))} | ${(min(r.times.ours) / runs).toFixed(2)} |`;
     }),
+    '',
+    'Per row, at the batch each side runs inside IG (ours: its rows per run; PyTorch: Captum\'s internal_batch_size): the forward pass, and IG\'s cost per point over it (IG time / 52 rows for ours, / 50 points for Captum, each over its own forward).',
+    '',
+    '| model | ORT forward per row | PyTorch forward per row | onnx-explain IG per row / ORT forward | Captum IG per point / PyTorch forward |',
+    '| --- | --- | --- | --- | --- |',
+    ...results
+      .filter((r) => r.times.torchForwardAtIbs.length)
+      .map((r) => {
+        const [of, tf] = [min(r.times.ortForwardAtRows), min(r.times.torchForwardAtIbs)];
+        return `| ${r.name} (${r.batchUsed} / ${r.captumIbs}) | ${fmt(of)} | ${fmt(tf)} | ${(min(r.times.ours) / 52 / of).toFixed(2)} | ${(min(r.times.captum) / 50 / tf).toFixed(2)} |`;
+      }),
     '',
     'Time to accuracy on the trained models: the relative L2 distance of the attributions from those of 1000 Gauss-Legendre steps, onnx-explain `steps: \'auto\'` (tolerance 1%) against Captum\'s 50 fixed steps (min of the repeats).',
     '',
