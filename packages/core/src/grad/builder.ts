@@ -194,7 +194,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     const list = contributions.get(name);
     if (!list?.length) return undefined;
     if (list.length > 1) {
-      const total = e.op('Sum', list);
+      const total = e.sumAll(list);
       contributions.set(name, [total]);
       return total;
     }

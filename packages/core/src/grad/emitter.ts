@@ -26,6 +26,9 @@ export function isFloatType(t: number | undefined): boolean {
   return t !== undefined && FLOAT_TYPES.has(t);
 }
 
+/** Most inputs one emitted Concat or Sum takes (seven, plus the output, fit WebGPU's default 8 storage buffers a stage). */
+export const CONCAT_INPUTS = 7;
+
 export class Emitter {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
@@ -271,9 +274,28 @@ export class Emitter {
     return this.op('Pad', [x], { pads, mode: 'constant', value: Attr.float(value) });
   }
 
-  /** Concat along an axis. */
+  /**
+   * Concat along an axis, at most CONCAT_INPUTS inputs a node: onnxruntime-web's
+   * WebGPU kernel binds every input and the output as storage buffers, and
+   * past the default limit of 8 a stage its pipeline is invalid and the
+   * output silently wrong (seen on mnist-8's 3x3 MaxPool gradient, nine
+   * inputs). Longer lists are concatenated in groups, then the groups.
+   */
   concat(xs: string[], axis: number): string {
-    return xs.length === 1 ? xs[0] : this.op('Concat', xs, { axis });
+    if (xs.length === 1) return xs[0];
+    if (xs.length <= CONCAT_INPUTS) return this.op('Concat', xs, { axis });
+    const groups: string[] = [];
+    for (let i = 0; i < xs.length; i += CONCAT_INPUTS) groups.push(this.concat(xs.slice(i, i + CONCAT_INPUTS), axis));
+    return this.concat(groups, axis);
+  }
+
+  /** The element-wise sum of several tensors, in groups of at most CONCAT_INPUTS (WebGPU's Sum binds each input, as Concat does). */
+  sumAll(xs: string[]): string {
+    if (xs.length === 1) return xs[0];
+    if (xs.length <= CONCAT_INPUTS) return this.op('Sum', xs);
+    const groups: string[] = [];
+    for (let i = 0; i < xs.length; i += CONCAT_INPUTS) groups.push(this.sumAll(xs.slice(i, i + CONCAT_INPUTS)));
+    return this.sumAll(groups);
   }
 
   /** Zeros shaped like x, in x's type. */
