@@ -181,6 +181,22 @@ describe('class names', () => {
   });
 });
 
+test('text: each position is shown as its token (--vocab) with its score, in reading order', () => {
+  const json = path.join(dir, 'tokens.json');
+  const r = cli('attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy', '--at', EMB, '--vocab', 'models/text_vocab.json', '--json', json, '--quiet', '--device', 'cpu');
+  expect(r.code).toBe(0);
+  const vocab: Record<string, number> = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/text_vocab.json'), 'utf8'));
+  const byId = new Map(Object.entries(vocab).map(([t, id]) => [id, t]));
+  const ids = Array.from(parseNpy(fs.readFileSync(path.join(repoRoot, 'models/samples/review_positive.npy'))).data as BigInt64Array, Number);
+  const scores: number[] = JSON.parse(fs.readFileSync(json, 'utf8')).positionScores.data;
+  const line = r.out.split('\n').find((l) => l.startsWith('tokens     '))!;
+  expect(line.slice(11).split(' | ')).toEqual(ids.map((id, i) => `${byId.get(id)} ${scores[i] >= 0 ? '+' : ''}${scores[i].toFixed(3)}`));
+  expect(line).toContain('great +');
+  // without a vocabulary, the ids
+  const plain = cli('attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy', '--at', EMB, '--quiet', '--device', 'cpu');
+  expect(plain.out).toMatch(new RegExp(`^tokens     #${ids[0]} [+-]`, 'm'));
+});
+
 describe('a batch is reported whole', () => {
   test('three examples: a summary line and a heatmap each, features named (c, y, x)', () => {
     const rows = ['digit_0', 'digit_3', 'digit_7'].map((f) => parseNpy(fs.readFileSync(path.join(repoRoot, `models/samples/${f}.npy`))));

@@ -130,6 +130,14 @@ maybe('one page, three models in turn (text, tabular, image), each run straight 
     const want = await nodeResult(model, sample, 16, at);
     expect([example, relL2(r.attributions, want.attr) < 1e-4]).toEqual([example, true]);
   }
+  // one left-Riemann step reads the gradient at the baseline only: the page says the completeness gap is too large
+  await page.selectOption('#integration', 'riemann_left');
+  await page.fill('#steps', '1');
+  const runs = await page.evaluate(() => window.__onnxExplain.runs);
+  await page.click('#run');
+  await page.waitForFunction((n) => window.__onnxExplain.runs > n || !!window.__onnxExplain.error, runs, { timeout: 120000 });
+  expect(await page.$$eval('#summary .warning', (els) => els.map((e) => e.textContent))).toEqual([expect.stringMatching(/^Check: example 0: completeness gap .* the attributions are not converged/)]);
+  await page.selectOption('#integration', 'gausslegendre');
   // a model opened from a file has no input yet: Run and Predict say so in the error box, in view, with no page error
   await page.setInputFiles('#model-file', path.join(repoRoot, 'models/tabular_mlp.onnx'));
   await page.waitForFunction(() => document.querySelector('#model-name')?.textContent === 'tabular_mlp.onnx');

@@ -230,6 +230,7 @@ interface AttributeArgs {
   stdev?: number;
   maxEvaluations?: number;
   labels?: string;
+  vocab?: string;
   resize?: string;
   layout?: 'NCHW' | 'NHWC';
   scale?: number;
@@ -285,6 +286,23 @@ async function readInputs(a: InputArgs, summary: ModelSummary) {
   const missing = summary.inputs.filter((i) => !feeds[i.name]);
   if (missing.length) throw new Error(`no value given for input ${missing.map((i) => `'${i.name}'`).join(', ')} (use --input NAME=FILE)`);
   return { feeds, images };
+}
+
+/** A vocabulary file as JSON, token to id (or a list, whose positions are the ids), inverted: id to token. */
+function readVocab(text: string, file: string): Map<number, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`vocabulary file '${file}' is not JSON: ${(e as Error).message}`);
+  }
+  const entries: [string, unknown][] = Array.isArray(parsed) ? parsed.map((t, i) => [String(t), i]) : Object.entries(parsed as Record<string, unknown>);
+  const out = new Map<number, string>();
+  for (const [token, id] of entries) {
+    if (!Number.isInteger(id)) throw new Error(`vocabulary file '${file}' maps tokens to ids; '${token}' maps to ${JSON.stringify(id)}`);
+    if (!out.has(id as number)) out.set(id as number, token);
+  }
+  return out;
 }
 
 /** "3 (cat)" with labels, "3" without. */
@@ -411,6 +429,8 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
   if (explainer.notice && !a.quiet) process.stderr.write(`onnx-explain: ${explainer.notice}\n`);
   try {
     const { feeds, images } = await readInputs(a, explainer.summary);
+    // the token for each id, from a vocabulary file mapping tokens to ids (the text model's own)
+    const vocab = a.vocab ? readVocab(await fs.readFile(a.vocab, 'utf8').catch(() => { throw new Error(`vocabulary file '${a.vocab}' cannot be read`); }), a.vocab) : undefined;
     // class names before any work: a bad labels file is refused like any bad input
     const labels = a.labels ? parseLabels(await fs.readFile(a.labels, 'utf8').catch(() => { throw new Error(`labels file '${a.labels}' cannot be read`); }), `labels file '${a.labels}'`) : metadataLabels(explainer.summary.metadata);
     let baselines: IntegratedGradientsOptions['baselines'];
@@ -459,6 +479,20 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     // one line per example: a batch is reported whole, not by its first row
     const examples = result.outputs.length;
     for (let e = 0; e < examples; e++) lines.push(`largest    ${examples > 1 ? `example ${e}: ` : ''}${topFeatures(result, e).join('; ')}`);
+    if (result.positionScores) {
+      // text: each position as its token (from --vocab) or its id, with its score, in reading order
+      const ids = Object.values(feeds).find((t) => t.type === 'int64' || t.type === 'int32');
+      const per = result.positionScores.dims.slice(1).reduce((x, y) => x * y, 1);
+      for (let e = 0; e < examples; e++) {
+        const scores = Array.from((result.positionScores.data as Float32Array).subarray(e * per, (e + 1) * per));
+        const words = scores.map((v, i) => {
+          const id = ids ? Number(ids.data[e * per + i]) : i;
+          const token = vocab?.get(id);
+          return `${token !== undefined ? printable(token) : `#${id}`} ${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+        });
+        lines.push(`tokens     ${examples > 1 ? `example ${e}: ` : ''}${words.join(' | ')}`);
+      }
+    }
     lines.push(`time       ${seconds.toFixed(2)} s`);
     const extra = { model: a.model, device: explainer.device };
     if (a.json) {
@@ -527,6 +561,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
           .option('stdev', { type: 'number', coerce: finite('stdev'), describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
           .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })
+          .option('vocab', { type: 'string', describe: 'text models: a JSON vocabulary (token to id) to show each position as its token' })
           .option('max-evaluations', { type: 'number', coerce: positiveInt('max-evaluations'), describe: 'finite differences: refuse a pass that would take more model evaluations than this (default 1000000)' })
           .option('json', { type: 'string', describe: 'write the result as JSON here' })
           .option('npy', { type: 'string', describe: 'write the attributions as float32 .npy here' })
