@@ -14,6 +14,7 @@ import {
   integratedGradients,
   saliency,
   gradientShap,
+  noiseTunnel,
   gradientCoverage,
   explainedOutput,
   GraphBuilder,
@@ -137,6 +138,32 @@ describe('the default output is the first floating-point one, everywhere', () =>
   test('asking for the int64 label by name is still refused with the outputs listed', () => {
     expect(() => explainedOutput(labelled(), 'nope')).toThrow("the model has no output 'nope'; its outputs are 'label', 'probabilities'");
   });
+});
+
+test.each([
+  ['internalBatchSize 0', { internalBatchSize: 0 }, /^internalBatchSize must be a positive integer, got 0$/],
+  ['internalBatchSize 1.5', { internalBatchSize: 1.5 }, /^internalBatchSize must be a positive integer, got 1\.5$/],
+  ['maxEvaluations -1', { maxEvaluations: -1 }, /^maxEvaluations must be a positive integer, got -1$/],
+  ['gradients numeric', { gradients: 'numeric' }, /^gradients must be 'auto', 'graph' or 'fd', got 'numeric'$/],
+])('library options are checked before any work: %s', async (_, opts, message) => {
+  const ex = grid();
+  const events: ProgressEvent[] = [];
+  await expect(integratedGradients(ex, x, { target: 'sum', ...(opts as object), onProgress: (e) => events.push(e) })).rejects.toThrow(message);
+  await expect(saliency(ex, x, { target: 'sum', ...(opts as object) })).rejects.toThrow(message);
+  expect(events.filter((e) => e.phase !== 'preparing')).toEqual([]);
+  await ex.release();
+});
+
+test.each([
+  ['samples 0', { samples: 0 }, /^samples must be a positive integer, got 0$/],
+  ['samples -3', { samples: -3 }, /^samples must be a positive integer, got -3$/],
+  ['stdev NaN', { stdev: NaN }, /^stdev must be a finite number >= 0, got NaN$/],
+  ['stdev -1', { stdev: -1 }, /^stdev must be a finite number >= 0, got -1$/],
+])('noise tunnel and GradientSHAP check their own options: %s', async (_, opts, message) => {
+  const ex = grid();
+  await expect(noiseTunnel(ex, x, { target: 'sum', ...opts })).rejects.toThrow(message);
+  await expect(gradientShap(ex, x, { target: 'sum', ...opts })).rejects.toThrow(message);
+  await ex.release();
 });
 
 test('steps past MAX_STEPS are refused before any work; the largest allowed rule is exact', async () => {

@@ -77,6 +77,19 @@ describe('a 3x2 map, range 2, 4 pixels a cell', () => {
     expect(dark(mid)).toBe(true);
     expect(dark(mid - 20)).toBe(false);
   });
+
+  test('over an image the legend is drawn as the map is: the end colours 0.8 over mid-grey, grey (the image) at 0', () => {
+    const background = Float32Array.from([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
+    const img = renderHeatmap(map, { range: 2, scale: 4, background });
+    const bx = 3 * 4 + 8 + 16 + 8;
+    const top = 8;
+    const bh = 144;
+    // the same blends the cells above get at full strength
+    expect(px(img, bx, top)).toEqual([230, 56, 36]);
+    expect(px(img, bx, top + bh - 1)).toEqual([36, 87, 230]);
+    const mid = top + Math.round(bh / 2);
+    for (const v of px(img, bx, mid).slice(0, 3)) expect(Math.abs(v - 128)).toBeLessThanOrEqual(4);
+  });
 });
 
 test('attributionMap sums channels (NCHW and NHWC) and keeps signs', () => {

@@ -41,6 +41,14 @@ export interface CommonOptions extends LongRunOptions {
   maxEvaluations?: number;
 }
 
+/** The options every method takes, checked before any work (every method resolves its target first). */
+function checkCommonOptions(opts: CommonOptions): void {
+  const { internalBatchSize: b, maxEvaluations: m } = opts;
+  if (b !== undefined && (!Number.isInteger(b) || b < 1)) throw new RangeError(`internalBatchSize must be a positive integer, got ${b}`);
+  if (m !== undefined && (!Number.isInteger(m) || m < 1)) throw new RangeError(`maxEvaluations must be a positive integer, got ${m}`);
+  if (opts.gradients !== undefined && !['auto', 'graph', 'fd'].includes(opts.gradients)) throw new RangeError(`gradients must be 'auto', 'graph' or 'fd', got '${opts.gradients}'`);
+}
+
 /** Finite differences past this many model evaluations are refused: hours of work, not an answer. */
 export const MAX_FD_EVALUATIONS = 1_000_000;
 
@@ -164,6 +172,7 @@ export class Explainer {
    * differences.
    */
   async resolveTarget(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number): Promise<ResolvedTarget> {
+    checkCommonOptions(opts);
     const spec = opts.target;
     const dims = await this.outputShape(inputs, opts);
     const output = this.outputName(opts);

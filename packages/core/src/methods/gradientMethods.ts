@@ -36,6 +36,16 @@ export function randomSource(seed = 1): { uniform: () => number; normal: () => n
   return { uniform, normal };
 }
 
+/** Options are checked before any work: zero samples would average over nothing, a NaN stdev poison every row. */
+function checkSamples(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`samples must be a positive integer, got ${n}`);
+  return n;
+}
+function checkStdev(v: number): number {
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`stdev must be a finite number >= 0, got ${v}`);
+  return v;
+}
+
 /** Gradients of the target at the inputs themselves (one row per example). */
 async function gradientsAt(explainer: Explainer, inputs: Record<string, Tensor>, opts: CommonOptions, method: string) {
   const batch = explainer.validate(inputs);
@@ -90,8 +100,8 @@ export interface NoiseTunnelOptions extends IntegratedGradientsOptions, Saliency
  * (VarGrad). Noise is added to the attributed inputs (or the layer tensor).
  */
 export async function noiseTunnel(explainer: Explainer, inputs: Record<string, Tensor>, opts: NoiseTunnelOptions = {}): Promise<AttributionResult> {
-  const samples = opts.samples ?? 10;
-  const stdev = opts.stdev ?? 1;
+  const samples = checkSamples(opts.samples ?? 10);
+  const stdev = checkStdev(opts.stdev ?? 1);
   const type = opts.type ?? 'smoothgrad';
   const base = opts.base ?? 'saliency';
   const rnd = randomSource(opts.seed ?? 1);
@@ -171,8 +181,8 @@ export interface GradientShapOptions extends CommonOptions {
  * compares the sum with F(x) minus the mean F over the drawn baselines.
  */
 export async function gradientShap(explainer: Explainer, inputs: Record<string, Tensor>, opts: GradientShapOptions = {}): Promise<AttributionResult & { delta: number[]; baselineOutputs: number[] }> {
-  const samples = opts.samples ?? 5;
-  const stdev = opts.stdev ?? 0;
+  const samples = checkSamples(opts.samples ?? 5);
+  const stdev = checkStdev(opts.stdev ?? 0);
   const rnd = randomSource(opts.seed ?? 1);
   const batch = explainer.validate(inputs);
   const { target, classes } = await explainer.resolveTarget(inputs, opts, batch);

@@ -117,7 +117,15 @@ export function renderHeatmap(map: AttributionMap, opts: HeatmapOptions = {}): R
     const bx = mw + pad + 16;
     const by = top;
     const bh = Math.max(mh, 144);
-    for (let yy = 0; yy < bh; yy++) fillRect(img, bx, by + yy, 16, 1, divergingColor(1 - (2 * yy) / (bh - 1)));
+    // the bar is drawn the way the map is: over an image, colour fades with |value| into what lies
+    // beneath (mid-grey in the bar), so 0 there is the image itself, not white
+    const barColor = (t: number): [number, number, number] => {
+      if (!opts.background) return divergingColor(t);
+      const c = divergingColor(Math.sign(t));
+      const a = alpha * Math.min(1, Math.abs(t));
+      return [0, 1, 2].map((k) => Math.round(a * c[k] + (1 - a) * 128)) as [number, number, number];
+    };
+    for (let yy = 0; yy < bh; yy++) fillRect(img, bx, by + yy, 16, 1, barColor(1 - (2 * yy) / (bh - 1)));
     fillRect(img, bx - 1, by, 1, bh, [0, 0, 0]);
     fillRect(img, bx + 16, by, 1, bh, [0, 0, 0]);
     fillRect(img, bx - 1, by - 1, 18, 1, [0, 0, 0]);
