@@ -41,3 +41,10 @@ test.each(cases)('%s %j is refused in a line or two, before any work', (flag, va
   const named = flag.replace(/^--/, '');
   expect(r.stderr.includes(named) || (value !== '' && r.stderr.includes(value)) || /target|output|class/.test(r.stderr)).toBe(true);
 });
+
+test("attribute --help states the defaults as they are: rows per run sized to the model, not 64", () => {
+  const r = spawnSync(process.execPath, [bin, 'attribute', '--help'], { cwd: repoRoot, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stdout.replace(/\s+/g, ' ')).toContain("--batch-size rows per session run (interpolation points); bounds memory (default: sized to the model's activations, 1 to 64)");
+  expect(r.stdout).not.toMatch(/default 64\)/);
+});
