@@ -481,7 +481,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     for (let e = 0; e < examples; e++) lines.push(`largest    ${examples > 1 ? `example ${e}: ` : ''}${topFeatures(result, e).join('; ')}`);
     if (result.positionScores) {
       // text: each position as its token (from --vocab) or its id, with its score, in reading order
-      const ids = Object.values(feeds).find((t) => t.type === 'int64' || t.type === 'int32');
+      const ids = Object.values(feeds).find((t) => t.type !== 'float32' && t.type !== 'float64' && t.type !== 'bool');
       const per = result.positionScores.dims.slice(1).reduce((x, y) => x * y, 1);
       for (let e = 0; e < examples; e++) {
         const scores = Array.from((result.positionScores.data as Float32Array).subarray(e * per, (e + 1) * per));
