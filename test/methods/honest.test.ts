@@ -131,6 +131,7 @@ describe('the default output is the first floating-point one, everywhere', () =>
     const r = await saliency(ex, { x: f32([1, 3], [1, 2, 3]) }, { abs: false });
     // scores [1 + 0 - 3, 0 + 4 + 3] = [-2, 7]: the top class is 1, its gradient W[:, 1]
     expect(r.classes).toEqual([1]);
+    expect(r.outputName).toBe('probabilities');
     expect(Array.from(r.attributions.x.data as Float32Array)).toEqual([0, 2, 1]);
     await ex.release();
   });

@@ -335,6 +335,7 @@ export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
   return {
     ...extra,
     method: r.method,
+    outputName: r.outputName,
     target: r.target,
     classes: r.classes,
     integration: r.integration,
@@ -471,7 +472,8 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     const lines = [
       `model      ${a.model} (${explainer.device})`,
       `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}`,
-      `target     ${describeTarget(result, labels)}`,
+      // which output, when there is a choice, and why that one
+      `target     ${describeTarget(result, labels)}${explainer.summary.outputs.length > 1 ? `; output '${printable(result.outputName)}'${a.outputName ? '' : ' (the first floating-point output)'}` : ''}`,
     ];
     if (result.delta) {
       lines.push(`delta      ${result.delta.map((d) => d.toExponential(2)).join(', ')}  (sum of attributions ${result.sum.map((v) => v.toFixed(4)).join(', ')}; F(x) - F(baseline) ${result.outputs.map((v, i) => (v - (result.baselineOutputs?.[i] ?? 0)).toFixed(4)).join(', ')})`);

@@ -33,6 +33,8 @@ export interface AttributionResult {
   classes?: number[];
   /** The explained value per example (F(x)). */
   outputs: number[];
+  /** The model output explained (asked for, or explainedOutput's default: the first floating-point one). */
+  outputName: string;
   gradientSource: 'graph' | 'fd';
   /** Why finite differences were used. */
   fdReason?: string;
@@ -222,6 +224,7 @@ export function resultBase(
     target: spec ?? 'top',
     classes,
     outputs: Array.from(outputs),
+    outputName: engine.outputName,
     gradientSource: engine.source,
     runtime: explainer.runtime.name,
     batchNotes: engine.batchNotes,
