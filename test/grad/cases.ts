@@ -403,4 +403,45 @@ cases.push({
   build: (b, x) => b.op('Slice', [x.x], { starts: [0, 2], ends: Attr.ints([INT64_MAX.toString(), INT64_MAX.toString()] as never), axes: [0, 1] }),
 });
 
+// trigonometric and hyperbolic functions, each where it is defined (and away from its poles)
+op('Sin', 'Sin', { x: tensor([2, 3], 'normal', 821) });
+op('Cos', 'Cos', { x: tensor([2, 3], 'normal', 822) });
+op('Tan', 'Tan', { x: scaled(tensor([2, 3], 'normal', 823), 0.4) });
+op('Sinh', 'Sinh', { x: tensor([2, 3], 'normal', 824) });
+op('Cosh', 'Cosh', { x: tensor([2, 3], 'normal', 825) });
+op('Atan', 'Atan', { x: tensor([2, 3], 'normal', 826) });
+op('Asinh', 'Asinh', { x: tensor([2, 3], 'normal', 827) });
+for (const [name, seed] of [['Asin', 828], ['Acos', 829], ['Atanh', 830]] as const) {
+  // inside (-1, 1): 0.8 tanh(x)
+  cases.push({
+    name: `${name} on 0.8 tanh(x)`, opset: 13, inputs: { x: tensor([2, 3], 'normal', seed) },
+    build: (b, x) => b.op(name, [b.op('Mul', [b.op('Tanh', [x.x]), f32(b, [0.8], [])])]),
+  });
+}
+cases.push({
+  name: 'Acosh on 1.5 + x (x positive)', opset: 13, inputs: { x: tensor([2, 3], 'positive', 831) },
+  build: (b, x) => b.op('Acosh', [b.op('Add', [x.x, f32(b, [1.5], [])])]),
+});
+op('Mish', 'Mish', { x: tensor([2, 5], 'normal', 832) }, {}, 18);
+op('ThresholdedRelu default alpha', 'ThresholdedRelu', { x: scaled(tensor([3, 4], 'distinct', 833), 3) }, {}, 10);
+op('ThresholdedRelu alpha 0.3', 'ThresholdedRelu', { x: tensor([3, 4], 'distinct', 834) }, { alpha: 0.3 }, 10);
+op('Shrink default', 'Shrink', { x: scaled(tensor([3, 4], 'distinct', 835), 2) }, {}, 9);
+op('Shrink lambd bias', 'Shrink', { x: scaled(tensor([3, 4], 'distinct', 836), 2) }, { lambd: 0.3, bias: 0.2 }, 9);
+// Pow's exponent gradient where the base is 0: PyTorch's 0 (y log x would be 0 * -inf)
+cases.push({
+  // with respect to the exponent only: a central difference in the base at 0 steps into negative bases
+  name: 'Pow with zeros in the base, exponents >= 1.5, d/d exponent', opset: 13, wrt: ['b'],
+  inputs: { a: { type: 'float32', dims: [2, 3], data: Float32Array.from([0, 1.5, 0, 2, 0.5, 0]) }, b: { type: 'float32', dims: [3], data: Float32Array.from([1.5, 2.25, 3]) } },
+  build: (b, x) => b.op('Pow', [x.a, x.b]),
+});
+
+// more reductions, and CumSum in every direction
+op('ReduceL1', 'ReduceL1', { x: tensor([2, 3, 4], 'awayFromZero', 841) }, { axes: [1] }, 13);
+op('ReduceL1 opset 18 axes input, no keepdims', 'ReduceL1', { x: tensor([2, 3], 'awayFromZero', 842) }, { keepdims: 0 }, 18, (b) => [i64(b, [0])]);
+op('ReduceLogSum', 'ReduceLogSum', { x: tensor([2, 3, 4], 'positive', 843) }, { axes: [2], keepdims: 0 }, 13);
+for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+  op(`CumSum axis 1 exclusive ${exclusive} reverse ${reverse}`, 'CumSum', { x: tensor([2, 4, 3], 'normal', 850 + 2 * exclusive + reverse) }, { exclusive, reverse }, 14, (b) => [i64(b, [1], [])]);
+}
+op('CumSum axis -1 opset 11', 'CumSum', { x: tensor([3, 5], 'normal', 855) }, {}, 11, (b) => [i64(b, [-1], [])]);
+
 export default cases;

@@ -541,6 +541,30 @@ export interface ReferenceOp {
 
 export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   Erf: { run: unary(() => erf) },
+  // onnxruntime has float32 kernels only for most of these
+  Tan: { run: unary(() => Math.tan) },
+  Asin: { run: unary(() => Math.asin) },
+  Acos: { run: unary(() => Math.acos) },
+  Atan: { run: unary(() => Math.atan) },
+  Sinh: { run: unary(() => Math.sinh) },
+  Cosh: { run: unary(() => Math.cosh) },
+  Asinh: { run: unary(() => Math.asinh) },
+  Acosh: { run: unary(() => Math.acosh) },
+  Atanh: { run: unary(() => Math.atanh) },
+  Mish: { run: unary(() => (x) => x * Math.tanh(x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))) },
+  ThresholdedRelu: {
+    run: unary((_, node) => {
+      const alpha = f32(attrFloat(node, 'alpha', 1));
+      return (x) => (x > alpha ? x : 0);
+    }),
+  },
+  Shrink: {
+    run: unary((_, node) => {
+      const lambd = f32(attrFloat(node, 'lambd', 0.5));
+      const bias = f32(attrFloat(node, 'bias', 0));
+      return (x) => (x < -lambd ? x + bias : x > lambd ? x - bias : 0);
+    }),
+  },
   Softplus: { run: unary(() => (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))) },
   Softsign: { run: unary(() => (x) => x / (1 + Math.abs(x))) },
   HardSigmoid: {
@@ -608,6 +632,8 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
 /** Ops the interpreter also runs, around reference ops; they never choose the path. */
 const GLUE: Record<string, Kernel> = {
   Mul: (ins, node) => broadcast([need(node, ins[0], 'A'), need(node, ins[1], 'B')], ([a, b]) => a * b),
+  Add: (ins, node) => broadcast([need(node, ins[0], 'A'), need(node, ins[1], 'B')], ([a, b]) => a + b),
+  Tanh: (ins, node) => { const x = need(node, ins[0], 'input'); return { dims: [...x.dims], data: x.data.map(Math.tanh) }; },
   Identity: (ins, node) => need(node, ins[0], 'input'),
 };
 

@@ -110,7 +110,11 @@ registerGradient('Pow', (c) => {
   }
   if (c.needs[1]) {
     if (!isFloatType(e.elemType(p))) return out;
-    out[1] = to(c, e.mul(dy, e.mul(c.y[0], e.op('Log', [x]))), 1);
+    // y log x is 0 * -inf = NaN at x = 0; PyTorch's rule (pow_backward_exponent) gives 0 there when p >= 0
+    const zero = e.constF([0], [], x);
+    const atZero = e.op('And', [e.op('Not', [e.op('Less', [x, zero])]), e.op('Not', [e.op('Greater', [x, zero])])]);
+    const held = e.op('And', [atZero, e.op('Not', [e.op('Less', [pf, zero])])]);
+    out[1] = to(c, e.select(held, zero, e.mul(dy, e.mul(c.y[0], e.op('Log', [x])))), 1);
   }
   return out;
 });

@@ -7,3 +7,4 @@ import './norm';
 import './reduce';
 import './shape';
 import './resize';
+import './trig';

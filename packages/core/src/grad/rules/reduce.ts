@@ -1,4 +1,4 @@
-/** Reductions: the gradient is spread back over the reduced axes. */
+/** Reductions: the gradient is spread back over the reduced axes (and CumSum's, run the other way). */
 import { registerGradient, type GradContext } from '../registry';
 import { attrInt, attrInts, nodeLabel } from '../../onnx/attributes';
 import { GradientError } from '../emitter';
@@ -68,3 +68,26 @@ registerGradient('ReduceLogSumExp', (c) => {
   const axes = reducedAxes(c);
   return [e.mul(restored(c, c.dY[0]!, axes), e.op('Exp', [e.sub(c.x[0], restored(c, c.y[0], axes))]))];
 });
+
+registerGradient('ReduceL1', (c) => {
+  // y = sum |x|: dy/dx = sign(x) (0 at 0, as torch.norm(p=1)'s subgradient)
+  const e = c.e;
+  const axes = reducedAxes(c);
+  return [e.mul(e.expandLike(restored(c, c.dY[0]!, axes), c.x[0]), e.op('Sign', [c.x[0]]))];
+}, { since: 9 });
+
+registerGradient('ReduceLogSum', (c) => {
+  // y = log(sum x): dy/dx = 1 / sum x = exp(-y)
+  const e = c.e;
+  const axes = reducedAxes(c);
+  return [e.expandLike(e.mul(restored(c, c.dY[0]!, axes), e.op('Exp', [e.neg(restored(c, c.y[0], axes))])), c.x[0])];
+});
+
+registerGradient('CumSum', (c) => {
+  // each input element feeds every later (or, reversed, earlier) output: the
+  // gradient is the cumulative sum of dY the other way round, with the same exclusivity
+  const e = c.e;
+  const exclusive = attrInt(c.node, 'exclusive', 0);
+  const reverse = attrInt(c.node, 'reverse', 0);
+  return [e.op('CumSum', [c.dY[0]!, c.x[1]], { exclusive, reverse: 1 - reverse })];
+}, { since: 11 });
