@@ -158,6 +158,33 @@ describe('bad input: one clear line, non-zero exit', () => {
   });
 });
 
+test('--attribute chooses the inputs attributed; the others are held fixed', async () => {
+  // y = [x . a + b, x . a - b], x [N, 3], b [N, 1]
+  const { GraphBuilder, DataType, makeModel, encodeModel } = await import('@onnx-explain/core');
+  const g = new GraphBuilder('two');
+  const x = g.input('x', DataType.FLOAT, ['N', 3]);
+  const b = g.input('b', DataType.FLOAT, ['N', 1]);
+  const xa = g.op('MatMul', [x, g.constant(Float32Array.from([1, -1, 2]), [3, 1])]);
+  g.output(g.op('Concat', [g.op('Add', [xa, b]), g.op('Sub', [xa, b])], { axis: 1 }, { output: 'y' }), DataType.FLOAT, ['N', 2]);
+  const file = path.join(dir, 'two_inputs.onnx');
+  fs.writeFileSync(file, encodeModel(makeModel(g.build(), { opset: 13 })));
+  const xs = path.join(dir, 'x3.npy');
+  const bs = path.join(dir, 'b1.npy');
+  fs.writeFileSync(xs, encodeNpy({ dtype: 'float32', shape: [1, 3], data: Float32Array.from([1, 2, 3]) }));
+  fs.writeFileSync(bs, encodeNpy({ dtype: 'float32', shape: [1, 1], data: Float32Array.from([0.5]) }));
+  const json = path.join(dir, 'two.json');
+  const r = cli('attribute', file, '--input', `x=${xs}`, '--input', `b=${bs}`, '--attribute', 'x', '--target', '0', '--method', 'saliency', '--json', json, '--quiet');
+  expect(r.err).toBe('');
+  const out = JSON.parse(fs.readFileSync(json, 'utf8'));
+  expect(Object.keys(out.attributionsByTensor)).toEqual(['x']);
+  // saliency is |dy0/dx| = |a|
+  expect(out.attributions.data).toEqual([1, 1, 2]);
+  const both = JSON.parse((cli('attribute', file, '--input', `x=${xs}`, '--input', `b=${bs}`, '--target', '0', '--method', 'saliency', '--json', json, '--quiet'), fs.readFileSync(json, 'utf8')));
+  expect(Object.keys(both.attributionsByTensor)).toEqual(['x', 'b']);
+  const bad = cli('attribute', file, '--input', `x=${xs}`, '--input', `b=${bs}`, '--attribute', 'z', '--quiet');
+  expect(bad.err).toBe("onnx-explain: cannot attribute 'z': the model has no such input\n");
+});
+
 describe('class names', () => {
   const names = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
   test('--labels names the class in the summary and the JSON', () => {

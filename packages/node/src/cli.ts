@@ -231,6 +231,7 @@ interface AttributeArgs {
   maxEvaluations?: number;
   labels?: string;
   vocab?: string;
+  attribute?: string;
   resize?: string;
   layout?: 'NCHW' | 'NHWC';
   scale?: number;
@@ -461,6 +462,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
         samples: a.samples,
         stdev: a.stdev,
         maxEvaluations: a.maxEvaluations,
+        attribute: a.attribute ? a.attribute.split(',').map((n) => n.trim()).filter(Boolean) : undefined,
         onProgress: (e) => bar.update(e),
       });
     } finally {
@@ -563,6 +565,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
           .option('stdev', { type: 'number', coerce: finite('stdev'), describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
           .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })
+          .option('attribute', { type: 'string', describe: 'the inputs to attribute, NAME,NAME (default: every floating-point input); the others are held fixed' })
           .option('vocab', { type: 'string', describe: 'text models: a JSON vocabulary (token to id) to show each position as its token' })
           .option('max-evaluations', { type: 'number', coerce: positiveInt('max-evaluations'), describe: 'finite differences: refuse a pass that would take more model evaluations than this (default 1000000)' })
           .option('json', { type: 'string', describe: 'write the result as JSON here' })
