@@ -444,4 +444,8 @@ for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
 }
 op('CumSum axis -1 opset 11', 'CumSum', { x: tensor([3, 5], 'normal', 855) }, {}, 11, (b) => [i64(b, [-1], [])]);
 
+// 3-D pooling with dilations (the node tests' test_maxpool_3d_dilations geometry)
+op('MaxPool 3D kernel 2 dilations 2', 'MaxPool', { x: tensor([1, 1, 4, 4, 4], 'distinct', 861) }, { kernel_shape: [2, 2, 2], dilations: [2, 2, 2] });
+op('MaxPool 3D kernel 2 stride 2, 2 channels', 'MaxPool', { x: tensor([1, 2, 4, 4, 4], 'distinct', 862) }, { kernel_shape: [2, 2, 2], strides: [2, 2, 2] });
+
 export default cases;

@@ -4,10 +4,10 @@
  * and float32 inputs is differentiated (sum of the first output, with respect
  * to every float32 input) and compared with central finite differences.
  * Prints a table: op, tests run, max relative L2 error, and the tests skipped
- * with why. Expected disagreements: inputs exactly at a kink (x = 0 in the
- * *_example tests of Elu, LeakyRelu, Selu) and ties (repeated values under
- * MaxPool, ReduceMin), where central differences average two one-sided
- * slopes. `npx --yes pnpm@10 wild`
+ * with why. A test whose data sits on a kink (x = 0 in the *_example tests
+ * of Elu, LeakyRelu, Selu) or a tie (repeated values under MaxPool,
+ * ReduceMin) is measured again off it; every test that still does not pass
+ * must match a reviewed reason (REVIEWED). `npx --yes pnpm@10 wild`
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,7 +29,7 @@ const dir = path.resolve(process.env.WILD_DIR ?? path.join(repoRoot, '../shared/
 const have = fs.existsSync(dir);
 
 (have ? test : test.skip)('gradient rules vs finite differences on the ONNX backend node tests', async () => {
-  const rows = new Map<string, { run: number; maxErr: number; worst: string; failed: string[] }>();
+  const rows = new Map<string, { run: number; maxErr: number; worst: string; failed: string[]; jittered: string[] }>();
   const skipped = new Map<string, number>();
   const skip = (why: string) => skipped.set(why, (skipped.get(why) ?? 0) + 1);
   for (const t of fs.readdirSync(dir).sort()) {
@@ -65,7 +65,7 @@ const have = fs.existsSync(dir);
     if (!wrt.length) { skip('no float32 input of at most 400 elements'); continue; }
     if (model.graph!.output![0].type?.tensorType?.elemType !== DataType.FLOAT) { skip('first output is not float32'); continue; }
     if (process.env.NODE_TESTS_TRACE) process.stderr.write(`${t}\n`);
-    const row = rows.get(node.opType!) ?? { run: 0, maxErr: 0, worst: '', failed: [] };
+    const row = rows.get(node.opType!) ?? { run: 0, maxErr: 0, worst: '', failed: [], jittered: [] };
     try {
       const s = await runtime.createSession(model);
       const out = await s.run(feeds);
@@ -80,10 +80,30 @@ const have = fs.existsSync(dir);
       let scale = 1;
       for (const w of wrt) for (const v of feeds[w].data as Float32Array) scale = Math.max(scale, Math.abs(v));
       const weightedModel = weighted(model, first.dims);
-      let err = Infinity;
-      for (const h of scale > 1 ? [1e-3, 1e-3 * scale] : [1e-3]) {
-        const res = await checkGradients(weightedModel, feeds, wrt, h);
-        err = Math.min(err, Math.max(...Object.values(res.relErr)));
+      const measure = async (f: Record<string, Tensor>) => {
+        let err = Infinity;
+        for (const h of scale > 1 ? [1e-3, 1e-3 * scale] : [1e-3]) {
+          const res = await checkGradients(weightedModel, f, wrt, h);
+          err = Math.min(err, Math.max(...Object.values(res.relErr)));
+        }
+        return err;
+      };
+      let err = await measure(feeds);
+      // A test's own data may sit on a tie (repeated values under a max) or a
+      // kink (x = 0 for Elu, x = alpha for ThresholdedRelu), where central
+      // differences average two one-sided slopes and no gradient is "the"
+      // gradient: moved off them by a small deterministic jitter, the rule
+      // must then agree (the tolerance is not loosened).
+      if (!(err < 1e-2)) {
+        const jittered = { ...feeds };
+        // each element moved by 1% to 2% of max(1, |x|), either way: farther than the 1e-3 step, so no difference straddles the kink
+        const nudge = (i: number) => ((i * 7919) % 2 ? 1 : -1) * (0.01 + 0.01 * (((i * 104729) % 17) / 17));
+        for (const w of wrt) jittered[w] = { ...feeds[w], data: (feeds[w].data as Float32Array).map((v, i) => v + nudge(i) * Math.max(1, Math.abs(v))) };
+        const moved = await measure(jittered);
+        if (moved < 1e-2) {
+          row.jittered.push(t);
+          err = moved;
+        }
       }
       row.run++;
       if (err > row.maxErr) { row.maxErr = err; row.worst = t; }
@@ -94,13 +114,31 @@ const have = fs.existsSync(dir);
     }
     rows.set(node.opType!, row);
   }
-  const lines = ['| op | tests run | max rel. L2 error | worst test | not passing (error > 1e-2 or refused) |', '| --- | --- | --- | --- | --- |'];
+  const lines = ['| op | tests run | max rel. L2 error | worst test | passed off a tie or kink | not passing (error > 1e-2 or refused) |', '| --- | --- | --- | --- | --- | --- |'];
   for (const [op, r] of [...rows.entries()].sort()) {
-    lines.push(`| ${op} | ${r.run} | ${r.maxErr.toExponential(1)} | ${r.worst} | ${r.failed.join('; ')} |`);
+    lines.push(`| ${op} | ${r.run} | ${r.maxErr.toExponential(1)} | ${r.worst} | ${r.jittered.join('; ')} | ${r.failed.join('; ')} |`);
   }
   lines.push('', 'skipped:', ...[...skipped.entries()].map(([k, v]) => `- ${k}: ${v}`));
   const table = lines.join('\n');
   fs.writeFileSync(path.join(repoRoot, 'node-tests-gradients.md'), table + '\n');
   process.stderr.write(table + '\n');
   expect(rows.size).toBeGreaterThan(20);
+  // every row accounted for: a test that does not pass must be refused for a reviewed reason
+  const unexplained = [...rows.values()].flatMap((r) => r.failed).filter((f) => !REVIEWED.some((re) => re.test(f)));
+  expect(unexplained).toEqual([]);
 });
+
+/**
+ * Why a node test may not pass, reviewed one by one: a mode with no rule,
+ * refused by name; data at the edge of the op's domain, where a central
+ * difference steps outside it (acosh at 1, a zero base under a fractional
+ * power), so the oracle itself is NaN.
+ */
+const REVIEWED = [
+  /: (BatchNormalization|Dropout) node '[^']*': (BatchNormalization|Dropout) in training mode has no gradient rule/,
+  /: Resize node '[^']*': Resize in 'cubic' mode has no gradient rule/,
+  /: Resize node '[^']*': Resize with antialias has no gradient rule/,
+  /: Resize node '[^']*': coordinate_transformation_mode 'tf_crop_and_resize' has no gradient rule/,
+  /^test_acosh_example \(NaN\)$/,
+  /^test_pow \(NaN\)$/,
+];
