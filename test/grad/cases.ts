@@ -448,4 +448,14 @@ op('CumSum axis -1 opset 11', 'CumSum', { x: tensor([3, 5], 'normal', 855) }, {}
 op('MaxPool 3D kernel 2 dilations 2', 'MaxPool', { x: tensor([1, 1, 4, 4, 4], 'distinct', 861) }, { kernel_shape: [2, 2, 2], dilations: [2, 2, 2] });
 op('MaxPool 3D kernel 2 stride 2, 2 channels', 'MaxPool', { x: tensor([1, 2, 4, 4, 4], 'distinct', 862) }, { kernel_shape: [2, 2, 2], strides: [2, 2, 2] });
 
+// Trilu, ReverseSequence, LpNormalization
+op('Trilu upper (default)', 'Trilu', { x: tensor([2, 3, 4], 'normal', 871) }, {}, 14);
+op('Trilu lower, k = -1', 'Trilu', { x: tensor([2, 4, 3], 'normal', 872) }, { upper: 0 }, 14, (b) => [i64(b, [-1], [])]);
+op('Trilu upper, k = 2', 'Trilu', { x: tensor([3, 5], 'normal', 873) }, { upper: 1 }, 14, (b) => [i64(b, [2], [])]);
+op('ReverseSequence time-major', 'ReverseSequence', { x: tensor([4, 3, 2], 'normal', 874) }, { batch_axis: 1, time_axis: 0 }, 10, (b) => [i64(b, [4, 2, 1])]);
+op('ReverseSequence batch-major', 'ReverseSequence', { x: tensor([2, 5, 3], 'normal', 875) }, { batch_axis: 0, time_axis: 1 }, 10, (b) => [i64(b, [3, 5])]);
+op('LpNormalization p 2 (default), last axis', 'LpNormalization', { x: tensor([3, 4], 'normal', 876) });
+op('LpNormalization p 1, axis 1', 'LpNormalization', { x: tensor([2, 3, 4], 'awayFromZero', 877) }, { p: 1, axis: 1 });
+op('LpNormalization p 2, axis 0, opset 11', 'LpNormalization', { x: tensor([3, 4], 'normal', 878) }, { p: 2, axis: 0 }, 11);
+
 export default cases;

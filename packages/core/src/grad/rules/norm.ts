@@ -80,3 +80,21 @@ registerGradient('LogSoftmax', (c) => {
   const s = e.reduceSum(dy, softmaxAxes(c), true);
   return [e.sub(dy, e.mul(e.op('Exp', [c.y[0]]), s))];
 });
+
+// LpNormalization: y = x / ||x||_p along one axis (p = 1 or 2). With n the norm and g = dY:
+// p = 2: dx = (g - y sum(g y)) / n;  p = 1: dx = (g - sign(x) sum(g y)) / n
+registerGradient('LpNormalization', (c) => {
+  const e = c.e;
+  const rank = e.rank(c.x[0]);
+  let axis = attrInt(c.node, 'axis', -1);
+  if (axis < 0) axis += rank;
+  const p = attrInt(c.node, 'p', 2);
+  if (p !== 1 && p !== 2) throw new GradientError(`${nodeLabel(c.node)}: p must be 1 or 2, got ${p}`);
+  const x = c.x[0];
+  const y = c.y[0];
+  const g = c.dY[0]!;
+  const norm = p === 2 ? e.op('Sqrt', [e.reduceSum(e.mul(x, x), [axis], true)]) : e.reduceSum(e.op('Abs', [x]), [axis], true);
+  const along = e.reduceSum(e.mul(g, y), [axis], true);
+  const direction = p === 2 ? y : e.op('Sign', [x]);
+  return [e.div(e.sub(g, e.mul(direction, along)), norm)];
+});

@@ -226,3 +226,12 @@ registerGradient('Gather', (c) => {
   const scattered = e.op('MatMul', [e.transpose(oneHot, [1, 0]), g]); // [P, D, Q]
   return [e.reshapeLike(scattered, data), undefined];
 });
+
+// Trilu keeps a triangle and zeroes the rest: its gradient keeps the same triangle of dY
+registerGradient('Trilu', (c) => [c.e.op('Trilu', [c.dY[0]!, ...(c.x[1] ? [c.x[1]] : [])], { upper: attrInt(c.node, 'upper', 1) }), undefined], { since: 14 });
+
+// ReverseSequence reverses each sequence's first seq_lens[b] steps: applied again to dY, it puts them back
+registerGradient('ReverseSequence', (c) => [
+  c.e.op('ReverseSequence', [c.dY[0]!, c.x[1]], { batch_axis: attrInt(c.node, 'batch_axis', 1), time_axis: attrInt(c.node, 'time_axis', 0) }),
+  undefined,
+], { since: 10 });
