@@ -458,4 +458,19 @@ op('LpNormalization p 2 (default), last axis', 'LpNormalization', { x: tensor([3
 op('LpNormalization p 1, axis 1', 'LpNormalization', { x: tensor([2, 3, 4], 'awayFromZero', 877) }, { p: 1, axis: 1 });
 op('LpNormalization p 2, axis 0, opset 11', 'LpNormalization', { x: tensor([3, 4], 'normal', 878) }, { p: 2, axis: 0 }, 11);
 
+// GatherElements: repeated and negative indices, every axis, indices shorter than data
+const idx = (b: GraphBuilder, v: number[], dims: number[]) => b.constant(BigInt64Array.from(v.map(BigInt)), dims);
+cases.push({
+  name: 'GatherElements axis 1, repeated indices', opset: 13, inputs: { x: tensor([2, 3], 'normal', 881) },
+  build: (b, x) => b.op('GatherElements', [x.x, idx(b, [0, 0, 2, 1, 1, 0, 2, 2], [2, 4])], { axis: 1 }),
+});
+cases.push({
+  name: 'GatherElements axis 0 (default), negative indices, opset 11', opset: 11, inputs: { x: tensor([3, 2], 'normal', 882) },
+  build: (b, x) => b.op('GatherElements', [x.x, idx(b, [-1, 0, 1, -3], [2, 2])]),
+});
+cases.push({
+  name: 'GatherElements axis -1 of a 3-D tensor, indices shorter on axis 1', opset: 13, inputs: { x: tensor([2, 3, 4], 'normal', 883) },
+  build: (b, x) => b.op('GatherElements', [x.x, idx(b, [3, 0, 1, 1, 2, 3, 0, 0, 3, 2, 1, 0], [2, 2, 3])], { axis: -1 }),
+});
+
 export default cases;
