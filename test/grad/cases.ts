@@ -473,4 +473,14 @@ cases.push({
   build: (b, x) => b.op('GatherElements', [x.x, idx(b, [3, 0, 1, 1, 2, 3, 0, 0, 3, 2, 1, 0], [2, 2, 3])], { axis: -1 }),
 });
 
+// GroupNormalization: per-group scale (opset 18) and per-channel scale (opset 21)
+cases.push({
+  name: 'GroupNormalization opset 18, 2 groups of 2 channels', opset: 18, inputs: { x: tensor([2, 4, 3, 2], 'normal', 891) },
+  build: (b, x) => b.op('GroupNormalization', [x.x, f32(b, [1.5, -0.5]), f32(b, [0.1, 0.2])], { num_groups: 2, epsilon: 1e-3 }),
+});
+cases.push({
+  name: 'GroupNormalization opset 21, 3 groups of 2 channels, 1-D', opset: 21, inputs: { x: tensor([2, 6, 5], 'normal', 892) },
+  build: (b, x) => b.op('GroupNormalization', [x.x, f32(b, [1, -0.5, 2, 0.7, 1.2, -1]), f32(b, [0.1, 0.2, 0, -0.1, 0.3, 0])], { num_groups: 3 }),
+});
+
 export default cases;

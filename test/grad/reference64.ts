@@ -359,6 +359,40 @@ function globalPool(max: boolean): Kernel {
   };
 }
 
+/**
+ * GroupNormalization in float64: onnxruntime computes it in float32 whatever
+ * the input type (stash_type defaults to float), so a double copy of the
+ * model is no float64 oracle. Opset 18 scales per group, 21 per channel.
+ */
+const groupNormalization: Kernel = (ins, node, opset) => {
+  const x = need(node, ins[0], 'X');
+  const scale = need(node, ins[1], 'scale');
+  const bias = need(node, ins[2], 'bias');
+  const eps = f32(attrFloat(node, 'epsilon', 1e-5));
+  const G = attrInt(node, 'num_groups');
+  if (G === undefined) fail(node, 'no num_groups');
+  const [N, C, ...xs] = x.dims;
+  const per = (C / G!) * size(xs);
+  const y = new Float64Array(x.data.length);
+  for (let nb = 0; nb < N; nb++) {
+    for (let g = 0; g < G!; g++) {
+      const base = (nb * G! + g) * per;
+      let mean = 0;
+      for (let k = 0; k < per; k++) mean += x.data[base + k];
+      mean /= per;
+      let v = 0;
+      for (let k = 0; k < per; k++) v += (x.data[base + k] - mean) ** 2;
+      v /= per;
+      const inv = 1 / Math.sqrt(v + eps);
+      for (let k = 0; k < per; k++) {
+        const which = opset < 21 ? g : g * (C / G!) + Math.floor(k / size(xs));
+        y[base + k] = scale.data[which] * (x.data[base + k] - mean) * inv + bias.data[which];
+      }
+    }
+  }
+  return { dims: [...x.dims], data: y };
+};
+
 const instanceNormalization: Kernel = (ins, node) => {
   const x = need(node, ins[0], 'input');
   const scale = need(node, ins[1], 'scale');
@@ -625,6 +659,7 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   GlobalAveragePool: { run: globalPool(false) },
   GlobalMaxPool: { run: globalPool(true) },
   InstanceNormalization: { run: instanceNormalization },
+  GroupNormalization: { since: 18, run: groupNormalization },
   Resize: { run: resize },
   Upsample: { until: 9, run: upsample },
 };

@@ -98,3 +98,26 @@ registerGradient('LpNormalization', (c) => {
   const direction = p === 2 ? y : e.op('Sign', [x]);
   return [e.div(e.sub(g, e.mul(direction, along)), norm)];
 });
+
+// GroupNormalization: the channels in groups, each normalised over its channels
+// and the spatial axes, then scaled and shifted per channel (opset 21) or per
+// group (opset 18, whose scale and bias have one value a group).
+registerGradient('GroupNormalization', (c) => {
+  const e = c.e;
+  if (c.needs[1] || c.needs[2]) throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to GroupNormalization parameters are not supported`);
+  const [x, scale] = c.x;
+  const dims = e.shape(x);
+  const channels = dims[1];
+  const groups = attrInt(c.node, 'num_groups', 1);
+  if (typeof channels !== 'number' || channels % groups !== 0) throw new GradientError(`${nodeLabel(c.node)}: needs a static channel count divisible by num_groups (${groups}), got ${channels}`);
+  const spatialDims = dims.slice(2);
+  if (!spatialDims.every((d) => typeof d === 'number')) throw new GradientError(`${nodeLabel(c.node)}: needs static spatial dimensions, got [${dims.join(', ')}]`);
+  const spatial = spatialDims.length;
+  // dY times the scale, seen as [N, groups, channels per group, ...spatial]
+  const grouped = e.reshape(c.dY[0]!, [-1, groups, channels / groups, ...(spatialDims as number[])]);
+  const perGroup = c.opset < 21;
+  const s = perGroup ? e.reshape(scale, [1, groups, 1, ...Array(spatial).fill(1)]) : e.reshape(scale, [1, groups, channels / groups, ...Array(spatial).fill(1)]);
+  const gy = e.reshape(e.mul(grouped, s), [0, groups, -1]);
+  const xg = e.reshape(x, [0, groups, -1]);
+  return [e.reshapeLike(normalizedGrad(e, xg, gy, [2], attrFloat(c.node, 'epsilon', 1e-5)), x), undefined, undefined];
+}, { since: 18 });
