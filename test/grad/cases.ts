@@ -483,4 +483,10 @@ cases.push({
   build: (b, x) => b.op('GroupNormalization', [x.x, f32(b, [1, -0.5, 2, 0.7, 1.2, -1]), f32(b, [0.1, 0.2, 0, -0.1, 0.3, 0])], { num_groups: 3 }),
 });
 
+// LpPool: p 2 (default), 1 and 3, with strides, pads and (opset 18) dilations and ceil_mode
+op('LpPool p 2 kernel 2', 'LpPool', { x: tensor([1, 2, 4, 4], 'awayFromZero', 901) }, { kernel_shape: [2, 2] });
+op('LpPool p 1 kernel 3 stride 2 pads 1', 'LpPool', { x: tensor([1, 1, 5, 5], 'awayFromZero', 902) }, { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], p: 1 });
+op('LpPool p 3 1-D', 'LpPool', { x: tensor([2, 2, 7], 'awayFromZero', 903) }, { kernel_shape: [3], strides: [2], p: 3 });
+op('LpPool opset 18 dilations 2 ceil_mode', 'LpPool', { x: tensor([1, 1, 6, 6], 'awayFromZero', 904) }, { kernel_shape: [2, 2], dilations: [2, 2], strides: [2, 2], ceil_mode: 1 }, 18);
+
 export default cases;

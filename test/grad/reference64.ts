@@ -295,16 +295,20 @@ const convTranspose: Kernel = (ins, node) => {
   return { dims: [N, M, ...out], data: y };
 };
 
-const averagePool: Kernel = (ins, node, opset) => {
-  const x = need(node, ins[0], 'X');
+/**
+ * A pooling window walk shared by AveragePool and LpPool: for every output
+ * position, the real input values under the window and how many positions
+ * count (explicit pads included when asked). `dilationsSince`: the opset
+ * that gave the op its dilations attribute.
+ */
+function poolWindows(x: T64, node: NodeProto, opset: number, dilationsSince: number, includePad: boolean, reduce: (values: number[], count: number) => number): T64 {
   const [N, C, ...xs] = x.dims;
   const n = xs.length;
   const kernel = attrInts(node, 'kernel_shape');
   if (!kernel) throw new Error(`reference64: ${nodeLabel(node)}: no kernel_shape`);
   const strides = attrInts(node, 'strides', new Array(n).fill(1));
-  const dilations = opset >= 19 ? attrInts(node, 'dilations', new Array(n).fill(1)) : new Array(n).fill(1);
+  const dilations = opset >= dilationsSince ? attrInts(node, 'dilations', new Array(n).fill(1)) : new Array(n).fill(1);
   const ceil = attrInt(node, 'ceil_mode', 0) === 1;
-  const includePad = attrInt(node, 'count_include_pad', 0) === 1;
   const pads = windowPads(node, xs, kernel, strides, dilations);
   const out = xs.map((s, i) => {
     const q = (s + pads[i] + pads[i + n] - ((kernel[i] - 1) * dilations[i] + 1)) / strides[i];
@@ -319,7 +323,7 @@ const averagePool: Kernel = (ins, node, opset) => {
   for (let nc = 0; nc < N * C; nc++) {
     let o = 0;
     forEachIndex(out, (oi) => {
-      let sum = 0;
+      const values: number[] = [];
       let count = 0;
       forEachIndex(kernel, (ki) => {
         let xo = nc * xst[1];
@@ -332,13 +336,22 @@ const averagePool: Kernel = (ins, node, opset) => {
           if (p < -pads[i] || p >= xs[i] + pads[i + n]) counted = false;
           xo += p * xst[i + 2];
         }
-        if (real) sum += x.data[xo];
+        if (real) values.push(x.data[xo]);
         if (includePad ? counted : real) count++;
       });
-      y[nc * os + o++] = sum / count;
+      y[nc * os + o++] = reduce(values, count);
     });
   }
   return { dims: [N, C, ...out], data: y };
+}
+
+const averagePool: Kernel = (ins, node, opset) =>
+  poolWindows(need(node, ins[0], 'X'), node, opset, 19, attrInt(node, 'count_include_pad', 0) === 1, (v, count) => v.reduce((a, b) => a + b, 0) / count);
+
+/** LpPool: (sum of |x|^p over the window's real positions)^(1/p); dilations from opset 18. */
+const lpPool: Kernel = (ins, node, opset) => {
+  const p = attrInt(node, 'p', 2);
+  return poolWindows(need(node, ins[0], 'X'), node, opset, 18, false, (v) => Math.pow(v.reduce((a, b) => a + Math.abs(b) ** p, 0), 1 / p));
 };
 
 function globalPool(max: boolean): Kernel {
@@ -656,6 +669,7 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   Conv: { run: conv },
   ConvTranspose: { run: convTranspose },
   AveragePool: { run: averagePool },
+  LpPool: { run: lpPool },
   GlobalAveragePool: { run: globalPool(false) },
   GlobalMaxPool: { run: globalPool(true) },
   InstanceNormalization: { run: instanceNormalization },

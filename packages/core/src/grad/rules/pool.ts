@@ -136,6 +136,25 @@ registerGradient('AveragePool', (c) => {
   return [scatterBack(c, scaled, ones, geo)];
 });
 
+// LpPool: y = (sum over the window of |x|^p)^(1/p). Each window passes
+// dY * (|x| / y)^(p-1) sign(x) back to its positions; the windows' shares are
+// spread with the transposed convolution of ones, as AveragePool's are.
+registerGradient('LpPool', (c) => {
+  const e = c.e;
+  const geo = geometry(c);
+  const p = attrInt(c.node, 'p', 2);
+  const x = c.x[0];
+  const y = e.reshape(c.y[0], [-1, 1, ...geo.out]);
+  const dy = e.reshape(c.dY[0]!, [-1, 1, ...geo.out]);
+  const ones = e.constTensor(new Float32Array(prod(geo.win.kernel)).fill(1), [1, 1, ...geo.win.kernel], x);
+  if (p === 1) return [e.mul(scatterBack(c, dy, ones, geo), e.op('Sign', [x]))];
+  // share per window: dY / y^(p-1); per position: times |x|^(p-1) sign(x) (x itself for p = 2)
+  const pm1 = e.constF([p - 1], [], x);
+  const share = e.div(dy, p === 2 ? y : e.op('Pow', [y, pm1]));
+  const weight = p === 2 ? x : e.mul(e.op('Pow', [e.op('Abs', [x]), pm1]), e.op('Sign', [x]));
+  return [e.mul(scatterBack(c, share, ones, geo), weight)];
+});
+
 registerGradient('GlobalAveragePool', (c) => {
   const e = c.e;
   const spatial = e.spatialDims(c.x[0], c.node);
