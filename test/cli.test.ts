@@ -66,7 +66,7 @@ test('inspect writes a model\'s control characters as escapes, not to the termin
   const evil = 'x\u001b]0;owned\u0007\u001b[2J\r';
   const b = new GraphBuilder('g');
   const x = b.input(evil, DataType.FLOAT, ['N', 2]);
-  b.op('MeanVarianceNormalization', [x], { axes: [1] }, { name: `${evil}node`, output: `${evil}y` });
+  b.op('Hardmax', [x], {}, { name: `${evil}node`, output: `${evil}y` });
   b.output(`${evil}y`, DataType.FLOAT, ['N', 2]);
   const model = makeModel(b.build(), { opset: 17, producerName: evil });
   model.metadataProps = [{ key: evil, value: 'v' }];
@@ -79,7 +79,7 @@ test('inspect writes a model\'s control characters as escapes, not to the termin
   expect(r.out).toContain(`producer   ${shown}`);
   expect(r.out).toContain(`metadata   ${shown} = v`);
   expect(r.out).toContain(`  ${shown}  float32 [N, 2]`);
-  expect(r.out).toContain(`MeanVarianceNormalization (${shown}node)`);
+  expect(r.out).toContain(`Hardmax (${shown}node)`);
 });
 
 describe('bad input gets one clear line and a non-zero exit', () => {

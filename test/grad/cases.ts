@@ -489,4 +489,16 @@ op('LpPool p 1 kernel 3 stride 2 pads 1', 'LpPool', { x: tensor([1, 1, 5, 5], 'a
 op('LpPool p 3 1-D', 'LpPool', { x: tensor([2, 2, 7], 'awayFromZero', 903) }, { kernel_shape: [3], strides: [2], p: 3 });
 op('LpPool opset 18 dilations 2 ceil_mode', 'LpPool', { x: tensor([1, 1, 6, 6], 'awayFromZero', 904) }, { kernel_shape: [2, 2], dilations: [2, 2], strides: [2, 2], ceil_mode: 1 }, 18);
 
+// MeanVarianceNormalization and RMSNormalization
+op('MeanVarianceNormalization axes [1]', 'MeanVarianceNormalization', { x: tensor([3, 5], 'normal', 911) }, { axes: [1] }, 13);
+op('MeanVarianceNormalization default axes, one row', 'MeanVarianceNormalization', { x: tensor([1, 2, 3, 3], 'normal', 912) }, {}, 13);
+cases.push({
+  name: 'RMSNormalization last axis', opset: 23, inputs: { x: tensor([2, 3, 4], 'normal', 913) },
+  build: (b, x) => b.op('RMSNormalization', [x.x, f32(b, [1, -0.5, 2, 0.7])], { epsilon: 1e-3 }),
+});
+cases.push({
+  name: 'RMSNormalization axis 1 (two axes), default epsilon', opset: 23, inputs: { x: tensor([2, 3, 2], 'normal', 914) },
+  build: (b, x) => b.op('RMSNormalization', [x.x, f32(b, [1, 2, -1, 0.5, 1.5, 0.8], [3, 2])], { axis: 1 }),
+});
+
 export default cases;

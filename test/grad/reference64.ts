@@ -406,6 +406,34 @@ const groupNormalization: Kernel = (ins, node, opset) => {
   return { dims: [...x.dims], data: y };
 };
 
+/**
+ * MeanVarianceNormalization in float64 (its function body holds a float32
+ * epsilon, so a double copy does not type-check): (x - E[x]) / (sqrt(E[x^2]
+ * - E[x]^2) + 1e-9) over `axes` (default [0, 2, 3]).
+ */
+const meanVarianceNormalization: Kernel = (ins, node) => {
+  const x = need(node, ins[0], 'X');
+  const rank = x.dims.length;
+  const axes = new Set(attrInts(node, 'axes', [0, 2, 3]).map((a) => (a < 0 ? a + rank : a)));
+  const st = stridesOf(x.dims);
+  const keyOf = (flat: number) => x.dims.map((d, a) => (axes.has(a) ? 0 : Math.floor(flat / st[a]) % d)).join(',');
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < x.data.length; i++) {
+    const k = keyOf(i);
+    const g = groups.get(k);
+    if (g) g.push(i);
+    else groups.set(k, [i]);
+  }
+  const y = new Float64Array(x.data.length);
+  for (const idx of groups.values()) {
+    const m = idx.reduce((a, i) => a + x.data[i], 0) / idx.length;
+    const m2 = idx.reduce((a, i) => a + x.data[i] * x.data[i], 0) / idx.length;
+    const sd = Math.sqrt(m2 - m * m);
+    for (const i of idx) y[i] = (x.data[i] - m) / (sd + f32(1e-9));
+  }
+  return { dims: [...x.dims], data: y };
+};
+
 const instanceNormalization: Kernel = (ins, node) => {
   const x = need(node, ins[0], 'input');
   const scale = need(node, ins[1], 'scale');
@@ -674,6 +702,7 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   GlobalMaxPool: { run: globalPool(true) },
   InstanceNormalization: { run: instanceNormalization },
   GroupNormalization: { since: 18, run: groupNormalization },
+  MeanVarianceNormalization: { run: meanVarianceNormalization },
   Resize: { run: resize },
   Upsample: { until: 9, run: upsample },
 };

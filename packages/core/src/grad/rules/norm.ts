@@ -1,6 +1,6 @@
 /** Normalizations (inference form), Softmax and LogSoftmax. */
 import { registerGradient } from '../registry';
-import { attrFloat, attrInt, nodeLabel } from '../../onnx/attributes';
+import { attrFloat, attrInt, attrInts, nodeLabel } from '../../onnx/attributes';
 import { GradientError, type Emitter } from '../emitter';
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
@@ -121,3 +121,30 @@ registerGradient('GroupNormalization', (c) => {
   const xg = e.reshape(x, [0, groups, -1]);
   return [e.reshapeLike(normalizedGrad(e, xg, gy, [2], attrFloat(c.node, 'epsilon', 1e-5)), x), undefined, undefined];
 }, { since: 18 });
+
+// MeanVarianceNormalization: (x - mean) / (std + 1e-9) over `axes` (default
+// [0, 2, 3]); the 1e-9 changes the gradient by a relative 1e-9 at most, so
+// it is the normalisation's gradient with no epsilon. A batch axis among the
+// axes mixes rows, which makeBatchable finds and runs one row at a time.
+registerGradient('MeanVarianceNormalization', (c) => {
+  const e = c.e;
+  const rank = e.rank(c.x[0]);
+  const axes = attrInts(c.node, 'axes', [0, 2, 3]).map((a) => (a < 0 ? a + rank : a));
+  return [normalizedGrad(e, c.x[0], c.dY[0]!, axes, 0)];
+}, { since: 9 });
+
+// RMSNormalization (opset 23): y = scale x / sqrt(mean(x^2) + eps) over the axes from `axis` on.
+// With r = 1 / sqrt(mean(x^2) + eps) and gy = dY scale: dx = r gy - r^3 x mean(gy x).
+registerGradient('RMSNormalization', (c) => {
+  const e = c.e;
+  if (c.needs[1]) throw new GradientError(`${nodeLabel(c.node)}: gradients with respect to RMSNormalization's scale are not supported`);
+  const [x, scale] = c.x;
+  const rank = e.rank(x);
+  let axis = attrInt(c.node, 'axis', -1);
+  if (axis < 0) axis += rank;
+  const axes = range(axis, rank);
+  const r = e.op('Reciprocal', [e.op('Sqrt', [e.add(e.reduce('ReduceMean', e.mul(x, x), axes, true), e.constF([attrFloat(c.node, 'epsilon', 1e-5)], [], x))])]);
+  const gy = e.mul(c.dY[0]!, scale);
+  const r3 = e.mul(r, e.mul(r, r));
+  return [e.sub(e.mul(r, gy), e.mul(e.mul(r3, x), e.reduce('ReduceMean', e.mul(gy, x), axes, true))), undefined];
+}, { since: 23 });
