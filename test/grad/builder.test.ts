@@ -264,4 +264,15 @@ describe('makeBatchable', () => {
     expect(r.batchable).toBe(false);
     expect(r.reason).toMatch(/differs from the batch-1 result|has shape/);
   });
+
+  test('rows that mix only when they differ are found: a normalisation over the batch axis is not batchable', async () => {
+    // MeanVarianceNormalization over [0, 2, 3] (its default): identical rows normalise as one row does, different ones do not
+    const b = new GraphBuilder('mvn');
+    const x = b.input('x', DataType.FLOAT, ['N', 2, 2, 2]);
+    b.output(b.op('MeanVarianceNormalization', [x], {}, { output: 'y' }), DataType.FLOAT, ['N', 2, 2, 2]);
+    const x1: Tensor = { type: 'float32', dims: [1, 2, 2, 2], data: values(8, 'normal', 6) };
+    const r = await makeBatchable(runtime, makeModel(b.build(), { opset: 13 }), { x: x1 });
+    expect(r.batchable).toBe(false);
+    expect(r.reason).toMatch(/^not batchable as exported \(row 0 of output 'y' differs from the batch-1 result\)/);
+  });
 });

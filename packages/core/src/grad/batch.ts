@@ -14,7 +14,7 @@ import { cloneModel } from '../onnx/codec';
 import { GraphIndex } from '../onnx/graph';
 import { makeTensor, tensorToArray, tensorDims } from '../onnx/tensor';
 import { NameScope, promoteIr3Initializers } from '../onnx/graph';
-import { runOnce, tileBatch, type Runtime, type Tensor } from '../runtime';
+import { runOnce, type Runtime, type Tensor } from '../runtime';
 
 export interface BatchableModel {
   model: ModelProto;
@@ -26,16 +26,17 @@ export interface BatchableModel {
   reason?: string;
 }
 
-function rowsMatch(batched: Record<string, Tensor>, single: Record<string, Tensor>, n: number): string | undefined {
-  for (const [name, one] of Object.entries(single)) {
+function rowsMatch(batched: Record<string, Tensor>, singles: Record<string, Tensor>[]): string | undefined {
+  const n = singles.length;
+  for (const [name, one] of Object.entries(singles[0])) {
     const many = batched[name];
     if (!many) return `output '${name}' is missing`;
     if (many.dims[0] !== n * one.dims[0] || many.data.length !== n * one.data.length) {
       return `output '${name}' has shape [${many.dims}] at batch ${n}, expected ${n} x [${one.dims}]`;
     }
     const a = many.data as Float32Array;
-    const b = one.data as Float32Array;
     for (let r = 0; r < n; r++) {
+      const b = singles[r][name].data as Float32Array;
       for (let i = 0; i < b.length; i++) {
         const x = Number(a[r * b.length + i]);
         const y = Number(b[i]);
@@ -46,20 +47,46 @@ function rowsMatch(batched: Record<string, Tensor>, single: Record<string, Tenso
   return undefined;
 }
 
+/** The sample with its float inputs scaled: rows that differ, so an op that mixes rows shows it. */
+function variant(sample: Record<string, Tensor>, batchInputs: string[], factor: number): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries(sample)) {
+    const float = v.type === 'float32' || v.type === 'float64';
+    out[k] = float && batchInputs.includes(k) ? { ...v, data: (v.data as Float32Array).map((x) => x * factor) as Tensor['data'] } : v;
+  }
+  return out;
+}
+
+/**
+ * Runs three different rows (the sample, and its float inputs at 0.5 and
+ * 0.25 times) one at a time and then as one batch: each batch row must equal
+ * its own single run. Identical rows would hide an op that mixes rows
+ * (a normalisation over the batch axis, say).
+ */
 async function tryBatch(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>, batchInputs: string[]): Promise<string | undefined> {
   let session;
   try {
     session = await runtime.createSession(model);
-    const single = await session.run(sample);
+    const rows = [sample, variant(sample, batchInputs, 0.5), variant(sample, batchInputs, 0.25)];
+    const singles: Record<string, Tensor>[] = [];
+    for (const r of rows) singles.push(await session.run(r));
     const feeds: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(sample)) feeds[k] = batchInputs.includes(k) ? tileBatch(v, 3) : v;
+    for (const [k, v] of Object.entries(sample)) feeds[k] = batchInputs.includes(k) ? stackRows(rows.map((r) => r[k])) : v;
     const batched = await session.run(feeds);
-    return rowsMatch(batched, single, 3);
+    return rowsMatch(batched, singles);
   } catch (e) {
     return (e as Error).message.split('\n')[0];
   } finally {
     await session?.release();
   }
+}
+
+/** Rows of equal shape, one after another along the leading axis. */
+function stackRows(ts: Tensor[]): Tensor {
+  const per = ts[0].data.length;
+  const data = new (ts[0].data.constructor as new (n: number) => Tensor['data'])(per * ts.length);
+  ts.forEach((t, i) => (data as Float32Array).set(t.data as Float32Array, i * per));
+  return { type: ts[0].type, dims: [ts.length * ts[0].dims[0], ...ts[0].dims.slice(1)], data };
 }
 
 export async function makeBatchable(
@@ -116,7 +143,7 @@ export async function makeBatchable(
   // batch 1 must still compute what the original computed
   const a = await runOnce(runtime, source, sample);
   const b = await runOnce(runtime, model, sample);
-  const differs = rowsMatch(b, a, 1);
+  const differs = rowsMatch(b, [a]);
   if (differs) return { model: source, batchable: false, changes: [], reason: `the rewrite changed the batch-1 result: ${differs}` };
   return { model, batchable: true, changes };
 }
