@@ -501,4 +501,9 @@ cases.push({
   build: (b, x) => b.op('RMSNormalization', [x.x, f32(b, [1, 2, -1, 0.5, 1.5, 0.8], [3, 2])], { axis: 1 }),
 });
 
+// LRN (onnxruntime takes odd sizes only): explicit coefficients large enough to matter, and the defaults
+op('LRN size 3', 'LRN', { x: tensor([2, 5, 2, 2], 'normal', 921) }, { size: 3, alpha: Attr.float(0.5), beta: Attr.float(0.75), bias: Attr.float(1) });
+op('LRN size 5 wider than the channels', 'LRN', { x: tensor([1, 3, 2, 3], 'normal', 922) }, { size: 5, alpha: Attr.float(0.8), beta: Attr.float(0.5), bias: Attr.float(2) });
+op('LRN defaults (alpha 1e-4)', 'LRN', { x: tensor([1, 3, 2, 2], 'normal', 923) }, { size: 3 });
+
 export default cases;

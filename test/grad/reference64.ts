@@ -434,6 +434,32 @@ const meanVarianceNormalization: Kernel = (ins, node) => {
   return { dims: [...x.dims], data: y };
 };
 
+/** LRN in float64 (onnxruntime has a float32 kernel only), from the spec's formula over the channel axis. */
+const lrn: Kernel = (ins, node) => {
+  const x = need(node, ins[0], 'X');
+  const width = attrInt(node, 'size');
+  if (width === undefined) fail(node, 'no size');
+  const alpha = f32(attrFloat(node, 'alpha', 1e-4));
+  const beta = f32(attrFloat(node, 'beta', 0.75));
+  const bias = f32(attrFloat(node, 'bias', 1));
+  const [N, C, ...rest] = x.dims;
+  const s = size(rest);
+  const lo = Math.floor((width! - 1) / 2);
+  const hi = Math.ceil((width! - 1) / 2);
+  const y = new Float64Array(x.data.length);
+  for (let nb = 0; nb < N; nb++) {
+    for (let ch = 0; ch < C; ch++) {
+      for (let k = 0; k < s; k++) {
+        let sq = 0;
+        for (let j = Math.max(0, ch - lo); j <= Math.min(C - 1, ch + hi); j++) sq += x.data[(nb * C + j) * s + k] ** 2;
+        const i = (nb * C + ch) * s + k;
+        y[i] = x.data[i] / Math.pow(bias + (alpha / width!) * sq, beta);
+      }
+    }
+  }
+  return { dims: [...x.dims], data: y };
+};
+
 const instanceNormalization: Kernel = (ins, node) => {
   const x = need(node, ins[0], 'input');
   const scale = need(node, ins[1], 'scale');
@@ -703,6 +729,7 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   InstanceNormalization: { run: instanceNormalization },
   GroupNormalization: { since: 18, run: groupNormalization },
   MeanVarianceNormalization: { run: meanVarianceNormalization },
+  LRN: { run: lrn },
   Resize: { run: resize },
   Upsample: { until: 9, run: upsample },
 };

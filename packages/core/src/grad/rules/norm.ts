@@ -148,3 +148,33 @@ registerGradient('RMSNormalization', (c) => {
   const r3 = e.mul(r, e.mul(r, r));
   return [e.sub(e.mul(r, gy), e.mul(e.mul(r3, x), e.reduce('ReduceMean', e.mul(gy, x), axes, true))), undefined];
 }, { since: 23 });
+
+// LRN: y_c = x_c d_c^-beta, d_c = bias + alpha/size * (sum of x^2 over the
+// channels c - floor((size-1)/2) .. c + ceil((size-1)/2)). So
+// dx_k = g_k d_k^-beta - (2 alpha beta / size) x_k * (sum over the c whose
+// window holds k of g_c x_c d_c^(-beta-1)): the same window, mirrored.
+// onnxruntime runs odd sizes only, where the window is symmetric; the uneven
+// windows of even sizes follow the spec but no runtime here checks them.
+registerGradient('LRN', (c) => {
+  const e = c.e;
+  const x = c.x[0];
+  const channels = e.shape(x)[1];
+  if (typeof channels !== 'number') throw new GradientError(`${nodeLabel(c.node)}: needs a static channel count`);
+  const size = attrInt(c.node, 'size', 1);
+  const alpha = attrFloat(c.node, 'alpha', 1e-4);
+  const beta = attrFloat(c.node, 'beta', 0.75);
+  const bias = attrFloat(c.node, 'bias', 1);
+  const lo = Math.floor((size - 1) / 2);
+  const hi = Math.ceil((size - 1) / 2);
+  const rank = e.rank(x);
+  // sum over channels j - before .. j + after, zeros outside
+  const windowSum = (t: string, before: number, after: number) => {
+    const padded = e.pad(t, [0, before, ...Array(rank - 2).fill(0), 0, after, ...Array(rank - 2).fill(0)]);
+    return e.sumAll(Array.from({ length: before + after + 1 }, (_, o) => e.slice(padded, [o], [o + channels], [1])));
+  };
+  const d = e.add(e.constF([bias], [], x), e.scale(windowSum(e.mul(x, x), lo, hi), alpha / size));
+  const g = c.dY[0]!;
+  const direct = e.mul(g, e.op('Pow', [d, e.constF([-beta], [], x)]));
+  const through = windowSum(e.mul(e.mul(g, x), e.op('Pow', [d, e.constF([-beta - 1], [], x)])), hi, lo);
+  return [e.sub(direct, e.mul(e.scale(x, (2 * alpha * beta) / size), through))];
+});
