@@ -506,4 +506,18 @@ op('LRN size 3', 'LRN', { x: tensor([2, 5, 2, 2], 'normal', 921) }, { size: 3, a
 op('LRN size 5 wider than the channels', 'LRN', { x: tensor([1, 3, 2, 3], 'normal', 922) }, { size: 5, alpha: Attr.float(0.8), beta: Attr.float(0.5), bias: Attr.float(2) });
 op('LRN defaults (alpha 1e-4)', 'LRN', { x: tensor([1, 3, 2, 2], 'normal', 923) }, { size: 3 });
 
+// TopK's values: largest and smallest, along the last and a middle axis (distinct values: no ties)
+cases.push({
+  name: 'TopK k 2, last axis, largest', opset: 11, inputs: { x: tensor([3, 5], 'distinct', 931) },
+  build: (b, x) => b.opN('TopK', [x.x, i64(b, [2])], 2, { axis: -1 })[0],
+});
+cases.push({
+  name: 'TopK k 3, axis 1, smallest, unsorted', opset: 11, inputs: { x: tensor([2, 4, 3], 'distinct', 932) },
+  build: (b, x) => b.opN('TopK', [x.x, i64(b, [3])], 2, { axis: 1, largest: 0, sorted: 0 })[0],
+});
+cases.push({
+  name: 'TopK opset 10, k 1', opset: 10, inputs: { x: tensor([4, 3], 'distinct', 933) },
+  build: (b, x) => b.opN('TopK', [x.x, i64(b, [1])], 2, {})[0],
+});
+
 export default cases;

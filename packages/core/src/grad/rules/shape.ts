@@ -236,18 +236,17 @@ registerGradient('ReverseSequence', (c) => [
   undefined,
 ], { since: 10 });
 
-// GatherElements: out[p] = data[p with p[axis] = indices[p]]. Without a scatter
-// (WebGPU runs none): a one-hot of the indices along a new last axis, times
-// dY, summed over the gathered axis, and that last axis moved into its place.
-registerGradient('GatherElements', (c) => {
+/**
+ * The gradient of out[p] = data[p with p[axis] = indices[p]] (GatherElements,
+ * and TopK's values with its own indices). Without a scatter (WebGPU runs
+ * none): a one-hot of the indices along a new last axis, times dY, summed
+ * over the gathered axis, and that last axis moved into its place.
+ */
+function gatheredBack(c: GradContext, data: string, indices: string, axis: number, dy: string): string {
   const e = c.e;
-  const [data, indices] = c.x;
-  if (!c.needs[0]) return [undefined, undefined];
   const dDims = e.shape(data);
   const iDims = e.shape(indices);
   const rank = dDims.length;
-  let axis = attrInt(c.node, 'axis', 0);
-  if (axis < 0) axis += rank;
   const size = dDims[axis];
   if (typeof size !== 'number') throw new GradientError(`${nodeLabel(c.node)}: gathering along the batch axis is not supported`);
   const idx64 = e.op('Cast', [indices], { to: 7 });
@@ -255,11 +254,28 @@ registerGradient('GatherElements', (c) => {
   const wrapped = e.add(idx64, e.mul(negative, e.constI64([size], [])));
   const positions = e.constI64([...Array(size).keys()], [...Array(rank).fill(1), size]);
   const hit = e.castLike(e.op('Equal', [e.unsqueeze(wrapped, [rank]), positions]), data); // [...indices, size]
-  const spread = e.reduceSum(e.mul(hit, e.unsqueeze(c.dY[0]!, [rank])), [axis], false); // indices' axes but `axis`, then size
+  const spread = e.reduceSum(e.mul(hit, e.unsqueeze(dy, [rank])), [axis], false); // indices' axes but `axis`, then size
   const perm = [...Array(rank).keys()].map((a) => (a < axis ? a : a === axis ? rank - 1 : a - 1));
   let grad = e.transpose(spread, perm);
   // indices may be shorter than data along the other axes: the rest of data gets no gradient
   const short = dDims.map((d, a) => (a === axis || typeof d !== 'number' || typeof iDims[a] !== 'number' ? 0 : d - (iDims[a] as number)));
   if (short.some((v) => v > 0)) grad = e.pad(grad, [...Array(rank).fill(0), ...short]);
-  return [grad, undefined];
+  return grad;
+}
+
+registerGradient('GatherElements', (c) => {
+  if (!c.needs[0]) return [undefined, undefined];
+  const rank = c.e.rank(c.x[0]);
+  let axis = attrInt(c.node, 'axis', 0);
+  if (axis < 0) axis += rank;
+  return [gatheredBack(c, c.x[0], c.x[1], axis, c.dY[0]!), undefined];
 }, { since: 11 });
+
+// TopK's values are x gathered at its own indices output along `axis`
+registerGradient('TopK', (c) => {
+  if (!c.y[1]) throw new GradientError(`${nodeLabel(c.node)}: TopK's indices output has no name to read`);
+  const rank = c.e.rank(c.x[0]);
+  let axis = attrInt(c.node, 'axis', -1);
+  if (axis < 0) axis += rank;
+  return [gatheredBack(c, c.x[0], c.y[1], axis, c.dY[0]!), undefined];
+}, { since: 10, nonDifferentiableOutputs: [1] });
