@@ -373,6 +373,28 @@ function globalPool(max: boolean): Kernel {
 }
 
 /**
+ * Standardises consecutive runs of `per` values (mean 0, variance 1 with eps
+ * under the root), then maps each through `affine(run, k, z)`: the shared
+ * core of InstanceNormalization (a run per channel) and GroupNormalization
+ * (a run per group).
+ */
+function normalizeRuns(data: Float64Array, per: number, eps: number, affine: (run: number, k: number, z: number) => number): Float64Array {
+  const y = new Float64Array(data.length);
+  for (let run = 0; run * per < data.length; run++) {
+    const base = run * per;
+    let mean = 0;
+    for (let k = 0; k < per; k++) mean += data[base + k];
+    mean /= per;
+    let v = 0;
+    for (let k = 0; k < per; k++) v += (data[base + k] - mean) ** 2;
+    v /= per;
+    const inv = 1 / Math.sqrt(v + eps);
+    for (let k = 0; k < per; k++) y[base + k] = affine(run, k, (data[base + k] - mean) * inv);
+  }
+  return y;
+}
+
+/**
  * GroupNormalization in float64: onnxruntime computes it in float32 whatever
  * the input type (stash_type defaults to float), so a double copy of the
  * model is no float64 oracle. Opset 18 scales per group, 21 per channel.
@@ -384,26 +406,13 @@ const groupNormalization: Kernel = (ins, node, opset) => {
   const eps = f32(attrFloat(node, 'epsilon', 1e-5));
   const G = attrInt(node, 'num_groups');
   if (G === undefined) fail(node, 'no num_groups');
-  const [N, C, ...xs] = x.dims;
-  const per = (C / G!) * size(xs);
-  const y = new Float64Array(x.data.length);
-  for (let nb = 0; nb < N; nb++) {
-    for (let g = 0; g < G!; g++) {
-      const base = (nb * G! + g) * per;
-      let mean = 0;
-      for (let k = 0; k < per; k++) mean += x.data[base + k];
-      mean /= per;
-      let v = 0;
-      for (let k = 0; k < per; k++) v += (x.data[base + k] - mean) ** 2;
-      v /= per;
-      const inv = 1 / Math.sqrt(v + eps);
-      for (let k = 0; k < per; k++) {
-        const which = opset < 21 ? g : g * (C / G!) + Math.floor(k / size(xs));
-        y[base + k] = scale.data[which] * (x.data[base + k] - mean) * inv + bias.data[which];
-      }
-    }
-  }
-  return { dims: [...x.dims], data: y };
+  const [, C, ...xs] = x.dims;
+  const perChannel = size(xs);
+  const data = normalizeRuns(x.data, (C / G!) * perChannel, eps, (run, k, z) => {
+    const which = opset < 21 ? run % G! : (run % G!) * (C / G!) + Math.floor(k / perChannel);
+    return scale.data[which] * z + bias.data[which];
+  });
+  return { dims: [...x.dims], data };
 };
 
 /**
@@ -465,23 +474,9 @@ const instanceNormalization: Kernel = (ins, node) => {
   const scale = need(node, ins[1], 'scale');
   const bias = need(node, ins[2], 'B');
   const eps = f32(attrFloat(node, 'epsilon', 1e-5));
-  const [N, C, ...xs] = x.dims;
-  const s = size(xs);
-  const y = new Float64Array(x.data.length);
-  for (let nb = 0; nb < N; nb++) {
-    for (let c = 0; c < C; c++) {
-      const base = (nb * C + c) * s;
-      let mean = 0;
-      for (let k = 0; k < s; k++) mean += x.data[base + k];
-      mean /= s;
-      let v = 0;
-      for (let k = 0; k < s; k++) v += (x.data[base + k] - mean) ** 2;
-      v /= s;
-      const inv = 1 / Math.sqrt(v + eps);
-      for (let k = 0; k < s; k++) y[base + k] = scale.data[c] * (x.data[base + k] - mean) * inv + bias.data[c];
-    }
-  }
-  return { dims: [...x.dims], data: y };
+  const [, C, ...xs] = x.dims;
+  const data = normalizeRuns(x.data, size(xs), eps, (run, _, z) => scale.data[run % C] * z + bias.data[run % C]);
+  return { dims: [...x.dims], data };
 };
 
 // ---------------------------------------------------------------------------

@@ -282,20 +282,21 @@ export class Emitter {
    * inputs). Longer lists are concatenated in groups, then the groups.
    */
   concat(xs: string[], axis: number): string {
-    if (xs.length === 1) return xs[0];
-    if (xs.length <= CONCAT_INPUTS) return this.op('Concat', xs, { axis });
-    const groups: string[] = [];
-    for (let i = 0; i < xs.length; i += CONCAT_INPUTS) groups.push(this.concat(xs.slice(i, i + CONCAT_INPUTS), axis));
-    return this.concat(groups, axis);
+    return this.inGroups(xs, (group) => this.op('Concat', group, { axis }));
   }
 
   /** The element-wise sum of several tensors, in groups of at most CONCAT_INPUTS (WebGPU's Sum binds each input, as Concat does). */
   sumAll(xs: string[]): string {
+    return this.inGroups(xs, (group) => this.op('Sum', group));
+  }
+
+  /** `combine` over at most CONCAT_INPUTS tensors a node: in groups, then over the groups' results. */
+  private inGroups(xs: string[], combine: (group: string[]) => string): string {
     if (xs.length === 1) return xs[0];
-    if (xs.length <= CONCAT_INPUTS) return this.op('Sum', xs);
+    if (xs.length <= CONCAT_INPUTS) return combine(xs);
     const groups: string[] = [];
-    for (let i = 0; i < xs.length; i += CONCAT_INPUTS) groups.push(this.sumAll(xs.slice(i, i + CONCAT_INPUTS)));
-    return this.sumAll(groups);
+    for (let i = 0; i < xs.length; i += CONCAT_INPUTS) groups.push(this.inGroups(xs.slice(i, i + CONCAT_INPUTS), combine));
+    return this.inGroups(groups, combine);
   }
 
   /** Zeros shaped like x, in x's type. */

@@ -81,6 +81,14 @@ export function renderHeatmap(map: AttributionMap, opts: HeatmapOptions = {}): R
   const scale = opts.scale ?? Math.max(1, Math.ceil(256 / Math.max(map.width, map.height)));
   const range = opts.range ?? robustRange(map.values);
   const alpha = opts.alpha ?? 0.8;
+  // the colour of value / range t: without a background the diverging map itself; over an image
+  // (grey level bg) the sign's colour with strength |t|, so unattributed pixels show the image
+  const shade = (t: number, bg: number): [number, number, number] => {
+    if (!opts.background) return divergingColor(t);
+    const c = divergingColor(Math.sign(t));
+    const a = alpha * Math.min(1, Math.abs(t));
+    return [0, 1, 2].map((k) => Math.round(a * c[k] + (1 - a) * bg)) as [number, number, number];
+  };
   const legend = opts.legend ?? true;
   const mw = map.width * scale;
   const mh = map.height * scale;
@@ -105,27 +113,15 @@ export function renderHeatmap(map: AttributionMap, opts: HeatmapOptions = {}): R
     for (let x = 0; x < map.width; x++) {
       const i = y * map.width + x;
       const bg = opts.background ? Math.round(255 * Math.max(0, Math.min(1, opts.background[i]))) : 255;
-      const t = map.values[i] / range;
-      // over an image, colour strength follows |attribution| so unattributed pixels show the image itself
-      const c = opts.background ? divergingColor(Math.sign(t)) : divergingColor(t);
-      const a = opts.background ? alpha * Math.min(1, Math.abs(t)) : 1;
-      const rgb: [number, number, number] = [0, 1, 2].map((k) => Math.round(a * c[k] + (1 - a) * bg)) as [number, number, number];
-      fillRect(img, x * scale + pad, y * scale + top, scale, scale, rgb);
+      fillRect(img, x * scale + pad, y * scale + top, scale, scale, shade(map.values[i] / range, bg));
     }
   }
   if (legend) {
     const bx = mw + pad + 16;
     const by = top;
     const bh = Math.max(mh, 144);
-    // the bar is drawn the way the map is: over an image, colour fades with |value| into what lies
-    // beneath (mid-grey in the bar), so 0 there is the image itself, not white
-    const barColor = (t: number): [number, number, number] => {
-      if (!opts.background) return divergingColor(t);
-      const c = divergingColor(Math.sign(t));
-      const a = alpha * Math.min(1, Math.abs(t));
-      return [0, 1, 2].map((k) => Math.round(a * c[k] + (1 - a) * 128)) as [number, number, number];
-    };
-    for (let yy = 0; yy < bh; yy++) fillRect(img, bx, by + yy, 16, 1, barColor(1 - (2 * yy) / (bh - 1)));
+    // the bar is drawn the way the map is: over an image, over mid-grey, so 0 there is the image itself, not white
+    for (let yy = 0; yy < bh; yy++) fillRect(img, bx, by + yy, 16, 1, shade(1 - (2 * yy) / (bh - 1), 128));
     fillRect(img, bx - 1, by, 1, bh, [0, 0, 0]);
     fillRect(img, bx + 16, by, 1, bh, [0, 0, 0]);
     fillRect(img, bx - 1, by - 1, 18, 1, [0, 0, 0]);
