@@ -196,12 +196,16 @@ test('IG reports a completeness gap too large for its steps, and none when the s
 
 test('GradientSHAP reports the baseline expectation it compares the sum with', async () => {
   const ex = grid();
-  const baselines = f32([2, 4], [0, 0, 0, 0, 1, 1, 1, 1]);
-  const r = await gradientShap(ex, x, { target: { index: [0, 1] }, baselines, samples: 8 });
-  // linear output: F at a baseline row b is b . W[:, 1]
-  const fAt = (row: number[]) => row.reduce((s, v, k) => s + v * W[k][1], 0);
+  // one baseline row b = [1, 1, 1, 1]: on this linear output F(b) = b . W[:, 1] (the closed form fAt),
+  // and every draw's attribution is W[:, 1] (x - b), so the sum equals F(x) - F(b)
+  const b = [1, 1, 1, 1];
+  const xs = [1, -2, 0.5, 3];
+  const fAt = (row: number[]) => row.reduce((acc, v, k) => acc + v * W[k][1], 0);
+  const r = await gradientShap(ex, x, { target: { index: [0, 1] }, baselines: f32([1, 4], b), samples: 8 });
   expect(r.baselineOutputs).toHaveLength(1);
-  const draws = [fAt([0, 0, 0, 0]), fAt([1, 1, 1, 1])];
-  expect(draws.some((d) => Math.abs(d - r.baselineOutputs![0]) < 1e-5) || (r.baselineOutputs![0] > Math.min(...draws) && r.baselineOutputs![0] < Math.max(...draws))).toBe(true);
-  expect(r.delta![0]).toBeCloseTo(r.sum[0] - (r.outputs[0] - r.baselineOutputs![0]), 5);
+  expect(r.baselineOutputs![0]).toBeCloseTo(fAt(b), 5);
+  expect(r.outputs[0]).toBeCloseTo(fAt(xs), 5);
+  (r.attributions.x.data as Float32Array).forEach((v, k) => expect(v).toBeCloseTo(W[k][1] * (xs[k] - b[k]), 5));
+  expect(Math.abs(r.delta![0])).toBeLessThan(1e-5);
+  await ex.release();
 });
