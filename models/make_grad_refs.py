@@ -257,7 +257,7 @@ def shipped_references():
 
 
 class LSTMClassifier(nn.Module):
-    """An LSTM over embeddings: no gradient rule covers ONNX's LSTM op, so only finite differences explain it."""
+    """An LSTM over embeddings: ONNX's LSTM op has no gradient rule; onnx-explain lowers it to standard ops first."""
 
     def __init__(self, vocab=20, d=6):
         super().__init__()

@@ -5,12 +5,13 @@
  * conv, ReLU6 as Clip), and a transformer encoder layer over token ids
  * (softmax attention with a padding mask, erf-GELU, LayerNorm both as one op
  * and decomposed into ReduceMean/Sub/Pow/Sqrt/Div), differentiated at the
- * embedding output; and the three shipped models. Every row of a batch has
- * its own class target.
+ * embedding output; an LSTM over embeddings, differentiated through its
+ * lowering to standard ops (grad/lower), as the engine does; and the three
+ * shipped models. Every row of a batch has its own class target.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildGradientModel, probeShapes, decodeModel, type Tensor } from '@onnx-explain/core';
+import { buildGradientModel, lowerAndCheck, probeModel, probeShapes, decodeModel, type Tensor } from '@onnx-explain/core';
 import { runtime, relL2 } from './fd';
 import { repoRoot } from '../helpers/ort';
 
@@ -30,7 +31,7 @@ test('every architecture and shipped model has a reference', () => {
   ]);
 });
 
-describe.each(refs.filter((r) => r[0] !== 'lstm_text'))('%s', (_name, modelDir, ref) => {
+describe.each(refs)('%s', (name, modelDir, ref) => {
   test('gradient matches PyTorch autograd (relative L2 < 1e-4)', async () => {
     const model = decodeModel(fs.readFileSync(path.join(modelDir, ref.model)));
     const x: Tensor =
@@ -39,8 +40,14 @@ describe.each(refs.filter((r) => r[0] !== 'lstm_text'))('%s', (_name, modelDir, 
         : { type: 'float32', dims: ref.input_shape, data: Float32Array.from(ref.input_data) };
     const rows = ref.input_shape[0];
     const one: Tensor = { ...x, dims: [1, ...x.dims.slice(1)], data: x.data.slice(0, x.data.length / rows) as Tensor['data'] };
-    const shapes = await probeShapes(runtime, model, { [ref.input]: one });
-    const gm = buildGradientModel(model, { target: { kind: 'class' }, wrt: [ref.at], shapes });
+    const sample = { [ref.input]: one };
+    const probed = await probeModel(runtime, model, sample);
+    // ops without a rule (the LSTM) are lowered, and the lowering checked, as the engine does
+    const lowering = await lowerAndCheck(runtime, model, probed.shapes, probed.outputs, sample, [ref.input]);
+    expect(lowering.notes).toEqual([]);
+    expect(lowering.lowered?.ops ?? []).toEqual(name === 'lstm_text' ? ['LSTM (/lstm/LSTM)'] : []);
+    const shapes = lowering.lowered?.shapes ?? probed.shapes;
+    const gm = buildGradientModel(lowering.lowered?.model ?? model, { target: { kind: 'class' }, wrt: [ref.at], shapes });
     const s = await runtime.createSession(gm.model);
     const out = await s.run({ [ref.input]: x, [gm.targetInput!]: { type: 'int64', dims: [rows], data: BigInt64Array.from(ref.targets.map(BigInt)) } });
     await s.release();
@@ -52,7 +59,7 @@ describe.each(refs.filter((r) => r[0] !== 'lstm_text'))('%s', (_name, modelDir, 
   });
 });
 
-test('an LSTM has no gradient rule: the builder names it', async () => {
+test('an LSTM has no gradient rule: unlowered, the builder names it', async () => {
   const ref = refs.find((r) => r[0] === 'lstm_text')![2];
   const model = decodeModel(fs.readFileSync(path.join(dir, ref.model)));
   const ids: Tensor = { type: 'int64', dims: [1, ref.input_shape[1]], data: BigInt64Array.from(ref.input_data.slice(0, ref.input_shape[1]).map(BigInt)) };

@@ -180,9 +180,16 @@ export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * differences, for every float32 input in `wrt`. Shapes are probed without
  * batch tiling (all static).
  */
-export async function checkGradients(model: ModelProto, feeds: Record<string, Tensor>, wrt: string[], h = FD_STEP): Promise<GradCheck> {
-  const shapes = await probeShapes(runtime, model, feeds, []);
-  const gm = buildGradientModel(model, { target: { kind: 'sum' } as Target, wrt, shapes });
+export async function checkGradients(
+  model: ModelProto,
+  feeds: Record<string, Tensor>,
+  wrt: string[],
+  h = FD_STEP,
+  /** Differentiate this model instead (a lowering of `model`); the oracle still runs `model`. */
+  differentiated?: ModelProto,
+): Promise<GradCheck> {
+  const shapes = await probeShapes(runtime, differentiated ?? model, feeds, []);
+  const gm = buildGradientModel(differentiated ?? model, { target: { kind: 'sum' } as Target, wrt, shapes });
   const gs = await runtime.createSession(gm.model);
   const fwd = await forward64(model);
   try {

@@ -11,6 +11,7 @@ import { runtime, runtime64, relL2 } from './fd';
 import { float64Copy } from './float64';
 import { erf, evaluate64, oraclePath, REFERENCE_OPS, type T64 } from './reference64';
 import cases, { caseModel } from './cases';
+import { recurrentCases, recurrentCaseModel } from './recurrentCases';
 import type { Tensor } from '@onnx-explain/core';
 
 const REF_TOLERANCE = 1e-6;
@@ -68,8 +69,9 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
 
 test('every reference op is exercised by some case', () => {
   const used = new Set<string>();
-  for (const c of cases) {
-    const m = caseModel(c);
+  // the recurrent ops' cases live with the lowering's tests (lower.test.ts), which check the evaluator against onnxruntime
+  const models = [...cases.map(caseModel), ...recurrentCases.map((c, i) => recurrentCaseModel(c, i).model)];
+  for (const m of models) {
     if (oraclePath(m) === 'reference64') for (const n of m.graph!.node!) used.add(n.opType!);
   }
   expect(Object.keys(REFERENCE_OPS).filter((op) => !used.has(op))).toEqual([]);

@@ -16,7 +16,7 @@
  * Float attributes and their defaults are rounded to float32 (Math.fround),
  * as a runtime reading the float attribute sees them.
  */
-import { attrFloat, attrFloats, attrInt, attrInts, attrString, tensorToArray, tensorDims, opsetVersion, toNumber, DataType, nodeLabel } from '@onnx-explain/core';
+import { attrFloat, attrFloats, attrInt, attrInts, attrString, attrStrings, tensorToArray, tensorDims, opsetVersion, toNumber, DataType, nodeLabel } from '@onnx-explain/core';
 import type { ModelProto, NodeProto, TensorProto } from '@onnx-explain/core';
 
 /** A tensor in the interpreter: every element type held as doubles (int64 values are small here). */
@@ -26,6 +26,8 @@ export interface T64 {
 }
 
 type Kernel = (inputs: (T64 | undefined)[], node: NodeProto, opset: number) => T64;
+/** A kernel of an op with several outputs (the recurrent ops). */
+type MultiKernel = (inputs: (T64 | undefined)[], node: NodeProto, opset: number) => T64[];
 
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 const f32 = Math.fround;
@@ -626,13 +628,117 @@ const upsample: Kernel = (ins, node, opset) => {
 };
 
 // ---------------------------------------------------------------------------
+// LSTM, GRU, RNN: the equations of Operators.md, one row and one step at a time
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+const ACTIVATION_DEFAULTS: Record<string, [number | undefined, number | undefined]> = {
+  affine: [1, 0], leakyrelu: [0.01, undefined], thresholdedrelu: [1, undefined], scaledtanh: [1, 1], hardsigmoid: [0.2, 0.5], elu: [1, undefined],
+};
+
+function recurrentActivations(node: NodeProto, perDirection: string[], dirs: number): ((x: number) => number)[] {
+  const names = attrStrings(node, 'activations') ?? Array.from({ length: dirs }, () => perDirection).flat();
+  const alphas = [...(attrFloats(node, 'activation_alpha') ?? [])];
+  const betas = [...(attrFloats(node, 'activation_beta') ?? [])];
+  return names.map((raw) => {
+    const name = raw.toLowerCase();
+    const [da, db] = ACTIVATION_DEFAULTS[name] ?? [undefined, undefined];
+    const a = f32(da === undefined ? 0 : alphas.length ? alphas.shift()! : da);
+    const b = f32(db === undefined ? 0 : betas.length ? betas.shift()! : db);
+    const fns: Record<string, (x: number) => number> = {
+      sigmoid, tanh: Math.tanh, relu: (x) => Math.max(0, x), softsign: (x) => x / (1 + Math.abs(x)),
+      softplus: (x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x))),
+      affine: (x) => a * x + b, leakyrelu: (x) => (x >= 0 ? x : a * x), thresholdedrelu: (x) => (x > a ? x : 0),
+      scaledtanh: (x) => a * Math.tanh(b * x), hardsigmoid: (x) => Math.max(0, Math.min(1, a * x + b)), elu: (x) => (x < 0 ? a * Math.expm1(x) : x),
+    };
+    if (!fns[name]) fail(node, `activation '${raw}'`);
+    return fns[name];
+  });
+}
+
+function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): MultiKernel {
+  return (ins, node) => {
+    const g = kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
+    const H = attrInt(node, 'hidden_size', 0);
+    const dir = attrString(node, 'direction', 'forward');
+    const D = dir === 'bidirectional' ? 2 : 1;
+    const layout = attrInt(node, 'layout', 0);
+    const clipAt = attrFloat(node, 'clip');
+    const clip = (v: number) => (clipAt === undefined ? v : Math.min(Math.max(v, -f32(clipAt)), f32(clipAt)));
+    const acts = recurrentActivations(node, kind === 'LSTM' ? ['Sigmoid', 'Tanh', 'Tanh'] : kind === 'GRU' ? ['Sigmoid', 'Tanh'] : ['Tanh'], D);
+    const per = acts.length / D;
+    const [X, W, R, Bias, lens, h0, c0, P] = ins;
+    const x = need(node, X, 'X');
+    const [T, Bn, I] = layout ? [x.dims[1], x.dims[0], x.dims[2]] : x.dims;
+    const xAt = (t: number, b: number, i: number) => x.data[(layout ? b * T + t : t * Bn + b) * I + i];
+    const w = need(node, W, 'W').data;
+    const r = need(node, R, 'R').data;
+    const state = (s: T64 | undefined, d: number, b: number, j: number) => (s ? s.data[(layout ? b * D + d : d * Bn + b) * H + j] : 0);
+    const Y = new Float64Array(T * D * Bn * H);
+    const Yh = new Float64Array(D * Bn * H);
+    const Yc = new Float64Array(D * Bn * H);
+    const yIndex = (t: number, d: number, b: number, j: number) => (layout ? ((b * T + t) * D + d) * H + j : ((t * D + d) * Bn + b) * H + j);
+    const sIndex = (d: number, b: number, j: number) => (layout ? (b * D + d) * H + j : (d * Bn + b) * H + j);
+    const lbr = attrInt(node, 'linear_before_reset', 0) !== 0;
+    const inputForget = attrInt(node, 'input_forget', 0) !== 0;
+    for (let d = 0; d < D; d++) {
+      const [f, gAct, hAct] = acts.slice(d * per, (d + 1) * per);
+      const wb = (k: number) => (Bias ? Bias.data[d * 2 * g * H + k] : 0);
+      const rb = (k: number) => (Bias ? Bias.data[d * 2 * g * H + g * H + k] : 0);
+      const wx = (row: number, t: number, b: number) => { let s = 0; for (let i = 0; i < I; i++) s += w[(d * g * H + row) * I + i] * xAt(t, b, i); return s; };
+      const rh = (row: number, h: ArrayLike<number>) => { let s = 0; for (let m = 0; m < H; m++) s += r[(d * g * H + row) * H + m] * h[m]; return s; };
+      const p = (k: number, j: number) => (P ? P.data[d * 3 * H + k * H + j] : 0);
+      for (let b = 0; b < Bn; b++) {
+        const len = lens ? lens.data[b] : T;
+        let h = Float64Array.from({ length: H }, (_, j) => state(h0, d, b, j));
+        let c = Float64Array.from({ length: H }, (_, j) => state(c0, d, b, j));
+        for (let k = 0; k < len; k++) {
+          const t = dir === 'reverse' || d === 1 ? len - 1 - k : k;
+          const hn = new Float64Array(H);
+          const cn = new Float64Array(H);
+          for (let j = 0; j < H; j++) {
+            const pre = (gate: number) => wx(gate * H + j, t, b) + rh(gate * H + j, h) + wb(gate * H + j) + rb(gate * H + j);
+            if (kind === 'RNN') hn[j] = f(clip(pre(0)));
+            else if (kind === 'LSTM') {
+              const it = f(clip(pre(0) + p(0, j) * c[j]));
+              const ft = inputForget ? 1 - it : f(clip(pre(2) + p(2, j) * c[j]));
+              const ct = gAct(clip(pre(3)));
+              cn[j] = ft * c[j] + it * ct;
+              const ot = f(clip(pre(1) + p(1, j) * cn[j]));
+              hn[j] = ot * hAct(cn[j]);
+            } else {
+              const z = f(clip(pre(0)));
+              const rt = (m: number) => f(clip(wx(H + m, t, b) + rh(H + m, h) + wb(H + m) + rb(H + m)));
+              let hPre: number;
+              if (lbr) hPre = wx(2 * H + j, t, b) + wb(2 * H + j) + rt(j) * (rh(2 * H + j, h) + rb(2 * H + j));
+              else hPre = wx(2 * H + j, t, b) + rh(2 * H + j, Float64Array.from(h, (v, m) => rt(m) * v)) + wb(2 * H + j) + rb(2 * H + j);
+              hn[j] = (1 - z) * gAct(clip(hPre)) + z * h[j];
+            }
+          }
+          for (let j = 0; j < H; j++) Y[yIndex(t, d, b, j)] = hn[j];
+          h = hn;
+          if (kind === 'LSTM') c = cn;
+        }
+        for (let j = 0; j < H; j++) {
+          Yh[sIndex(d, b, j)] = h[j];
+          Yc[sIndex(d, b, j)] = c[j];
+        }
+      }
+    }
+    const sDims = layout ? [Bn, D, H] : [D, Bn, H];
+    const outs = [{ dims: layout ? [Bn, T, D, H] : [T, D, Bn, H], data: Y }, { dims: sDims, data: Yh }];
+    if (kind === 'LSTM') outs.push({ dims: sDims, data: Yc });
+    return outs;
+  };
+}
+
+// ---------------------------------------------------------------------------
 // the table
 
 export interface ReferenceOp {
   /** opsets (inclusive) for which the op goes to this evaluator */
   since?: number;
   until?: number;
-  run: Kernel;
+  run: Kernel | MultiKernel;
 }
 
 export const REFERENCE_OPS: Record<string, ReferenceOp> = {
@@ -727,6 +833,10 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   LRN: { run: lrn },
   Resize: { run: resize },
   Upsample: { until: 9, run: upsample },
+  // onnxruntime has float32 kernels only, and no batch-major layout
+  LSTM: { run: recurrent('LSTM') },
+  GRU: { run: recurrent('GRU') },
+  RNN: { run: recurrent('RNN') },
 };
 
 /** Ops the interpreter also runs, around reference ops; they never choose the path. */
@@ -735,6 +845,21 @@ const GLUE: Record<string, Kernel> = {
   Add: (ins, node) => broadcast([need(node, ins[0], 'A'), need(node, ins[1], 'B')], ([a, b]) => a + b),
   Tanh: (ins, node) => { const x = need(node, ins[0], 'input'); return { dims: [...x.dims], data: x.data.map(Math.tanh) }; },
   Identity: (ins, node) => need(node, ins[0], 'input'),
+  // flattening only ([-1]), and Concat of flat tensors: what test/grad/lower.test.ts wraps around a recurrent op
+  Reshape: (ins, node) => {
+    const x = need(node, ins[0], 'data');
+    const shape = need(node, ins[1], 'shape');
+    if (shape.data.length !== 1 || shape.data[0] !== -1) fail(node, 'a Reshape other than to [-1]');
+    return { dims: [x.data.length], data: x.data };
+  },
+  Concat: (ins, node) => {
+    const ts = ins.map((t, i) => need(node, t, `input ${i}`));
+    if (ts.some((t) => t.dims.length !== 1)) fail(node, 'a Concat of tensors that are not 1-D');
+    const data = new Float64Array(ts.reduce((a, t) => a + t.data.length, 0));
+    let at = 0;
+    for (const t of ts) { data.set(t.data, at); at += t.data.length; }
+    return { dims: [data.length], data };
+  },
 };
 
 function isDefaultDomain(node: NodeProto): boolean {
@@ -791,7 +916,12 @@ export function evaluate64(model: ModelProto, feeds: Record<string, T64>): Recor
       });
       const ref = usesReference(node, opset) ? REFERENCE_OPS[node.opType!].run : isDefaultDomain(node) ? GLUE[node.opType ?? ''] : undefined;
       if (!ref) fail(node, `op ${node.domain ? node.domain + '::' : ''}${node.opType} at opset ${opset}`);
-      out = ref(ins, node, opset);
+      const res = ref(ins, node, opset);
+      if (Array.isArray(res)) {
+        (node.output ?? []).forEach((o, i) => o && values.set(o, res[i]));
+        continue;
+      }
+      out = res;
     }
     if ((node.output ?? []).filter(Boolean).length !== 1) fail(node, 'a node with more than one output');
     values.set(node.output![0], out);

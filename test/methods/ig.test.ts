@@ -3,7 +3,8 @@
  * quadrature points and weights, computed with autograd in float64
  * (models/make_grad_refs.py). Every integration method, every reference
  * model; text models at their embedding output (layer IG). The LSTM has no
- * gradient rule, so it goes through finite differences.
+ * gradient rule: its gradients come by graph through its lowering to
+ * standard ops.
  */
 import { Explainer, integratedGradients, INTEGRATION_METHODS, type IntegratedGradientsResult } from '@onnx-explain/core';
 import { runtime, relL2 } from '../grad/fd';
@@ -22,12 +23,11 @@ describe.each(refs.map((r) => [r.name, r] as const))('%s', (name, ref) => {
   test.each(INTEGRATION_METHODS)('%s matches PyTorch IG', async (method) => {
     const r = await integratedGradients(ex(), { [ref.input]: ref.x }, { ...opts(), integration: method });
     const attr = r.attributions[ref.at].data as Float32Array;
-    const tolerance = r.gradientSource === 'fd' ? 1e-2 : 1e-3;
-    expect(relL2(attr, ref.ig[method])).toBeLessThan(tolerance);
+    expect(relL2(attr, ref.ig[method])).toBeLessThan(1e-3);
     expect(r.classes).toEqual(ref.targets);
     r.outputs.forEach((v, i) => expect(v).toBeCloseTo(ref.logits[i * (ref.logits.length / ref.targets.length) + ref.targets[i]], 4));
-    expect(r.gradientSource).toBe(name === 'lstm_text' ? 'fd' : 'graph');
-    if (r.gradientSource === 'fd') expect(r.fdReason).toMatch(/no gradient rule for op LSTM/);
+    expect(r.gradientSource).toBe('graph');
+    expect(r.lowered).toEqual(name === 'lstm_text' ? ['LSTM (/lstm/LSTM)'] : undefined);
   });
 });
 

@@ -143,11 +143,19 @@ describe('finite differences', () => {
     }
   });
 
-  test("gradients: 'graph' on a model with no rule fails with the op named", async () => {
-    const ref = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/grad/lstm_text.json'), 'utf8'));
-    const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'test/fixtures/grad/lstm_text.onnx'))));
-    const ids: Tensor = { type: 'int64', dims: [1, 5], data: BigInt64Array.from(ref.input_data.slice(0, 5).map(BigInt)) };
-    await expect(integratedGradients(ex, { token_ids: ids }, { at: ref.at, gradients: 'graph' })).rejects.toThrow(/no gradient rule for op LSTM/);
+  test("gradients: 'graph' on a model with an op that has neither rule nor lowering fails with the op named", async () => {
+    // Det: onnxruntime runs it; no gradient rule, no lowering
+    const g = new GraphBuilder('det');
+    const x = g.input('x', DataType.FLOAT, ['N', 2, 2]);
+    g.output(g.op('Unsqueeze', [g.op('Det', [x]), g.constant(BigInt64Array.from([1n]), [1])], {}, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+    const ex = new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+    const x0 = f32([1, 2, 2], [1, 2, 3, 5]);
+    await expect(integratedGradients(ex, { x: x0 }, { target: 0, gradients: 'graph' })).rejects.toThrow(/no gradient rule for op Det/);
+    // by default, finite differences, saying why: d det / dX = det * X^-T = [[5, -3], [-2, 1]] here
+    const r = await saliency(ex, { x: x0 }, { target: 0, abs: false });
+    expect(r.gradientSource).toBe('fd');
+    expect(r.fdReason).toMatch(/no gradient rule for op Det/);
+    attr(r, 'x').forEach((v, i) => expect(v).toBeCloseTo([5, -3, -2, 1][i], 3));
     await ex.release();
   });
 });

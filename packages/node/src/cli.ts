@@ -51,6 +51,11 @@ function formatShape(shape: ModelSummary['inputs'][number]['shape']): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '(rank unknown)';
 }
 
+/** 'LSTM (LSTM_9, LSTM_20); com.microsoft::Attention (...)': ops with their first three nodes. */
+function opList(ops: CoverageReport['blocking']): string {
+  return ops.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType} (${b.nodes.slice(0, 3).map(printable).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ');
+}
+
 export function formatCoverage(c: CoverageReport): string {
   const lines = [
     `gradient coverage (opset ${c.opset}, output '${printable(c.output)}' with respect to ${c.wrt.map((w) => `'${printable(w)}'`).join(', ') || 'no float input'})`,
@@ -60,10 +65,10 @@ export function formatCoverage(c: CoverageReport): string {
       return `  ${name.padEnd(24)} ${String(o.count).padStart(4)}  ${o.status}${path}`;
     }),
     c.verdict === 'graph'
-      ? 'verdict: differentiable by graph'
+      ? `verdict: differentiable by graph${c.lowered.length ? `, after lowering ${opList(c.lowered)} to standard ops (checked against the model's own output when it runs)` : ''}`
       : c.note && !c.blocking.length
       ? `verdict: needs finite differences: ${c.note}`
-      : `verdict: needs finite differences, because of ${c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType} (${b.nodes.slice(0, 3).map(printable).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ')}`,
+      : `verdict: needs finite differences, because of ${opList(c.blocking)}`,
   ];
   return lines.join('\n');
 }
@@ -344,6 +349,7 @@ export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
     adaptive: r.adaptive,
     gradientSource: r.gradientSource,
     fdReason: r.fdReason,
+    lowered: r.lowered,
     attributed: names[0],
     attributions: plain(first),
     attributionsByTensor: Object.fromEntries(names.map((n) => [n, plain(r.attributions[n])])),
@@ -473,7 +479,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     if (labels && unnamed.length) throw new Error(`${a.labels ? `labels file '${a.labels}'` : "the model's metadata labels"} names ${labels.length} class${labels.length === 1 ? '' : 'es'}; class ${unnamed[0]} has no name`);
     const lines = [
       `model      ${a.model} (${explainer.device})`,
-      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}`,
+      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}${result.lowered ? ` (through ${result.lowered.join(', ')}, lowered to standard ops)` : ''}`,
       // which output, when there is a choice, and why that one
       `target     ${describeTarget(result, labels)}${explainer.summary.outputs.length > 1 ? `; output '${printable(result.outputName)}'${a.outputName ? '' : ' (the first floating-point output)'}` : ''}`,
     ];

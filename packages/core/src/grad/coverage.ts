@@ -10,15 +10,21 @@ import { GraphIndex, opsetVersion, nodeDependencies, normalizeDomain } from '../
 import { isFloatType } from './emitter';
 import { explainedOutput } from '../inspect';
 import { findGradient, NON_DIFFERENTIABLE } from './registry';
+import { findLowering } from './lower/registry';
 import './rules';
 
-export type OpStatus = 'rule' | 'not differentiated' | 'missing';
+export type OpStatus = 'rule' | 'lowered' | 'not differentiated' | 'missing';
 
 export interface OpCoverage {
   opType: string;
   domain: string;
   count: number;
-  /** 'rule': a gradient rule covers it; 'not differentiated': its outputs are shapes, indices or booleans; 'missing': no rule */
+  /**
+   * 'rule': a gradient rule covers it; 'lowered': no rule, but it is rewritten
+   * into ops that have one before differentiation (checked against the model
+   * when it runs); 'not differentiated': its outputs are shapes, indices or
+   * booleans; 'missing': neither rule nor lowering
+   */
   status: OpStatus;
   /** How many of its nodes lie on a differentiable path from the inputs to the output. */
   onPath: number;
@@ -32,6 +38,8 @@ export interface CoverageReport {
   verdict: 'graph' | 'finite-differences';
   /** Ops without a rule that lie on a differentiable path, with their node names. */
   blocking: { opType: string; domain: string; nodes: string[] }[];
+  /** Ops on the path that are lowered to standard ops before differentiation, with their node names. */
+  lowered: { opType: string; domain: string; nodes: string[] }[];
   /** Why the verdict is finite differences when no op is to blame. */
   note?: string;
 }
@@ -91,21 +99,29 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
   }
   const ops = new Map<string, OpCoverage>();
   const blocking = new Map<string, { opType: string; domain: string; nodes: string[] }>();
+  const lowered = new Map<string, { opType: string; domain: string; nodes: string[] }>();
   for (const node of order) {
     const domain = normalizeDomain(node.domain);
     const key = `${domain}::${node.opType}`;
     const status: OpStatus =
-      !domain && NON_DIFFERENTIABLE.has(node.opType ?? '') ? 'not differentiated' : findGradient(node.opType ?? '', domain, opset) ? 'rule' : 'missing';
+      !domain && NON_DIFFERENTIABLE.has(node.opType ?? '')
+        ? 'not differentiated'
+        : findGradient(node.opType ?? '', domain, opset)
+          ? 'rule'
+          : findLowering(node.opType ?? '', domain)
+            ? 'lowered'
+            : 'missing';
     const entry = ops.get(key) ?? { opType: node.opType ?? '', domain, count: 0, status, onPath: 0 };
     entry.count++;
     const onPath =
       nodeDependencies(node).some((d) => depends.has(d)) && (node.output ?? []).some((o) => depends.has(o) && affects.has(o));
     if (onPath) {
       entry.onPath++;
-      if (status === 'missing') {
-        const b = blocking.get(key) ?? { opType: node.opType ?? '', domain, nodes: [] };
+      const list = status === 'missing' ? blocking : status === 'lowered' ? lowered : undefined;
+      if (list) {
+        const b = list.get(key) ?? { opType: node.opType ?? '', domain, nodes: [] };
         b.nodes.push(node.name || node.output?.[0] || '');
-        blocking.set(key, b);
+        list.set(key, b);
       }
     }
     ops.set(key, entry);
@@ -118,6 +134,7 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     ops: [...ops.values()].sort((a, b) => b.count - a.count || a.opType.localeCompare(b.opType)),
     verdict: blocking.size || !reached ? 'finite-differences' : 'graph',
     blocking: [...blocking.values()],
+    lowered: [...lowered.values()],
     ...(noOutput ? { note: noOutput } : reached ? {} : { note: `output '${output}' is not reached from ${wrt.length ? wrt.map((w) => `'${w}'`).join(', ') : 'any float input'} along differentiable ops` }),
   };
 }

@@ -15,7 +15,8 @@ import { cloneModel } from '../onnx/codec';
 import type { Runtime, Session, Tensor } from '../runtime';
 import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
 import { GradientError } from '../grad/emitter';
-import { probeShapes, type ShapeTable } from '../grad/shapes';
+import { probeModel, type ShapeTable } from '../grad/shapes';
+import { lowerAndCheck, type CheckedLowering } from '../grad/lower/check';
 import { makeBatchable, type BatchableModel } from '../grad/batch';
 import { rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type AbortSignalLike } from './progress';
@@ -53,12 +54,16 @@ const EPS32 = 1.1920928955078125e-7;
 export interface PreparedModel {
   batch: BatchableModel;
   shapes: ShapeTable;
+  /** Ops without a gradient rule lowered to standard ops (grad/lower), checked against the model. */
+  lowering: CheckedLowering;
 }
 
 export async function prepareModel(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>): Promise<PreparedModel> {
   const batch = await makeBatchable(runtime, model, sample);
-  const shapes = await probeShapes(runtime, batch.model, sample, batch.batchable ? Object.keys(sample) : []);
-  return { batch, shapes };
+  const batchInputs = batch.batchable ? Object.keys(sample) : [];
+  const { shapes, outputs } = await probeModel(runtime, batch.model, sample, batchInputs);
+  const lowering = await lowerAndCheck(runtime, batch.model, shapes, outputs, sample, batchInputs);
+  return { batch, shapes, lowering };
 }
 
 interface EngineParts {
@@ -78,6 +83,7 @@ interface EngineParts {
   doubleInputs: string[];
   at?: string;
   shapes: ShapeTable;
+  lowered: string[];
 }
 
 export class GradientEngine {
@@ -93,6 +99,8 @@ export class GradientEngine {
   readonly outputName: string;
   readonly at: string | undefined;
   readonly shapes: ShapeTable;
+  /** Ops the gradient graph was built through after lowering them to standard ops, as 'LSTM (LSTM_9)'. */
+  readonly lowered: string[];
   private readonly session: Session;
   private readonly targetInput: string | undefined;
   private readonly gradOutputs: Record<string, string>;
@@ -112,6 +120,7 @@ export class GradientEngine {
     this.outputName = p.outputName;
     this.at = p.at;
     this.shapes = p.shapes;
+    this.lowered = p.lowered;
     this.session = p.session;
     this.targetInput = p.gradientModel?.targetInput;
     this.gradOutputs = p.gradientModel?.gradients ?? {};
@@ -145,15 +154,25 @@ export class GradientEngine {
     }
     let gradientModel: GradientModel | undefined;
     let reason: string | undefined;
+    // gradients are built on the lowered model when there is one; finite differences run the model itself
+    const lowered = prepared.lowering.lowered;
+    let gradientBase = forward;
+    if (lowered) {
+      gradientBase = cloneModel(lowered.model);
+      if (opts.at) cutGraph(gradientBase, [opts.at], lowered.shapes);
+    }
+    const gradientShapes = lowered?.shapes ?? shapes;
     try {
       if (mode === 'fd') {
         reason = 'finite differences were asked for';
       } else {
         try {
-          gradientModel = buildGradientModel(forward, { output: outputName, target: opts.target, wrt: attributed, shapes });
+          gradientModel = buildGradientModel(gradientBase, { output: outputName, target: opts.target, wrt: attributed, shapes: gradientShapes });
         } catch (e) {
-          if (mode === 'graph' || !(e instanceof GradientError)) throw e;
-          reason = e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`;
+          if (!(e instanceof GradientError)) throw e;
+          const why = [e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`, ...prepared.lowering.notes].join('; ');
+          if (mode === 'graph') throw prepared.lowering.notes.length ? new GradientError(why) : e;
+          reason = why;
         }
       }
       const session = await runtime.createSession(gradientModel ? gradientModel.model : forward);
@@ -171,7 +190,8 @@ export class GradientEngine {
         layerProbe,
         doubleInputs: (forward.graph!.input ?? []).filter((i) => attributed.includes(i.name!) && i.type?.tensorType?.elemType === DataType.DOUBLE).map((i) => i.name!),
         at: opts.at,
-        shapes,
+        shapes: gradientModel ? gradientShapes : shapes,
+        lowered: gradientModel && lowered ? lowered.ops : [],
       });
     } catch (e) {
       await layerProbe?.release();

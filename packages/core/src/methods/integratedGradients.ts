@@ -38,6 +38,8 @@ export interface AttributionResult {
   gradientSource: 'graph' | 'fd';
   /** Why finite differences were used. */
   fdReason?: string;
+  /** Ops without a gradient rule that the graph gradients went through, lowered to standard ops: 'LSTM (LSTM_9)'. */
+  lowered?: string[];
   /** For layer attribution: the tensor attributed, and per-position scores (sum over its last axis). */
   at?: string;
   positionScores?: Tensor;
@@ -231,6 +233,7 @@ export function resultBase(
     batchSize: Math.max(1, Math.min(internalBatchSize ?? engine.suggestedBatchSize(), engine.maxRows)),
   };
   if (engine.reason) res.fdReason = engine.reason;
+  if (engine.lowered.length) res.lowered = engine.lowered;
   if (engine.at) {
     res.at = engine.at;
     res.positionScores = positionScores(attributions[engine.at]);

@@ -66,6 +66,13 @@ export function attrFloats(node: NodeProto, name: string): number[] | undefined 
   return [...(a.floats ?? [])];
 }
 
+export function attrStrings(node: NodeProto, name: string): string[] | undefined {
+  const a = findAttribute(node, name);
+  if (!a) return undefined;
+  expect(node, a, AttributeType.STRINGS, 'STRINGS');
+  return (a.strings ?? []).map((s) => utf8Decode(s));
+}
+
 export function attrTensor(node: NodeProto, name: string): TensorProto | undefined {
   const a = findAttribute(node, name);
   if (!a) return undefined;

@@ -97,7 +97,13 @@ function kindOf(model: ModelProto): { kind: Kind; inputName: string; at?: string
 }
 
 function coverageLine(c: CoverageReport): Child[] {
-  if (c.verdict === 'graph') return [h('span', { className: 'ok' }, 'differentiable by graph'), ' (every op on the path has a gradient rule)'];
+  if (c.verdict === 'graph') {
+    const lowered = c.lowered.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType}`).join(', ');
+    return [
+      h('span', { className: 'ok' }, 'differentiable by graph'),
+      lowered ? ` (${lowered} lowered to standard ops that have gradient rules)` : ' (every op on the path has a gradient rule)',
+    ];
+  }
   const why = c.blocking.length ? c.blocking.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType}`).join(', ') : c.note ?? '';
   return [h('span', { className: 'warn' }, 'finite differences'), ` (no gradient rule for ${why})`];
 }
@@ -382,7 +388,7 @@ async function showResult(): Promise<void> {
   const cls = r.classes?.[0];
   replace(
     $('summary'),
-    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
+    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.lowered ? ` (through ${r.lowered.join(', ')}, lowered to standard ops)` : ''}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
     h('div', {}, `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`),
     r.delta
       ? h('div', {}, `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta `, h('b', {}, r.delta[0].toExponential(2)))

@@ -1,0 +1,44 @@
+/**
+ * Lowerings: ops without a gradient rule rewritten, before differentiation,
+ * into standard ops that have one (an LSTM unrolled over the probed sequence
+ * length, a fused com.microsoft attention spelled out). One module per op
+ * family (recurrent.ts, contrib.ts) registers its lowerings here, as the
+ * gradient rules register theirs in ../registry.ts.
+ */
+import type { NodeProto } from '../../onnx/types';
+import type { Emitter } from '../emitter';
+
+export interface LowerContext {
+  node: NodeProto;
+  /** The opset of the default domain the model imports: what is emitted must be valid there. */
+  opset: number;
+  /** Emits the replacement, with the node's outputs' shapes and constants from the probe. */
+  e: Emitter;
+  /** The node's inputs ('' for an absent optional one). */
+  x: string[];
+  /** The node's outputs ('' for an unused optional one). */
+  y: string[];
+}
+
+/**
+ * Emits standard ops computing the node's outputs and returns, for each
+ * output, the emitted tensor holding it (undefined for an output the node
+ * does not produce). Throws a GradientError naming what it cannot lower.
+ */
+export type Lowering = (c: LowerContext) => (string | undefined)[];
+
+const table = new Map<string, Lowering>();
+
+const key = (domain: string, opType: string) => `${domain === 'ai.onnx' ? '' : domain}::${opType}`;
+
+export function registerLowering(opTypes: string | string[], lowering: Lowering, opts: { domain?: string } = {}): void {
+  for (const opType of Array.isArray(opTypes) ? opTypes : [opTypes]) table.set(key(opts.domain ?? '', opType), lowering);
+}
+
+export function findLowering(opType: string, domain: string): Lowering | undefined {
+  return table.get(key(domain ?? '', opType));
+}
+
+export function loweredOpTypes(): string[] {
+  return [...table.keys()].map((k) => (k.startsWith('::') ? k.slice(2) : k));
+}
