@@ -78,7 +78,12 @@ function applyActivation(e: Emitter, a: Activation, x: string, type: number): st
   }
 }
 
-/** Split of x into n pieces of size 1 along an axis, then squeezed: at most 7 outputs a node (WebGPU binds each). */
+/**
+ * Split of x into n pieces of size 1 along an axis (kept, not squeezed: a
+ * Squeeze per step costs a Reshape per step in the backward graph, and
+ * onnxruntime's session set-up grows with the square of a chain of those),
+ * at most 7 outputs a node (WebGPU binds each).
+ */
 function unstack(e: Emitter, x: string, axis: number, n: number): string[] {
   const split = (t: string, sizes: number[]): string[] => {
     if (sizes.length === 1) return [t];
@@ -93,14 +98,14 @@ function unstack(e: Emitter, x: string, axis: number, n: number): string[] {
     for (let left = count; left > 0; left -= size) sizes.push(Math.min(size, left));
     return split(t, sizes).flatMap((p, i) => pieces(p, sizes[i]));
   };
-  return pieces(x, n).map((p) => e.squeeze(p, [axis]));
+  return pieces(x, n);
 }
 
-/** n equal parts of x along its last axis (of size n * part). */
-function gates(e: Emitter, x: string, n: number, part: number): string[] {
+/** n equal parts of x along an axis (of size n * part): the gates, [1, B, H] each. */
+function gates(e: Emitter, x: string, n: number, part: number, axis = 2): string[] {
   return e.opset >= 13
-    ? e.opN('Split', [x, e.constI64(Array(n).fill(part))], n, { axis: 1 })
-    : e.opN('Split', [x], n, { axis: 1, split: Array(n).fill(part) });
+    ? e.opN('Split', [x, e.constI64(Array(n).fill(part))], n, { axis })
+    : e.opN('Split', [x], n, { axis, split: Array(n).fill(part) });
 }
 
 /** Clip to [-clip, clip] (the gates' pre-activations), as the opset writes Clip. */
@@ -117,9 +122,10 @@ interface Recurrence {
   gateCount: number;
   defaults: string[];
   /**
-   * One step for one direction: the projected input (X_t W^T + biases, [B,
-   * gates*H]), the previous state (undefined: zeros), and the direction's
-   * weights; returns the new hidden state (and cell state for LSTM).
+   * One step for one direction: the projected input (X_t W^T + biases, [1,
+   * B, gates*H]), the previous state ([1, B, H]; undefined: zeros), and the
+   * direction's weights; returns the new hidden state (and cell state for
+   * LSTM), [1, B, H].
    */
   step: (s: StepInput) => { h: string; cell?: string };
 }
@@ -161,13 +167,13 @@ function lowerRecurrence(r: Recurrence): (string | undefined)[] {
     throw new GradientError(`${nodeLabel(node)}: the sequence length is [${xDims.join(', ')}][${layout === 1 ? 1 : 0}], not fixed at one size; it cannot be unrolled`);
   }
   const gatherDir = (t: string, d: number) => e.op('Gather', [t, e.constI64([d], [])], { axis: 0 });
-  // sequence_lens: a 0/1 mask per step, [B, 1]
+  // sequence_lens: a 0/1 mask per step, [1, B, 1]
   const lens = seqLens ? seqLens : undefined;
   const maskAt = (t: number) => {
     if (!lens) return undefined;
     const lensType = e.shapes.get(lens)?.type ?? e.index.elemType(lens) ?? DataType.INT32;
     const tConst = lensType === DataType.INT64 ? e.constI64([t], []) : int32Scalar(e, t);
-    return e.unsqueeze(e.op('Cast', [e.op('Less', [tConst, lens])], { to: type }), [1]);
+    return e.unsqueeze(e.op('Cast', [e.op('Less', [tConst, lens])], { to: type }), [0, 2]);
   };
   const ys: string[] = [];
   const hs: string[] = [];
@@ -191,8 +197,8 @@ function lowerRecurrence(r: Recurrence): (string | undefined)[] {
     }
     const p = kind === 'LSTM' && c.x[7] ? gatherDir(c.x[7], d) : undefined;
     const xs = unstack(e, xw, 0, steps);
-    // initial states are [D, B, H], or [B, D, H] in layout 1
-    const initial = (s: string) => gatherDir(layout === 1 ? e.transpose(s, [1, 0, 2]) : s, d);
+    // initial states are [D, B, H], or [B, D, H] in layout 1; this direction's, [1, B, H]
+    const initial = (s: string) => e.slice(layout === 1 ? e.transpose(s, [1, 0, 2]) : s, [d], [d + 1], [0]);
     let h = initH ? initial(initH) : undefined;
     let cell = kind === 'LSTM' && initC ? initial(initC) : undefined;
     const out: string[] = Array(steps);
@@ -214,9 +220,9 @@ function lowerRecurrence(r: Recurrence): (string | undefined)[] {
         cell = next.cell;
       }
     }
-    ys.push(e.unsqueeze(e.concat(out.map((o) => e.unsqueeze(o, [0])), 0), [1]));
-    hs.push(e.unsqueeze(h!, [0]));
-    if (cell) cs.push(e.unsqueeze(cell, [0]));
+    ys.push(e.unsqueeze(e.concat(out, 0), [1]));
+    hs.push(h!);
+    if (cell) cs.push(cell);
   }
   let y = e.concat(ys, 1); // [T, D, B, H]
   let yh = e.concat(hs, 0); // [D, B, H]
@@ -252,7 +258,7 @@ registerLowering('LSTM', (c) => {
       const pre = rh ? e.add(s.xw, rh) : s.xw;
       let [i, o, fg, cc] = gates(e, pre, 4, hidden);
       let pi: string | undefined, po: string | undefined, pf: string | undefined;
-      if (s.p) [pi, po, pf] = gates(e, e.unsqueeze(s.p, [0]), 3, hidden);
+      if (s.p) [pi, po, pf] = gates(e, s.p, 3, hidden, 0);
       if (pi && s.cPrev) i = e.add(i, e.mul(pi, s.cPrev));
       const it = applyActivation(e, f, clipped(e, i, clip, type), type);
       let ft: string;

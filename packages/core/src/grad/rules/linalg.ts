@@ -38,6 +38,8 @@ registerGradient('MatMul', (c) => {
     const axes: number[] = [];
     for (let i = 0; i < opShape.length - 2; i++) if (opShape[i] === 1 && batch[i + lead] !== 1) axes.push(i);
     r = e.reduceSum(r, axes, true);
+    // nothing summed and no unit axis added: the shape is already the operand's
+    if (!lead && !axes.length && e.rank(orig) === opShape.length) return r;
     return e.reshapeLike(r, orig);
   };
   const out: (string | undefined)[] = [undefined, undefined];
