@@ -16,6 +16,8 @@ import { findGradient, NON_DIFFERENTIABLE } from '../registry';
 import type { ShapeTable } from '../shapes';
 import { findLowering } from './registry';
 import './recurrent';
+import './contrib';
+import './attention';
 
 export { findLowering, loweredOpTypes } from './registry';
 
@@ -61,7 +63,12 @@ export function lowerModel(source: ModelProto, shapes: ShapeTable): LoweredModel
       (node.output ?? []).forEach((y, i) => {
         if (!y) return;
         const v = outs[i];
-        if (!v) throw new GradientError(`${nodeLabel(node)}: output ${i} ('${y}') is not produced by the lowering`);
+        if (!v) {
+          // an output nobody reads (SkipSimplifiedLayerNormalization's mean) need not be computed
+          if (!index.consumersOf(y).length && !index.outputs.has(y)) return;
+          throw new GradientError(`${nodeLabel(node)}: output ${i} ('${y}') is not produced by the lowering`);
+        }
+        if (v === y) return; // emitted under its own name already
         e.nodes.push({ opType: 'Identity', input: [v], output: [y], name: e.fresh('output') } as NodeProto);
       });
     } catch (err) {

@@ -23,7 +23,9 @@ export interface LowerContext {
 /**
  * Emits standard ops computing the node's outputs and returns, for each
  * output, the emitted tensor holding it (undefined for an output the node
- * does not produce). Throws a GradientError naming what it cannot lower.
+ * does not produce; the output's own name when the lowering emitted it under
+ * that name, to compute from it: a layer attribution cut there then feeds
+ * what follows). Throws a GradientError naming what it cannot lower.
  */
 export type Lowering = (c: LowerContext) => (string | undefined)[];
 
