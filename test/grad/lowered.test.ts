@@ -37,3 +37,37 @@ describe('the byte LSTM (sonos/tract, two bidirectional LSTM layers over byte em
     expect(relL2(g.data as Float32Array, t.grad)).toBeLessThan(1e-4);
   });
 });
+
+describe("onnxruntime-genai's tiny GPT-2 (fused by onnxruntime's transformer optimizer, with past states)", () => {
+  const ref = JSON.parse(fs.readFileSync(path.join(dir, 'ortgenai_tiny_random_gpt2_past.json'), 'utf8'));
+  const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(dir, ref.model))));
+  afterAll(() => ex.release());
+  const inputs: Record<string, Tensor> = {};
+  for (const [k, v] of Object.entries<any>(ref.inputs)) {
+    inputs[k] = { type: v.dtype, dims: v.shape, data: v.dtype === 'int32' ? Int32Array.from(v.data) : Float32Array.from(v.data) };
+  }
+
+  test('its forward output matches PyTorch on the rebuilt weights', async () => {
+    const s = await runtime.createSession(decodeModel(fs.readFileSync(path.join(dir, ref.model))));
+    const out = await s.run(inputs);
+    await s.release();
+    expect(out.logits.dims).toEqual(ref.logits_shape);
+    expect(relL2(out.logits.data as Float32Array, ref.logits)).toBeLessThan(1e-5);
+  });
+
+  test('gradient of one logit at the embedding sum, by graph through every fused op lowered; the past states (batch on axis 1) held fixed', async () => {
+    const r = await saliency(ex, inputs, { at: ref.at, target: ref.target, abs: false });
+    expect(r.gradientSource).toBe('graph');
+    expect(new Set(r.lowered!.map((l) => l.split(' ')[0]))).toEqual(
+      new Set(['com.microsoft::EmbedLayerNormalization', 'com.microsoft::Attention', 'com.microsoft::SkipLayerNormalization', 'com.microsoft::FastGelu']),
+    );
+    expect(r.lowered).toHaveLength(21);
+    const g = r.attributions[ref.at];
+    expect(g.dims).toEqual(ref.grad_shape);
+    expect(relL2(g.data as Float32Array, ref.grad)).toBeLessThan(1e-4);
+  });
+
+  test('a past state cannot be attributed: its batch is on axis 1; the error says so', async () => {
+    await expect(saliency(ex, inputs, { attribute: ['past_0'], target: ref.target })).rejects.toThrow(/cannot attribute 'past_0': its batch is on axis 1 \('batch_size'\)/);
+  });
+});

@@ -30,7 +30,7 @@ describe('inputs', () => {
   afterAll(() => ex.release());
   test.each([
     [{ x: f32([1, 3]) }, "no value given for input 'b'; the model's inputs are x, b"],
-    [{ x: f32([2, 3]), b: f32([3, 1]) }, "inputs disagree on the batch size: 'b' has 3 rows, another input 2"],
+    [{ x: f32([2, 3]), b: f32([3, 1]) }, "inputs disagree on the batch size: 'b' has 3 rows, 'x' has 2"],
     [{ x: f32([1, 3]), b: f32([1, 1]), c: f32([1, 1]) }, "the model has no input 'c'; its inputs are x, b"],
     [{ x: f32([1, 4]), b: f32([1, 1]) }, "input 'x' expects shape [N, 3], got [1, 4]"],
   ])('%#: %s', async (inputs, message) => {

@@ -58,9 +58,11 @@ export interface PreparedModel {
   lowering: CheckedLowering;
 }
 
-export async function prepareModel(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>): Promise<PreparedModel> {
-  const batch = await makeBatchable(runtime, model, sample);
-  const batchInputs = batch.batchable ? Object.keys(sample) : [];
+/** `fixed`: inputs the same in every row (no batch axis of their own), neither varied nor tiled. */
+export async function prepareModel(runtime: Runtime, model: ModelProto, sample: Record<string, Tensor>, fixed: string[] = []): Promise<PreparedModel> {
+  const rowInputs = Object.keys(sample).filter((k) => !fixed.includes(k));
+  const batch = await makeBatchable(runtime, model, sample, rowInputs);
+  const batchInputs = batch.batchable ? rowInputs : [];
   const { shapes, outputs } = await probeModel(runtime, batch.model, sample, batchInputs);
   const lowering = await lowerAndCheck(runtime, batch.model, shapes, outputs, sample, batchInputs);
   return { batch, shapes, lowering };

@@ -13,6 +13,7 @@ import type { Target } from '../grad/builder';
 import { GradientEngine, prepareModel, type GradientMode, type PreparedModel } from './engine';
 import type { SymDim } from '../grad/shapes';
 import { gatherRows, rowSize, asFloat32 } from './tensors';
+import { batchLayout, batchMajorInputs, batchMajorModel, inputBatch, type BatchLayout } from './batchLayout';
 import { throwIfAborted, type LongRunOptions } from './progress';
 
 /**
@@ -81,20 +82,56 @@ export interface ResolvedTarget {
 export class Explainer {
   private readonly engines = new Map<string, Promise<GradientEngine>>();
   private readonly prepared = new Map<string, Promise<PreparedModel>>();
+  private view: ModelProto | undefined;
   readonly summary;
 
   constructor(readonly runtime: Runtime, readonly model: ModelProto) {
     this.summary = summarizeModel(model);
+    this.layout = batchLayout(this.summary);
   }
 
-  /** Float inputs: the default attributed tensors. */
+  /** Float inputs with a batch axis of their own: the default attributed tensors. */
   floatInputs(): string[] {
-    return this.summary.inputs.filter((i) => i.type === 'float32' || i.type === 'float64').map((i) => i.name);
+    return this.summary.inputs.filter((i) => (i.type === 'float32' || i.type === 'float64') && !this.layout.layouts[i.name]).map((i) => i.name);
+  }
+
+  /** Where each input keeps its batch (see batchLayout.ts). */
+  readonly layout: BatchLayout;
+
+  /** The model as the engines run it: every input batch-first. */
+  private viewModel(): ModelProto {
+    this.view ??= batchMajorModel(this.model, this.layout);
+    return this.view;
+  }
+
+  /** The inputs rearranged batch-first, as the engines take them. */
+  private toView(inputs: Record<string, Tensor>, layout: BatchLayout): Record<string, Tensor> {
+    if (!Object.keys(layout.layouts).length) return inputs;
+    const batch = this.batchOf(inputs, layout);
+    return batchMajorInputs(inputs, layout, batch);
+  }
+
+  private batchOf(inputs: Record<string, Tensor>, layout: BatchLayout): number {
+    let batch = -1;
+    let first = '';
+    for (const declared of this.summary.inputs) {
+      const t = inputs[declared.name];
+      const b = t && inputBatch(t, layout.layouts[declared.name]);
+      if (b === undefined) continue;
+      if (batch >= 0 && b !== batch) {
+        const axis = layout.layouts[declared.name]?.batchAxis ?? 0;
+        const where = axis === 0 ? 'rows' : `on its batch axis ${axis}${layout.symbol ? ` ('${layout.symbol}')` : ''}`;
+        throw new Error(`inputs disagree on the batch size: '${declared.name}' has ${b} ${where}, '${first}' has ${batch}`);
+      }
+      batch = b;
+      first = declared.name;
+    }
+    if (batch < 0) throw new Error('no input has a batch axis');
+    return batch;
   }
 
   /** Checks the given inputs against the model and returns the batch size. */
   validate(inputs: Record<string, Tensor>): number {
-    let batch = -1;
     for (const declared of this.summary.inputs) {
       const t = inputs[declared.name];
       if (!t) throw new Error(`no value given for input '${declared.name}'; the model's inputs are ${this.summary.inputs.map((i) => i.name).join(', ')}`);
@@ -105,13 +142,11 @@ export class Explainer {
           if (!Number.isFinite(d[i])) throw new Error(`input '${declared.name}' holds ${d[i]} at flat index ${i}: attributions need finite inputs`);
         }
       }
-      if (batch >= 0 && t.dims[0] !== batch) throw new Error(`inputs disagree on the batch size: '${declared.name}' has ${t.dims[0]} rows, another input ${batch}`);
-      batch = t.dims[0];
     }
     for (const k of Object.keys(inputs)) {
       if (!this.summary.inputs.some((i) => i.name === k)) throw new Error(`the model has no input '${k}'; its inputs are ${this.summary.inputs.map((i) => i.name).join(', ')}`);
     }
-    return batch;
+    return this.batchOf(inputs, this.layout);
   }
 
   /** The output explained with these options: the one asked for, or explainedOutput's default. */
@@ -123,13 +158,17 @@ export class Explainer {
    * The model made batchable and its shapes probed, once per shape of the
    * inputs (a text model fed another sequence length gets its own).
    */
-  private prepare(inputs: Record<string, Tensor>): { key: string; prepared: Promise<PreparedModel> } {
+  private prepare(given: Record<string, Tensor>): { key: string; prepared: Promise<PreparedModel> } {
+    const layout = this.layout;
+    const inputs = this.toView(given, layout);
     const key = JSON.stringify(Object.entries(inputs).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, v.type, v.dims.slice(1)]));
     let prepared = this.prepared.get(key);
     if (!prepared) {
       const sample: Record<string, Tensor> = {};
       for (const [k, v] of Object.entries(inputs)) sample[k] = gatherRows(v, [0]);
-      prepared = prepareModel(this.runtime, this.model, sample);
+      // inputs without a batch axis are the same in every row: not varied, not tiled
+      const fixed = Object.entries(layout.layouts).filter(([, l]) => l.batchAxis === null).map(([k]) => k);
+      prepared = prepareModel(this.runtime, this.viewModel(), sample, fixed);
       this.prepared.set(key, prepared);
       prepared.catch(() => this.prepared.delete(key));
     }
@@ -152,6 +191,16 @@ export class Explainer {
       throw new Error('the model has no floating-point input to attribute; attribute at a layer instead (for a text model, its embedding output)');
     }
     for (const w of wrt) if (!this.summary.inputs.some((i) => i.name === w)) throw new Error(`cannot attribute '${w}': the model has no such input`);
+    const layout = this.layout;
+    for (const w of wrt) {
+      const l = layout.layouts[w];
+      if (!l) continue;
+      throw new Error(
+        l.batchAxis === null
+          ? `cannot attribute '${w}': it has no batch axis (it is held fixed for every example); attribute another input, or choose inputs with --attribute`
+          : `cannot attribute '${w}': its batch is on axis ${l.batchAxis}${layout.symbol ? ` ('${layout.symbol}')` : ''}, not the first; such inputs (a decoder's past states) are held fixed`,
+      );
+    }
     const output = this.outputName(opts);
     const { key: shapeKey, prepared } = this.prepare(inputs);
     const key = JSON.stringify([shapeKey, output, wrt, opts.at ?? '', opts.gradients ?? 'auto', target.kind, target.kind === 'index' ? target.index : []]);
@@ -230,8 +279,12 @@ export class Explainer {
     });
   }
 
-  /** The feeds an engine takes for given model inputs: with a layer, the layer tensor is added. */
-  async modelFeeds(engine: GradientEngine, inputs: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  /**
+   * The feeds an engine takes for given model inputs: every input
+   * batch-first (see batchLayout.ts); with a layer, the layer tensor added.
+   */
+  async modelFeeds(engine: GradientEngine, given: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const inputs = this.toView(given, this.layout);
     if (!engine.at) return inputs;
     return { ...inputs, [engine.at]: await engine.layerValue(inputs) };
   }

@@ -128,7 +128,10 @@ export async function noiseTunnel(explainer: Explainer, inputs: Record<string, T
     let attr: Record<string, Tensor>;
     if (base === 'integrated-gradients') {
       if (engine.at) throw new Error('a noise tunnel over layer integrated gradients is not supported; use it on input attributions');
-      const r = await integratedGradients(explainer, noisy, fixed);
+      // the model's own inputs, noisy where attributed (attributed inputs are batch-first: the same in both layouts)
+      const noisyInputs = { ...inputs };
+      for (const w of engine.attributed) noisyInputs[w] = noisy[w];
+      const r = await integratedGradients(explainer, noisyInputs, fixed);
       attr = r.attributions;
     } else {
       const run = await explainer.runRows(engine, batch, exampleRows(noisy, engine.attributed, classes), { ...opts, onProgress: undefined }, 'noise tunnel');

@@ -7,3 +7,4 @@ export * from './explainer';
 export * from './integratedGradients';
 export * from './gradientMethods';
 export * from './dispatch';
+export * from './batchLayout';

@@ -104,7 +104,7 @@ export async function baselineFor(
     t = value;
   } else {
     if (!engine.at) throw new Error(`a baseline given as model inputs needs layer attribution ('at')`);
-    t = await engine.layerValue(value.inputs);
+    t = (await explainer.modelFeeds(engine, value.inputs))[engine.at];
   }
   const tPer = rowSize(t);
   if (tPer !== per || (t.dims[0] !== 1 && t.dims[0] !== rows)) {
