@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Explainer, saliency, decodeModel, type Tensor } from '@onnx-explain/core';
+import { Explainer, saliency, decodeModel, gradientCoverage, finiteDifferenceReason, type Tensor } from '@onnx-explain/core';
 import { runtime, relL2 } from './fd';
 import { repoRoot } from '../helpers/ort';
 
@@ -19,6 +19,14 @@ describe('the byte LSTM (sonos/tract, two bidirectional LSTM layers over byte em
   const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(dir, ref.model))));
   afterAll(() => ex.release());
   const ids: Tensor = { type: 'uint8', dims: ref.input_shape, data: Uint8Array.from(ref.input_data) };
+
+  test('coverage says, before anything runs, that its LSTMs are lowered and the model differentiable by graph', () => {
+    const c = gradientCoverage(decodeModel(fs.readFileSync(path.join(dir, ref.model))), { wrt: [ref.at] });
+    expect(c.verdict).toBe('graph');
+    expect(c.lowered).toEqual([{ opType: 'LSTM', domain: '', nodes: ['LSTM_9', 'LSTM_20'] }]);
+    expect(c.ops.find((o) => o.opType === 'LSTM')?.status).toBe('lowered');
+    expect(finiteDifferenceReason(c)).toBeUndefined();
+  });
 
   test('its forward output matches PyTorch on the rebuilt weights (the weight mapping is right)', async () => {
     const s = await runtime.createSession(decodeModel(fs.readFileSync(path.join(dir, ref.model))));

@@ -20,6 +20,8 @@ import {
   INTEGRATION_METHODS,
   type ModelSummary,
   type CoverageReport,
+  describeOps,
+  finiteDifferenceReason,
   type Tensor,
   type TargetSpec,
   type IntegrationMethod,
@@ -51,10 +53,8 @@ function formatShape(shape: ModelSummary['inputs'][number]['shape']): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '(rank unknown)';
 }
 
-/** 'LSTM (LSTM_9, LSTM_20); com.microsoft::Attention (...)': ops with their first three nodes. */
-function opList(ops: CoverageReport['blocking']): string {
-  return ops.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType} (${b.nodes.slice(0, 3).map(printable).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ');
-}
+/** The ops with their first three nodes, made printable. */
+const opList = (ops: CoverageReport['blocking']) => printable(describeOps(ops));
 
 export function formatCoverage(c: CoverageReport): string {
   const lines = [
@@ -66,9 +66,7 @@ export function formatCoverage(c: CoverageReport): string {
     }),
     c.verdict === 'graph'
       ? `verdict: differentiable by graph${c.lowered.length ? `, after lowering ${opList(c.lowered)} to standard ops (checked against the model's own output when it runs)` : ''}`
-      : c.note && !c.blocking.length
-      ? `verdict: needs finite differences: ${c.note}`
-      : `verdict: needs finite differences, because of ${opList(c.blocking)}`,
+      : `verdict: needs finite differences: ${printable(finiteDifferenceReason(c) ?? '')}`,
   ];
   return lines.join('\n');
 }

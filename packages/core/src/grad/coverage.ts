@@ -138,3 +138,19 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     ...(noOutput ? { note: noOutput } : reached ? {} : { note: `output '${output}' is not reached from ${wrt.length ? wrt.map((w) => `'${w}'`).join(', ') : 'any float input'} along differentiable ops` }),
   };
 }
+
+/** 'LSTM (LSTM_9, LSTM_20); com.microsoft::Attention (...)': ops with their first three nodes. */
+export function describeOps(ops: CoverageReport['blocking']): string {
+  return ops.map((b) => `${b.domain ? `${b.domain}::` : ''}${b.opType} (${b.nodes.slice(0, 3).join(', ')}${b.nodes.length > 3 ? ', ...' : ''})`).join('; ');
+}
+
+/**
+ * Why a model needs finite differences, in one line, or undefined when it
+ * can be differentiated by graph: the one reason `inspect` prints and the
+ * engine gives when it falls back.
+ */
+export function finiteDifferenceReason(r: CoverageReport): string | undefined {
+  if (r.verdict === 'graph') return undefined;
+  if (r.blocking.length) return `no gradient rule or lowering for ${describeOps(r.blocking)}`;
+  return r.note;
+}

@@ -15,6 +15,7 @@ import { cloneModel } from '../onnx/codec';
 import type { Runtime, Session, Tensor } from '../runtime';
 import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
 import { GradientError } from '../grad/emitter';
+import { gradientCoverage, finiteDifferenceReason } from '../grad/coverage';
 import { probeModel, type ShapeTable } from '../grad/shapes';
 import { lowerAndCheck, type CheckedLowering } from '../grad/lower/check';
 import { makeBatchable, type BatchableModel } from '../grad/batch';
@@ -172,7 +173,9 @@ export class GradientEngine {
           gradientModel = buildGradientModel(gradientBase, { output: outputName, target: opts.target, wrt: attributed, shapes: gradientShapes });
         } catch (e) {
           if (!(e instanceof GradientError)) throw e;
-          const why = [e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`, ...prepared.lowering.notes].join('; ');
+          // the reason inspect gives, from the same analysis, when it names one
+          const covered = finiteDifferenceReason(gradientCoverage(gradientBase, { output: outputName, wrt: attributed }));
+          const why = [covered ?? (e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`), ...prepared.lowering.notes].join('; ');
           if (mode === 'graph') throw prepared.lowering.notes.length ? new GradientError(why) : e;
           reason = why;
         }
