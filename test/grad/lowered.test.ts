@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Explainer, saliency, decodeModel, gradientCoverage, finiteDifferenceReason, type Tensor } from '@onnx-explain/core';
+import { Explainer, saliency, decodeModel, describeLowered, gradientCoverage, finiteDifferenceReason, type Tensor } from '@onnx-explain/core';
 import { runtime, relL2 } from './fd';
 import { repoRoot } from '../helpers/ort';
 
@@ -70,6 +70,9 @@ describe("onnxruntime-genai's tiny GPT-2 (fused by onnxruntime's transformer opt
       new Set(['com.microsoft::EmbedLayerNormalization', 'com.microsoft::Attention', 'com.microsoft::SkipLayerNormalization', 'com.microsoft::FastGelu']),
     );
     expect(r.lowered).toHaveLength(21);
+    expect(describeLowered(r.lowered!)).toBe(
+      '1 x com.microsoft::EmbedLayerNormalization, 5 x com.microsoft::Attention, 10 x com.microsoft::SkipLayerNormalization, 5 x com.microsoft::FastGelu',
+    );
     const g = r.attributions[ref.at];
     expect(g.dims).toEqual(ref.grad_shape);
     expect(relL2(g.data as Float32Array, ref.grad)).toBeLessThan(1e-4);

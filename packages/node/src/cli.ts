@@ -21,6 +21,7 @@ import {
   type ModelSummary,
   type CoverageReport,
   describeOps,
+  describeLowered,
   finiteDifferenceReason,
   type Tensor,
   type TargetSpec,
@@ -477,7 +478,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     if (labels && unnamed.length) throw new Error(`${a.labels ? `labels file '${a.labels}'` : "the model's metadata labels"} names ${labels.length} class${labels.length === 1 ? '' : 'es'}; class ${unnamed[0]} has no name`);
     const lines = [
       `model      ${a.model} (${explainer.device})`,
-      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}${result.lowered ? ` (through ${result.lowered.join(', ')}, lowered to standard ops)` : ''}`,
+      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}${result.lowered ? ` (through ${printable(describeLowered(result.lowered))}, lowered to standard ops)` : ''}`,
       // which output, when there is a choice, and why that one
       `target     ${describeTarget(result, labels)}${explainer.summary.outputs.length > 1 ? `; output '${printable(result.outputName)}'${a.outputName ? '' : ' (the first floating-point output)'}` : ''}`,
     ];

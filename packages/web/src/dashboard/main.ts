@@ -22,6 +22,7 @@ import {
   type MethodName,
   type IntegrationMethod,
   type CoverageReport,
+  describeLowered,
 } from '@onnx-explain/core';
 import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
 // Every string from the model or the user reaches the page through these (text nodes, never markup).
@@ -388,7 +389,7 @@ async function showResult(): Promise<void> {
   const cls = r.classes?.[0];
   replace(
     $('summary'),
-    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.lowered ? ` (through ${r.lowered.join(', ')}, lowered to standard ops)` : ''}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
+    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.lowered ? ` (through ${describeLowered(r.lowered)}, lowered to standard ops)` : ''}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
     h('div', {}, `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`),
     r.delta
       ? h('div', {}, `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta `, h('b', {}, r.delta[0].toExponential(2)))

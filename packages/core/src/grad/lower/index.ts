@@ -85,3 +85,17 @@ export function lowerModel(source: ModelProto, shapes: ShapeTable): LoweredModel
   graph.initializer = [...(graph.initializer ?? []), ...initializers];
   return { model, lowered, refused };
 }
+
+/**
+ * The lowered nodes in a line: each one ('LSTM (LSTM_9), LSTM (LSTM_20)') when
+ * there are three or fewer, else counted by op type ('5 x com.microsoft::Attention, ...').
+ */
+export function describeLowered(lowered: string[]): string {
+  if (lowered.length <= 3) return lowered.join(', ');
+  const counts = new Map<string, number>();
+  for (const l of lowered) {
+    const op = l.split(' (')[0];
+    counts.set(op, (counts.get(op) ?? 0) + 1);
+  }
+  return [...counts].map(([op, n]) => `${n} x ${op}`).join(', ');
+}
