@@ -258,3 +258,60 @@ describe.each(cases.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     for (const w of wrt) expect(res.relErr[w]).toBeLessThan(FD_TOLERANCE);
   });
 });
+
+/**
+ * ONNX Attention (opset 23), lowered: against onnxruntime's own kernel
+ * (forward) and float64 finite differences of the op itself (onnxruntime
+ * has a double kernel for it). `pnpm wild` runs the 57 float32 node tests of
+ * the op the same way.
+ */
+describe('Attention (opset 23)', () => {
+  const A23: { name: string; inputs: Record<string, Tensor>; bool?: Record<string, Tensor>; ins: string[]; attrs: Record<string, unknown>; outputs: number }[] = [
+    {
+      name: '4-D, grouped-query heads (6 on 2), past key and value, boolean mask',
+      inputs: { q: T([B, 6, S, 4]), k: T([B, 2, S, 4]), v: T([B, 2, S, 5]), pk: T([B, 2, 2, 4]), pv: T([B, 2, 2, 5]) },
+      bool: { m: { type: 'bool', dims: [S, S + 2], data: Uint8Array.from([1, 1, 1, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 0, 1]) } },
+      ins: ['q', 'k', 'v', 'm', 'pk', 'pv'],
+      attrs: {},
+      outputs: 3,
+    },
+    {
+      name: '3-D, causal, softcap, scale',
+      inputs: { q: T([B, S, 8]), k: T([B, S, 8]), v: T([B, S, 8]) },
+      ins: ['q', 'k', 'v'],
+      attrs: { q_num_heads: 2, kv_num_heads: 2, is_causal: 1, softcap: Attr.float(2), scale: Attr.float(0.4) },
+      outputs: 1,
+    },
+    {
+      name: '4-D, additive float mask [B, 1, S, T]',
+      inputs: { q: T([B, 2, S, 4]), k: T([B, 2, 5, 4]), v: T([B, 2, 5, 4]), m: T([B, 1, S, 5], 0.5) },
+      ins: ['q', 'k', 'v', 'm'],
+      attrs: {},
+      outputs: 1,
+    },
+  ];
+  test.each(A23.map((c) => [c.name, c] as const))('%s: lowered = kernel; gradient = float64 finite differences', async (_n, c) => {
+    const b = new GraphBuilder('attention23');
+    for (const [k, t] of Object.entries(c.inputs)) b.input(k, DataType.FLOAT, t.dims);
+    for (const [k, t] of Object.entries(c.bool ?? {})) b.input(k, DataType.BOOL, t.dims);
+    const outs = b.opN('Attention', c.ins, c.outputs, c.attrs as never);
+    const flat = outs.map((o) => b.op('Reshape', [o, b.constant(BigInt64Array.from([-1n]), [1])]));
+    b.output(flat.length > 1 ? b.op('Concat', flat, { axis: 0 }) : flat[0], DataType.FLOAT);
+    const model = makeModel(b.build(), { opset: 23 });
+    const feeds = { ...c.inputs, ...(c.bool ?? {}) };
+    const s = await runtime.createSession(model);
+    const kernel = Object.values(await s.run(feeds))[0];
+    await s.release();
+    const lowered = lowerModel(model, await probeShapes(runtime, model, feeds, []));
+    expect(lowered.refused).toEqual([]);
+    const s2 = await runtime.createSession(lowered.model);
+    const mine = Object.values(await s2.run(feeds))[0].data as Float32Array;
+    await s2.release();
+    const k = kernel.data as Float32Array;
+    const scale = Math.max(...Array.from(k, Math.abs));
+    expect(Math.max(...Array.from(k, (v, i) => Math.abs(v - mine[i])))).toBeLessThan(1e-5 * scale);
+    const wrt = Object.keys(c.inputs);
+    const res = await checkGradients(weighted(model, kernel.dims as number[]), feeds, wrt, undefined, weighted(lowered.model, kernel.dims as number[]));
+    for (const w of wrt) expect(res.relErr[w]).toBeLessThan(FD_TOLERANCE);
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * Gradient rules against the ONNX backend node tests (../shared/wild/
  * onnx-node-tests, not in CI): every test whose model is one op with a rule
- * and float32 inputs is differentiated (sum of the first output, with respect
+ * (or a lowering: LSTM, GRU, RNN, Attention) and float32 inputs is differentiated (sum of the first output, with respect
  * to every float32 input) and compared with central finite differences.
  * Prints a table: op, tests run, max relative L2 error, and the tests skipped
  * with why. A test whose data sits on a kink (x = 0 in the *_example tests
@@ -17,6 +17,9 @@ import {
   tensorToArray,
   tensorDims,
   findGradient,
+  findLowering,
+  lowerModel,
+  probeShapes,
   opsetVersion,
   DataType,
   GradientError,
@@ -40,7 +43,9 @@ const have = fs.existsSync(dir);
     if (nodes.length !== 1) { skip('more than one node'); continue; }
     const node = nodes[0];
     const opset = opsetVersion(model, '') ?? 0;
-    if (node.domain || !findGradient(node.opType!, '', opset)) { skip('no rule for the op'); continue; }
+    // an op without a rule is differentiated through its lowering, as the engine does
+    const lowered = !findGradient(node.opType!, '', opset);
+    if (node.domain || (lowered && !findLowering(node.opType!, ''))) { skip('no rule or lowering for the op'); continue; }
     const data = path.join(dir, t, 'test_data_set_0');
     const feeds: Record<string, Tensor> = {};
     let ok = true;
@@ -59,8 +64,11 @@ const have = fs.existsSync(dir);
     });
     if (!ok) { skip('inputs of a type not handled (or missing)'); continue; }
     // the data input; every float input only for ops whose inputs are all data (weights are never differentiated)
-    const allData = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'MatMul', 'Gemm', 'Concat', 'PRelu', 'Einsum'].includes(node.opType!);
-    const floats = Object.entries(feeds).filter(([, v]) => v.type === 'float32' && v.data.length > 0 && v.data.length <= 400).map(([k]) => k);
+    const allData = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'MatMul', 'Gemm', 'Concat', 'PRelu', 'Einsum', 'Attention'].includes(node.opType!);
+    // inputs holding -inf (an attention mask) have no central difference there: not differentiated
+    const floats = Object.entries(feeds)
+      .filter(([, v]) => v.type === 'float32' && v.data.length > 0 && v.data.length <= 400 && (v.data as Float32Array).every(Number.isFinite))
+      .map(([k]) => k);
     const wrt = allData ? floats : floats.filter((k) => k === node.input![0]);
     if (!wrt.length) { skip('no float32 input of at most 400 elements'); continue; }
     if (model.graph!.output![0].type?.tensorType?.elemType !== DataType.FLOAT) { skip('first output is not float32'); continue; }
@@ -80,10 +88,16 @@ const have = fs.existsSync(dir);
       let scale = 1;
       for (const w of wrt) for (const v of feeds[w].data as Float32Array) scale = Math.max(scale, Math.abs(v));
       const weightedModel = weighted(model, first.dims);
+      let differentiated: typeof model | undefined;
+      if (lowered) {
+        const low = lowerModel(weightedModel, await probeShapes(runtime, weightedModel, feeds, []));
+        if (low.refused.length) throw new GradientError(`${t}: not lowered: ${low.refused[0].reason}`);
+        differentiated = low.model;
+      }
       const measure = async (f: Record<string, Tensor>) => {
         let err = Infinity;
         for (const h of scale > 1 ? [1e-3, 1e-3 * scale] : [1e-3]) {
-          const res = await checkGradients(weightedModel, f, wrt, h);
+          const res = await checkGradients(weightedModel, f, wrt, h, differentiated);
           err = Math.min(err, Math.max(...Object.values(res.relErr)));
         }
         return err;
@@ -140,5 +154,14 @@ const REVIEWED = [
   /: Resize node '[^']*': Resize with antialias has no gradient rule/,
   /: Resize node '[^']*': coordinate_transformation_mode 'tf_crop_and_resize' has no gradient rule/,
   /^test_acosh_example \(NaN\)$/,
+  // onnxruntime refuses batch-major (layout 1) recurrent ops, so these tests cannot run at all
+  /^test_(lstm|gru|simple_rnn)_batchwise: onnxruntime: Exception during initialization: .*providers\/cpu\/rnn\//,
+  // the float64 oracle: onnxruntime's double Attention with is_causal and a float mask fails to build (its Add mixes double and float);
+  // the lowered float32 forward of these tests equals onnxruntime's float32 kernel (lowerAndCheck), their gradients go unmeasured here
+  /^test_attention_\w+_causal: onnxruntime: Type Error: Type parameter \(T\) of Optype \(Add\) bound to different types \(tensor\(double\)/,
+  // onnxruntime-node 1.30 fails to run this test's own model and data (nonpad_kv_seqlen)
+  /^test_attention_4d_diff_heads_mask4d_padded_kv: onnxruntime: Non-zero status code returned while running Attention node/,
+  // Attention's optional fourth output (the scores at one of four stages) is not lowered: the op is refused by name
+  /not lowered: Attention node '[^']*': output 3 \('qk_matmul_output'\) is not produced by the lowering/,
   /^test_pow \(NaN\)$/,
 ];

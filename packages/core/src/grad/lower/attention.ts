@@ -137,3 +137,80 @@ registerLowering(
   },
   { domain: MS },
 );
+
+/**
+ * ONNX Attention (opset 23): 4-D [B, heads, S, h] or 3-D [B, S, heads*h]
+ * query, key and value (q_num_heads / kv_num_heads for 3-D), grouped-query
+ * heads (each key/value head serves q_num_heads / kv_num_heads consecutive
+ * query heads), past key and value, a boolean (true: attend) or additive
+ * mask (padded with -inf / false up to the total key length), is_causal
+ * (bottom-right aligned: query i sees keys up to past + i), scale, softcap
+ * (applied to the scaled scores before the mask). The qk_matmul_output
+ * output and nonpad_kv_seqlen (opset 24) are not lowered.
+ */
+registerLowering('Attention', (c) => {
+  const e = c.e;
+  const [Q, K0, V0, mask, pastKey, pastValue, nonpad] = c.x;
+  if (nonpad) throw new GradientError(`${nodeLabel(c.node)}: nonpad_kv_seqlen is not lowered`);
+  const type = e.elemType(Q);
+  const rank = e.rank(Q);
+  let q = Q;
+  let k = K0;
+  let v = V0;
+  let qHeads: number;
+  let kvHeads: number;
+  if (rank === 3) {
+    qHeads = attrInt(c.node, 'q_num_heads', 0);
+    kvHeads = attrInt(c.node, 'kv_num_heads', 0);
+    if (!qHeads || !kvHeads) throw new GradientError(`${nodeLabel(c.node)}: 3-D inputs need q_num_heads and kv_num_heads`);
+    q = heads(e, Q, qHeads, dim(c, Q, 2) / qHeads);
+    k = heads(e, K0, kvHeads, dim(c, K0, 2) / kvHeads);
+    v = heads(e, V0, kvHeads, dim(c, V0, 2) / kvHeads);
+  } else {
+    qHeads = dim(c, Q, 1);
+    kvHeads = dim(c, K0, 1);
+  }
+  const hq = rank === 3 ? dim(c, Q, 2) / qHeads : dim(c, Q, 3);
+  const hv = rank === 3 ? dim(c, V0, 2) / kvHeads : dim(c, V0, 3);
+  const seq = rank === 3 ? dim(c, Q, 1) : dim(c, Q, 2);
+  const kvLen = rank === 3 ? dim(c, K0, 1) : dim(c, K0, 2);
+  const past = pastKey ? dim(c, pastKey, 2) : 0;
+  if (pastKey) k = e.concat([pastKey, k], 2);
+  if (pastValue) v = e.concat([pastValue, v], 2);
+  const presentKey = k;
+  const presentValue = v;
+  const total = past + kvLen;
+  if (qHeads !== kvHeads) {
+    if (qHeads % kvHeads) throw new GradientError(`${nodeLabel(c.node)}: ${qHeads} query heads do not share ${kvHeads} key/value heads evenly`);
+    // [B, kv, T, h] -> [B, kv, reps, T, h] -> [B, q, T, h]: head j serves query heads j*reps .. (j+1)*reps - 1
+    const repeat = (t: string, h: number) => e.reshape(e.concat(Array(qHeads / kvHeads).fill(e.unsqueeze(t, [2])), 2), [0, qHeads, total, h]);
+    k = repeat(k, hq);
+    v = repeat(v, hv);
+  }
+  const scale = attrFloat(c.node, 'scale', 0) || 1 / Math.sqrt(hq);
+  let scores = e.mul(e.op('MatMul', [q, e.transpose(k, [0, 1, 3, 2])]), e.constF([scale], [], type));
+  const softcap = attrFloat(c.node, 'softcap', 0);
+  if (softcap > 0) scores = e.mul(e.op('Tanh', [e.mul(scores, e.constF([1 / softcap], [], type))]), e.constF([softcap], [], type));
+  let bias: string | undefined;
+  if (mask) {
+    const isBool = e.elemType(mask) === DataType.BOOL;
+    bias = isBool ? e.op('Where', [mask, e.constF([0], [], type), e.constF([-Infinity], [], type)]) : mask;
+    const maskDims = e.shape(mask);
+    const short = total - (maskDims[maskDims.length - 1] as number);
+    if (short > 0) {
+      const pads = Array(2 * maskDims.length).fill(0);
+      pads[2 * maskDims.length - 1] = short;
+      bias = e.pad(bias, pads, -Infinity);
+    }
+  }
+  if (attrInt(c.node, 'is_causal', 0)) {
+    const future: number[] = [];
+    for (let s = 0; s < seq; s++) for (let m = 0; m < total; m++) future.push(m > past + s ? 1 : 0);
+    const causal = e.constTensor(Float32Array.from(future, (f) => (f ? -Infinity : 0)), [seq, total], Q);
+    bias = bias ? e.add(bias, causal) : causal;
+  }
+  if (bias) scores = e.add(scores, bias);
+  let y = e.op('MatMul', [e.op('Softmax', [scores], { axis: -1 }), v]);
+  if (rank === 3) y = e.reshape(e.transpose(y, [0, 2, 1, 3]), [0, 0, qHeads * hv]);
+  return [y, presentKey, presentValue, undefined];
+});
