@@ -439,6 +439,19 @@ cases.push({
 op('ReduceL1', 'ReduceL1', { x: tensor([2, 3, 4], 'awayFromZero', 841) }, { axes: [1] }, 13);
 op('ReduceL1 opset 18 axes input, no keepdims', 'ReduceL1', { x: tensor([2, 3], 'awayFromZero', 842) }, { keepdims: 0 }, 18, (b) => [i64(b, [0])]);
 op('ReduceLogSum', 'ReduceLogSum', { x: tensor([2, 3, 4], 'positive', 843) }, { axes: [2], keepdims: 0 }, 13);
+op('ReduceProd', 'ReduceProd', { x: tensor([2, 3, 4], 'awayFromZero', 846) }, { axes: [1] }, 13);
+op('ReduceProd all axes, no keepdims', 'ReduceProd', { x: tensor([2, 3], 'awayFromZero', 847) }, { keepdims: 0 }, 13);
+op('ReduceProd opset 18 axes input', 'ReduceProd', { x: tensor([3, 4], 'awayFromZero', 848) }, { keepdims: 1 }, 18, (b) => [i64(b, [-1])]);
+// exact zeros: one in the first row (the others' product), two in the second (all 0); central differences at 0 are exact for a product
+op('ReduceProd with zeros', 'ReduceProd', { x: { type: 'float32', dims: [3, 3], data: Float32Array.from([0, 1.5, -0.7, 0, 0, 2, 0.9, -1.1, 1.3]) } }, { axes: [1] }, 13);
+// GatherND: repeated and negative index tuples (gradients summed), whole-row slices, and batch_dims 1 and 2
+op('GatherND k=2, a repeated tuple', 'GatherND', { x: tensor([3, 4, 2], 'normal', 851) }, {}, 13, (b) => [i64(b, [0, 1, 2, 3, 0, 1, -1, -4], [4, 2])]);
+op('GatherND k=1, whole rows, negative index', 'GatherND', { x: tensor([4, 3], 'normal', 852) }, {}, 11, (b) => [i64(b, [2, -1, 2], [3, 1])]);
+op('GatherND batch_dims 1 (a pooler picking one position per row)', 'GatherND', { x: tensor([2, 5, 3], 'normal', 853) }, { batch_dims: 1 }, 12, (b) => [i64(b, [0, 4], [2, 1])]);
+op('GatherND batch_dims 1, k=2, two tuples per row', 'GatherND', { x: tensor([2, 3, 4], 'normal', 854) }, { batch_dims: 1 }, 13, (b) => [i64(b, [0, 1, 2, 3, 1, 1, 1, 1], [2, 2, 2])]);
+op('GatherND batch_dims 2', 'GatherND', { x: tensor([2, 3, 4, 2], 'normal', 855) }, { batch_dims: 2 }, 13, (b) => [i64(b, [0, 3, 1, 2, 0, 3], [2, 3, 1])]);
+op('Swish default alpha', 'Swish', { x: tensor([2, 5], 'normal', 849) }, {}, 24);
+op('Swish alpha 1.7', 'Swish', { x: tensor([2, 5], 'normal', 850) }, { alpha: 1.7 }, 24);
 for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
   op(`CumSum axis 1 exclusive ${exclusive} reverse ${reverse}`, 'CumSum', { x: tensor([2, 4, 3], 'normal', 850 + 2 * exclusive + reverse) }, { exclusive, reverse }, 14, (b) => [i64(b, [1], [])]);
 }

@@ -240,7 +240,7 @@ export class Emitter {
   }
 
   /** Reduce op with axes written as the opset wants them. Empty axes = identity. */
-  reduce(opType: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', x: string, axes: number[], keepdims: boolean): string {
+  reduce(opType: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin' | 'ReduceProd', x: string, axes: number[], keepdims: boolean): string {
     if (!axes.length) return x;
     const axesAsInput = opType === 'ReduceSum' ? this.opset >= 13 : this.opset >= 18;
     return axesAsInput

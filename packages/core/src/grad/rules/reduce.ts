@@ -50,6 +50,27 @@ registerGradient(['ReduceMax', 'ReduceMin'], (c) => {
   return [e.mul(hit, e.div(restored(c, c.dY[0]!, axes), ties))];
 }, { since: 11 });
 
+/**
+ * ReduceProd: d prod / d x_i is the product of the others. prod / x_i would
+ * divide by zero, so zeros are counted: with none, prod / x_i; with exactly
+ * one, the product of the nonzero elements at the zero and 0 elsewhere; with
+ * more, 0 everywhere (what autograd's exclusive product gives).
+ */
+registerGradient('ReduceProd', (c) => {
+  const e = c.e;
+  const x = c.x[0];
+  const axes = reducedAxes(c);
+  const zero = e.constF([0], [], x);
+  const one = e.constF([1], [], x);
+  const isZero = e.op('Equal', [x, zero]);
+  const safe = e.op('Where', [isZero, one, x]);
+  const nonzeroProduct = e.reduce('ReduceProd', safe, axes, true);
+  const zeros = e.reduceSum(e.castLike(isZero, x), axes, true);
+  const ifNone = e.mul(e.div(nonzeroProduct, safe), e.castLike(e.op('Equal', [zeros, zero]), x));
+  const ifOne = e.mul(nonzeroProduct, e.castLike(e.op('Equal', [zeros, one]), x));
+  return [e.mul(e.op('Where', [isZero, ifOne, ifNone]), restored(c, c.dY[0]!, axes))];
+}, { since: 11 });
+
 registerGradient('ReduceL2', (c) => {
   const e = c.e;
   const axes = reducedAxes(c);

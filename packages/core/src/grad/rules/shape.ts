@@ -263,6 +263,44 @@ function gatheredBack(c: GradContext, data: string, indices: string, axis: numbe
   return grad;
 }
 
+/**
+ * GatherND: each gathered slice's gradient goes back to the data position its
+ * index tuple names, summed where indices repeat. Without Scatter (WebGPU
+ * has none), per batch (the leading batch_dims axes, flattened): the index
+ * tuples become flat positions, the positions a one-hot matrix, and
+ * onehot^T times dY puts every slice back: [B, M, R] = [B, n, M]^T [B, n, R].
+ */
+registerGradient('GatherND', (c) => {
+  const e = c.e;
+  const [data, indices] = c.x;
+  if (!c.needs[0]) return [undefined, undefined];
+  const b = attrInt(c.node, 'batch_dims', 0);
+  const dDims = e.shape(data);
+  const iDims = e.shape(indices);
+  const k = iDims[iDims.length - 1];
+  const indexed = dDims.slice(b, b + (k as number));
+  const rest = dDims.slice(b + (k as number));
+  const tuples = iDims.slice(b, -1);
+  const fixed = (ds: (number | string)[]) => ds.every((d) => typeof d === 'number');
+  if (typeof k !== 'number' || !fixed(indexed) || !fixed(rest) || !fixed(tuples)) {
+    throw new GradientError(`${nodeLabel(c.node)}: GatherND's gradient needs static indexed, trailing and index-tuple sizes (data [${dDims.join(', ')}], indices [${iDims.join(', ')}], batch_dims ${b})`);
+  }
+  const count = (ds: (number | string)[]) => ds.reduce<number>((a, d) => a * (d as number), 1);
+  const M = count(indexed);
+  const R = count(rest);
+  const n = count(tuples);
+  const sizes = indexed as number[];
+  const strides = sizes.map((_, j) => count(sizes.slice(j + 1)));
+  // [Bflat, n, k] index tuples, negatives counted from the end
+  let idx = e.reshape(e.op('Cast', [indices], { to: 7 }), [-1, n, k]);
+  idx = e.op('Where', [e.op('Less', [idx, e.constI64([0], [])]), e.add(idx, e.constI64(sizes, [k])), idx]);
+  const flat = e.reduceSum(e.mul(idx, e.constI64(strides, [k])), [2], true); // [Bflat, n, 1]
+  const onehot = e.op('Cast', [e.op('Equal', [flat, e.constI64([...Array(M).keys()], [1, 1, M])])], { to: e.elemType(data) });
+  const dy = e.reshape(c.dY[0]!, [-1, n, R]);
+  const g = e.op('MatMul', [e.transpose(onehot, [0, 2, 1]), dy]);
+  return [e.reshapeLike(g, data), undefined];
+}, { since: 11 });
+
 registerGradient('GatherElements', (c) => {
   if (!c.needs[0]) return [undefined, undefined];
   const rank = c.e.rank(c.x[0]);

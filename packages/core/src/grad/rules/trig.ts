@@ -59,3 +59,15 @@ registerGradient('Shrink', (c) => {
   const outside = e.op('Or', [e.op('Greater', [x, e.constF([lambd], [], x)]), e.op('Less', [x, e.constF([-lambd], [], x)])]);
   return [e.maskWhere(outside, c.dY[0]!)];
 }, { since: 9 });
+
+// Swish (opset 24): y = x sigmoid(alpha x); y' = s + alpha x s (1 - s), s = sigmoid(alpha x)
+registerGradient(
+  'Swish',
+  chain((c) => {
+    const e = c.e;
+    const alpha = attrFloat(c.node, 'alpha', 1);
+    const ax = e.scale(c.x[0], alpha);
+    const s = e.op('Sigmoid', [ax]);
+    return e.add(s, e.mul(e.mul(ax, s), e.sub(one(c), s)));
+  }),
+);
