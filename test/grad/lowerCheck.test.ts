@@ -6,7 +6,7 @@
  * not used, finite differences instead, and the reason says by how much the
  * output moved. Asked for graph gradients, the same reason is the error.
  */
-import { Explainer, saliency, GraphBuilder, DataType, makeModel, findLowering, registerLowering, type Tensor, type Lowering } from '@onnx-explain/core';
+import { Explainer, saliency, GraphBuilder, DataType, makeModel, findLowering, registerLowering, gradientCoverage, finiteDifferenceReason, type Tensor, type Lowering } from '@onnx-explain/core';
 import { runtime, values } from './fd';
 
 const T = 5;
@@ -76,6 +76,55 @@ describe('a lowering that changes the output', () => {
     const ex = lstmModel();
     try {
       await expect(saliency(ex, input(), { target: 1, abs: false, gradients: 'graph' })).rejects.toThrow(/changed output 'y'.*not used/);
+    } finally {
+      await ex.release();
+    }
+  });
+});
+
+describe('If', () => {
+  /** y = If(cond, then: x * 3, else: x + 1) with cond a constant or an input */
+  function ifModel(cond: 'true' | 'false' | 'input') {
+    const g = new GraphBuilder('if');
+    const x = g.input('x', DataType.FLOAT, ['N', 2]);
+    const c = cond === 'input' ? g.input('c', DataType.BOOL, []) : g.constant(Uint8Array.from([cond === 'true' ? 1 : 0]), [], { dataType: DataType.BOOL });
+    const branch = (name: string, op: string, k: number) => {
+      const b = new GraphBuilder(name, g.names);
+      const out = b.op(op, [x, b.constant(Float32Array.from([k]), [])], {}, { output: `${name}_out` });
+      b.output(out, DataType.FLOAT);
+      return b.build();
+    };
+    g.output(g.op('If', [c], { then_branch: branch('then', 'Mul', 3), else_branch: branch('else', 'Add', 1) }, { output: 'y' }), DataType.FLOAT, ['N', 2]);
+    return makeModel(g.build(), { opset: 13 });
+  }
+  const x = { x: { type: 'float32' as const, dims: [1, 2], data: Float32Array.from([0.5, -2]) } };
+
+  test.each([
+    ['true', 3],
+    ['false', 1],
+  ] as const)('with a constant condition (%s) is inlined: the taken branch is differentiated by graph', async (cond, slope) => {
+    const ex = new Explainer(runtime, ifModel(cond));
+    try {
+      const r = await saliency(ex, x, { target: 1, abs: false });
+      expect(r.gradientSource).toBe('graph');
+      expect(r.lowered).toEqual(['If (If_node)']);
+      expect(Array.from(r.attributions.x.data as Float32Array)).toEqual([0, slope]);
+    } finally {
+      await ex.release();
+    }
+  });
+
+  test('with a condition fed at run time is not: finite differences, and coverage says so first (the builder no longer skips a branch that reads x from the outer scope)', async () => {
+    const m = ifModel('input');
+    const c = gradientCoverage(m, { wrt: ['x'] });
+    expect(c.verdict).toBe('finite-differences');
+    expect(finiteDifferenceReason(c)).toBe('no gradient rule or lowering for If (If_node)');
+    const ex = new Explainer(runtime, m);
+    try {
+      const r = await saliency(ex, { ...x, c: { type: 'bool', dims: [], data: Uint8Array.from([1]) } }, { target: 1, abs: false });
+      expect(r.gradientSource).toBe('fd');
+      expect(r.fdReason).toBe('no gradient rule or lowering for If (If_node)');
+      expect(Array.from(r.attributions.x.data as Float32Array).map((v) => Math.round(v * 1e3) / 1e3)).toEqual([0, 3]);
     } finally {
       await ex.release();
     }

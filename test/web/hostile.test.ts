@@ -132,7 +132,8 @@ maybe('hostile names, producer and metadata show as literal text and run nothing
       expect(await w.page.evaluate(() => window.__onnxExplain.error)).toBeUndefined();
       const reason = await w.page.$eval('#fd-reason', (el) => ({ text: el.textContent ?? '', children: el.children.length }));
       expect(reason.children).toBe(0);
-      expect(reason.text).toContain(`'${p} sin'`);
+      // the reason names the node, as text: 'no gradient rule or lowering for Hardmax (NAME)'
+      expect(reason.text).toContain(`Hardmax (${p} sin)`);
       const summary = await w.page.$eval('#result-section', (el) => el.querySelectorAll('img, svg, script, iframe, a, details').length);
       expect(summary).toBe(0);
       if (i === 0) await w.page.screenshot({ path: path.join(dash.artifacts, 'dashboard-hostile.png'), fullPage: true });

@@ -206,7 +206,8 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     if (dY.every((g) => g === undefined)) continue;
     const x = node.input ?? [];
     const needs = x.map((i) => !!i && active(i));
-    if (!needs.some(Boolean)) continue;
+    // a subgraph (If, Loop, Scan) reading a differentiated tensor from the outer scope is a path too: without a rule it must not be skipped as if it were none
+    if (!needs.some(Boolean) && !nodeDependencies(node).some((d) => active(d))) continue;
     const entry = findGradient(node.opType ?? '', node.domain ?? '', opset);
     if (!entry) {
       const domain = node.domain ? `${node.domain}::` : '';

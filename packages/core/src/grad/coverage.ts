@@ -10,7 +10,7 @@ import { GraphIndex, opsetVersion, nodeDependencies, normalizeDomain } from '../
 import { isFloatType } from './emitter';
 import { explainedOutput } from '../inspect';
 import { findGradient, NON_DIFFERENTIABLE } from './registry';
-import { findLowering } from './lower/registry';
+import { lowersNode } from './lower/registry';
 import './rules';
 
 export type OpStatus = 'rule' | 'lowered' | 'not differentiated' | 'missing';
@@ -108,7 +108,7 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
         ? 'not differentiated'
         : findGradient(node.opType ?? '', domain, opset)
           ? 'rule'
-          : findLowering(node.opType ?? '', domain)
+          : lowersNode(node, index)
             ? 'lowered'
             : 'missing';
     const entry = ops.get(key) ?? { opType: node.opType ?? '', domain, count: 0, status, onPath: 0 };

@@ -50,7 +50,8 @@ export function batchLayout(summary: ModelSummary): BatchLayout {
     for (const i of inputs) {
       const axis = (i.shape ?? []).indexOf(symbol);
       if (axis > 0) layouts[i.name] = { batchAxis: axis };
-      else if (axis < 0 && i.shape && i.shape.length && typeof i.shape[0] === 'number') layouts[i.name] = { batchAxis: null };
+      // without the symbol: a fixed leading size, or a scalar (an If's condition), has no batch axis
+      else if (axis < 0 && i.shape && (!i.shape.length || typeof i.shape[0] === 'number')) layouts[i.name] = { batchAxis: null };
     }
     return { layouts, symbol };
   }

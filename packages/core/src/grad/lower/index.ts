@@ -14,10 +14,11 @@ import { nodeLabel } from '../../onnx/attributes';
 import { Emitter, GradientError } from '../emitter';
 import { findGradient, NON_DIFFERENTIABLE } from '../registry';
 import type { ShapeTable } from '../shapes';
-import { findLowering } from './registry';
+import { findLowering, lowersNode } from './registry';
 import './recurrent';
 import './contrib';
 import './attention';
+import './control';
 
 export { findLowering, loweredOpTypes } from './registry';
 
@@ -29,11 +30,11 @@ export interface LoweredModel {
   refused: { node: string; reason: string }[];
 }
 
-/** Whether a node is one the gradient builder would need a lowering for. */
-export function needsLowering(node: NodeProto, opset: number): boolean {
+/** Whether a node is one the gradient builder would need a lowering for, and has one that applies. */
+export function needsLowering(node: NodeProto, opset: number, index: GraphIndex): boolean {
   const op = node.opType ?? '';
   if (!node.domain && NON_DIFFERENTIABLE.has(op)) return false;
-  return !findGradient(op, node.domain ?? '', opset) && !!findLowering(op, node.domain ?? '');
+  return !findGradient(op, node.domain ?? '', opset) && lowersNode(node, index);
 }
 
 /** The model with every lowerable node lowered (a copy; the input is not changed). */
@@ -41,7 +42,8 @@ export function lowerModel(source: ModelProto, shapes: ShapeTable): LoweredModel
   const opset = opsetVersion(source, '') ?? 0;
   const lowered: string[] = [];
   const refused: LoweredModel['refused'] = [];
-  if (!(source.graph?.node ?? []).some((n) => needsLowering(n, opset))) return { model: source, lowered, refused };
+  const sourceIndex = new GraphIndex(source.graph ?? {});
+  if (!(source.graph?.node ?? []).some((n) => needsLowering(n, opset, sourceIndex))) return { model: source, lowered, refused };
   const model = cloneModel(source);
   promoteIr3Initializers(model);
   const graph = model.graph!;
@@ -50,7 +52,7 @@ export function lowerModel(source: ModelProto, shapes: ShapeTable): LoweredModel
   const nodes: NodeProto[] = [];
   const initializers = [];
   for (const node of graph.node ?? []) {
-    if (!needsLowering(node, opset)) {
+    if (!needsLowering(node, opset, index)) {
       nodes.push(node);
       continue;
     }

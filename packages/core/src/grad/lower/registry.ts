@@ -6,6 +6,7 @@
  * gradient rules register theirs in ../registry.ts.
  */
 import type { NodeProto } from '../../onnx/types';
+import type { GraphIndex } from '../../onnx/graph';
 import type { Emitter } from '../emitter';
 
 export interface LowerContext {
@@ -29,16 +30,25 @@ export interface LowerContext {
  */
 export type Lowering = (c: LowerContext) => (string | undefined)[];
 
-const table = new Map<string, Lowering>();
+/** Whether a lowering applies to this node, decided from the graph alone (an If only with a constant condition). */
+export type LoweringApplies = (node: NodeProto, index: GraphIndex) => boolean;
+
+const table = new Map<string, { lower: Lowering; applies?: LoweringApplies }>();
 
 const key = (domain: string, opType: string) => `${domain === 'ai.onnx' ? '' : domain}::${opType}`;
 
-export function registerLowering(opTypes: string | string[], lowering: Lowering, opts: { domain?: string } = {}): void {
-  for (const opType of Array.isArray(opTypes) ? opTypes : [opTypes]) table.set(key(opts.domain ?? '', opType), lowering);
+export function registerLowering(opTypes: string | string[], lowering: Lowering, opts: { domain?: string; applies?: LoweringApplies } = {}): void {
+  for (const opType of Array.isArray(opTypes) ? opTypes : [opTypes]) table.set(key(opts.domain ?? '', opType), { lower: lowering, applies: opts.applies });
 }
 
 export function findLowering(opType: string, domain: string): Lowering | undefined {
-  return table.get(key(domain ?? '', opType));
+  return table.get(key(domain ?? '', opType))?.lower;
+}
+
+/** Whether this node has a lowering that applies to it. */
+export function lowersNode(node: NodeProto, index: GraphIndex): boolean {
+  const entry = table.get(key(node.domain ?? '', node.opType ?? ''));
+  return !!entry && (!entry.applies || entry.applies(node, index));
 }
 
 export function loweredOpTypes(): string[] {
