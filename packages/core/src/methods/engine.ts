@@ -49,6 +49,14 @@ export interface EngineResult {
 const EPS32 = 1.1920928955078125e-7;
 
 /**
+ * How many ulps of the output a central difference's rounding noise is
+ * taken to be (see finiteDifferences): a model's float32 output carries a
+ * few ulps of its own, and each of the two evaluations its share.
+ */
+const FD_NOISE_ULPS = 32;
+
+
+/**
  * What every engine of a model shares, found once from a sample: the model
  * made batchable where it can be, and the static shape of every tensor.
  */
@@ -310,12 +318,24 @@ export class GradientEngine {
    * Central differences of the selected value with respect to every element
    * of tensor w, for every row. All perturbations of a row go through the
    * session in batches of up to `fdBatch` rows (one at a time when the model
-   * is not batchable). The step follows each element's own scale,
-   * h_i = eps32^(1/3) * max(|x_i|, s_i), the usual balance of truncation
-   * (O(h^2)) against float32 rounding (O(eps/h)); s_i is the scale the method
-   * knows (|x - baseline| for IG), so a feature measured in thousandths and
-   * one measured in thousands each get a step of their own. Elements with no
-   * scale at all get 1e-2 of the row's mean magnitude.
+   * is not batchable).
+   *
+   * The step follows each element's own scale, h_i = eps32^(1/3) *
+   * max(|x_i|, s_i), the usual balance of truncation (O(h^2)) against float32
+   * rounding (O(eps/h)); s_i is the scale the method knows (|x - baseline|
+   * for IG), so a feature measured in thousandths and one measured in
+   * thousands each get a step of their own. Elements with no scale at all
+   * get 1e-2 of the row's mean magnitude.
+   *
+   * An element small against its row (a zero pixel, a token's small
+   * embedding component) gets such a small step that the output's float32
+   * rounding swamps the difference (mnist-8's saliency was 0.19 off, nearly
+   * all of it on zero pixels). So it is measured a second time, with the
+   * row's mean magnitude as its scale, and that estimate is taken when it
+   * agrees with the first within the first's rounding noise
+   * (FD_NOISE_ULPS ulps of the output over the step): where the function
+   * bends at the element's own scale (a standardised feature that happens
+   * to be 0), the two disagree and the small step stands.
    */
   private async finiteDifferences(
     feeds: Record<string, Tensor>,
@@ -338,26 +358,39 @@ export class GradientEngine {
       for (const v of xr) mean += Math.abs(v);
       mean /= per;
       const sr = scale?.subarray(r * per, (r + 1) * per);
-      const steps = Float64Array.from(xr, (v, i) => {
-        const base = Math.max(Math.abs(v), sr ? Math.abs(sr[i]) : 0);
-        return cbrtEps * (base > 0 ? base : Math.max(1e-2 * mean, 1e-4));
-      });
-      // one perturbed copy per (element, sign), pairs adjacent
-      for (let start = 0; start < 2 * per; start += this.maxRows === 1 ? 1 : chunk) {
+      // (element, step) pairs: every element at its own step, small ones again at the row's scale
+      const elements: number[] = [];
+      const steps: number[] = [];
+      const first = new Int32Array(per);
+      const second = new Int32Array(per).fill(-1);
+      for (let i = 0; i < per; i++) {
+        const base = Math.max(Math.abs(xr[i]), sr ? Math.abs(sr[i]) : 0);
+        const h = cbrtEps * (base > 0 ? base : Math.max(1e-2 * mean, 1e-4));
+        first[i] = steps.length;
+        elements.push(i);
+        steps.push(h);
+        if (cbrtEps * mean > 4 * h) {
+          second[i] = steps.length;
+          elements.push(i);
+          steps.push(cbrtEps * mean);
+        }
+      }
+      const estimate = new Float64Array(steps.length);
+      const magnitude = new Float64Array(steps.length);
+      const pairs = steps.length;
+      // one perturbed copy per (pair, sign), signs adjacent
+      for (let start = 0; start < 2 * pairs; start += this.maxRows === 1 ? 1 : chunk) {
         throwIfAborted(signal);
-        const n = this.maxRows === 1 ? 1 : Math.min(chunk, 2 * per - start);
+        const n = this.maxRows === 1 ? 1 : Math.min(chunk, 2 * pairs - start);
+        const moved = (p: number, sign: number) => Math.fround(xr[elements[p >> 1]] + sign * steps[p >> 1]);
         const batch: Record<string, Tensor> = {};
         for (const [k, v] of Object.entries(feeds)) {
           const size = rowSize(v);
           const data = new (v.data.constructor as new (m: number) => Float32Array)(n * size);
           for (let j = 0; j < n; j++) data.set((v.data as Float32Array).subarray(r * size, (r + 1) * size), j * size);
           if (k === w) {
-            for (let j = 0; j < n; j++) {
-              const p = start + j;
-              const e = p >> 1;
-              // perturb in float64 then round: the step actually taken is what divides
-              data[j * size + e] = Math.fround(xr[e] + (p & 1 ? -steps[e] : steps[e]));
-            }
+            // perturb in float64 then round: the step actually taken is what divides
+            for (let j = 0; j < n; j++) data[j * size + elements[(start + j) >> 1]] = moved(start + j, (start + j) & 1 ? -1 : 1);
           }
           batch[k] = { type: v.type, dims: [n, ...v.dims.slice(1)], data };
         }
@@ -366,11 +399,22 @@ export class GradientEngine {
         const sel = this.select(out[this.outputName], cls);
         for (let j = 0; j < n; j++) {
           const p = start + j;
-          const e = p >> 1;
-          const taken = Math.fround(xr[e] + (p & 1 ? -steps[e] : steps[e])) - xr[e];
-          // accumulate (f+ - f-) / (h+ + h-) from the two halves
-          grad[r * per + e] += (p & 1 ? -sel[j] : sel[j]) / (Math.abs(taken) + Math.abs(Math.fround(xr[e] + (p & 1 ? steps[e] : -steps[e])) - xr[e]));
+          const q = p >> 1;
+          // (f+ - f-) / (h+ + h-), accumulated from the two halves
+          const span = moved(p & ~1, 1) - moved(p | 1, -1);
+          estimate[q] += ((p & 1 ? -1 : 1) * sel[j]) / span;
+          magnitude[q] = Math.max(magnitude[q], Math.abs(sel[j]));
         }
+      }
+      for (let i = 0; i < per; i++) {
+        const small = first[i];
+        let g = estimate[small];
+        const k = second[i];
+        if (k >= 0) {
+          const noise = (FD_NOISE_ULPS * EPS32 * magnitude[small]) / (2 * steps[small]);
+          if (Math.abs(estimate[k] - estimate[small]) <= noise) g = estimate[k];
+        }
+        grad[r * per + i] = g;
       }
     }
     return grad;
