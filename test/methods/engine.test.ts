@@ -3,9 +3,9 @@
  * value and gradient for class, index and sum targets on a linear model with
  * a 3-d output (both sources, graph and finite differences: for a linear map
  * the exact gradient is the weight matrix's column); the finite-difference
- * step for elements with no scale of their own (1e-2 of the row's mean
- * magnitude, at least 1e-4, times eps32^(1/3), seen through x^3, whose
- * central difference at 0 is exactly h^2); the default rows per session run
+ * step for elements with no scale of their own (a quarter of 1e-2 of the
+ * row's mean magnitude, at least 1e-4, times eps32^(1/3), the smallest of
+ * the ladder, seen through x^3, whose central difference at 0 is exactly h^2); the default rows per session run
  * (64 MB of activations, at most 64, seen through the progress events); and the
  * refusal of an output the model does not have; and a model pinned to batch 1,
  * run one row at a time (said in its notes), graph and finite differences alike.
@@ -63,7 +63,13 @@ describe('targets on a 3-d output, from the graph and from finite differences', 
 });
 
 describe('the finite-difference step where an element has no scale of its own', () => {
-  /** y = x^3 elementwise: the central difference of y[0] at x[0] = 0 is ((h)^3 - (-h)^3) / 2h = h^2. */
+  /**
+   * y = x^3 elementwise: the central difference of y[0] at x[0] = 0 is
+   * ((h)^3 - (-h)^3) / 2h = h^2, so it shows the step taken. Of the ladder
+   * (h/4, h, the row's scale), consecutive estimates h^2/16, h^2, ... differ
+   * by far more than the rounding noise of an output near 0: the smallest
+   * step, h/4, is taken.
+   */
   function cube(): Explainer {
     const g = new GraphBuilder('cube');
     const x = g.input('x', DataType.FLOAT, ['N', 2]);
@@ -72,14 +78,14 @@ describe('the finite-difference step where an element has no scale of its own', 
   }
   const cbrtEps = Math.cbrt(2 ** -23);
   test.each([
-    ['1e-2 of the row mean |x| (50)', [0, 100], cbrtEps * 0.5],
-    ['1e-4 when the whole row is 0', [0, 0], cbrtEps * 1e-4],
-    ['1e-4 when the row mean is tiny', [0, 2e-3], cbrtEps * 1e-4],
+    ['a quarter of 1e-2 of the row mean |x| (50)', [0, 100], cbrtEps * 0.5],
+    ['a quarter of 1e-4 when the whole row is 0', [0, 0], cbrtEps * 1e-4],
+    ['a quarter of 1e-4 when the row mean is tiny', [0, 2e-3], cbrtEps * 1e-4],
   ])('%s', async (_, values, h) => {
     const ex = cube();
     const at = async (i: number) => (await saliency(ex, { x: f32([1, 2], values) }, { target: { index: [i] }, gradients: 'fd', abs: false })).attributions.x.data as Float32Array;
     const g0 = await at(0);
-    expect(g0[0] / (h * h)).toBeCloseTo(1, 3);
+    expect(g0[0] / (h / 4) ** 2).toBeCloseTo(1, 3);
     expect(g0[1]).toBe(0);
     // the other element has its own scale: 3 x^2 within the O(h^2) truncation
     if (values[1]) expect((await at(1))[1] / (3 * values[1] ** 2)).toBeCloseTo(1, 3);

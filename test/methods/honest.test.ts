@@ -83,11 +83,11 @@ test('a model with one value per example is explained with the sum target, and t
 test('finite differences refuse a pass past maxEvaluations, with the count, before running it', async () => {
   const ex = grid();
   const events: ProgressEvent[] = [];
-  // 4 elements: (2 * 4 + 1) evaluations per row; IG over 10 steps runs 10 rows
-  const run = integratedGradients(ex, x, { target: { index: [0, 0] }, gradients: 'fd', steps: 10, maxEvaluations: 89, onProgress: (e) => events.push(e) });
-  await expect(run).rejects.toThrow(/^finite differences would take 90 model evaluations \(4 attributed elements, 2 per element and row, 10 rows\), over the limit of 89; they are used because finite differences were asked for\./);
+  // 4 elements: (6 * 4 + 1) evaluations per row (a central pair at each of three steps); IG over 10 steps runs 10 rows
+  const run = integratedGradients(ex, x, { target: { index: [0, 0] }, gradients: 'fd', steps: 10, maxEvaluations: 249, onProgress: (e) => events.push(e) });
+  await expect(run).rejects.toThrow(/^finite differences would take 250 model evaluations \(4 attributed elements, 6 per element and row, 10 rows\), over the limit of 249; they are used because finite differences were asked for\./);
   expect(events.filter((e) => e.phase === 'integrating')).toEqual([]);
-  const ok = await integratedGradients(ex, x, { target: { index: [0, 0] }, gradients: 'fd', steps: 10, maxEvaluations: 90 });
+  const ok = await integratedGradients(ex, x, { target: { index: [0, 0] }, gradients: 'fd', steps: 10, maxEvaluations: 250 });
   // linear: IG = x * W[:, 0] exactly, up to float32 differences
   (ok.attributions.x.data as Float32Array).forEach((v, k) => expect(v).toBeCloseTo([1, -2, 0.5, 3][k] * W[k][0], 4));
   await ex.release();

@@ -55,6 +55,9 @@ const EPS32 = 1.1920928955078125e-7;
  */
 const FD_NOISE_ULPS = 32;
 
+/** Model evaluations finite differences take per attributed element and row: a central pair at each of three steps. */
+export const FD_EVALUATIONS_PER_ELEMENT = 6;
+
 
 /**
  * What every engine of a model shares, found once from a sample: the model
@@ -327,15 +330,19 @@ export class GradientEngine {
    * thousands each get a step of their own. Elements with no scale at all
    * get 1e-2 of the row's mean magnitude.
    *
-   * An element small against its row (a zero pixel, a token's small
-   * embedding component) gets such a small step that the output's float32
-   * rounding swamps the difference (mnist-8's saliency was 0.19 off, nearly
-   * all of it on zero pixels). So it is measured a second time, with the
-   * row's mean magnitude as its scale, and that estimate is taken when it
-   * agrees with the first within the first's rounding noise
-   * (FD_NOISE_ULPS ulps of the output over the step): where the function
-   * bends at the element's own scale (a standardised feature that happens
-   * to be 0), the two disagree and the small step stands.
+   * One step cannot serve every element: an element small against its row
+   * (a zero pixel) gets a step so small that the output's float32 rounding
+   * swamps the difference (mnist-8's saliency was 0.19 off, nearly all of it
+   * on zero pixels), and an element near a kink (a ReLU, a max) gets one
+   * that straddles it. So each element is measured at a ladder of three
+   * steps: a quarter of its own, its own, and the larger of four times its
+   * own and the row's mean magnitude; the largest step whose estimate agrees
+   * with the next smaller one within that one's rounding noise
+   * (FD_NOISE_ULPS ulps of the output over the step) is taken, else the
+   * smallest. Where the function bends at the element's own scale (a
+   * standardised feature that happens to be 0), the large step disagrees and
+   * is not taken. Three times the evaluations of one central pair
+   * (FD_EVALUATIONS_PER_ELEMENT, which the evaluation budget counts).
    */
   private async finiteDifferences(
     feeds: Record<string, Tensor>,
@@ -361,19 +368,18 @@ export class GradientEngine {
       // (element, step) pairs: every element at its own step, small ones again at the row's scale
       const elements: number[] = [];
       const steps: number[] = [];
-      const first = new Int32Array(per);
-      const second = new Int32Array(per).fill(-1);
+      // each element's ladder of steps, smallest first: a quarter of its own, its own, and the larger of four times it and the row's
+      const ladders: number[][] = [];
       for (let i = 0; i < per; i++) {
         const base = Math.max(Math.abs(xr[i]), sr ? Math.abs(sr[i]) : 0);
         const h = cbrtEps * (base > 0 ? base : Math.max(1e-2 * mean, 1e-4));
-        first[i] = steps.length;
-        elements.push(i);
-        steps.push(h);
-        if (cbrtEps * mean > 4 * h) {
-          second[i] = steps.length;
+        const ladder: number[] = [];
+        for (const step of [h / 4, h, Math.max(4 * h, cbrtEps * mean)]) {
+          ladder.push(steps.length);
           elements.push(i);
-          steps.push(cbrtEps * mean);
+          steps.push(step);
         }
+        ladders.push(ladder);
       }
       const estimate = new Float64Array(steps.length);
       const magnitude = new Float64Array(steps.length);
@@ -407,12 +413,16 @@ export class GradientEngine {
         }
       }
       for (let i = 0; i < per; i++) {
-        const small = first[i];
-        let g = estimate[small];
-        const k = second[i];
-        if (k >= 0) {
+        // the largest step whose estimate agrees with the next smaller one within that one's rounding noise
+        const ladder = ladders[i];
+        let g = estimate[ladder[0]];
+        for (let l = ladder.length - 1; l > 0; l--) {
+          const [big, small] = [ladder[l], ladder[l - 1]];
           const noise = (FD_NOISE_ULPS * EPS32 * magnitude[small]) / (2 * steps[small]);
-          if (Math.abs(estimate[k] - estimate[small]) <= noise) g = estimate[k];
+          if (Math.abs(estimate[big] - estimate[small]) <= noise) {
+            g = estimate[big];
+            break;
+          }
         }
         grad[r * per + i] = g;
       }

@@ -10,7 +10,7 @@ import type { Runtime, Tensor } from '../runtime';
 import { summarizeModel, explainedOutput } from '../inspect';
 import { checkInput } from '../checkInput';
 import type { Target } from '../grad/builder';
-import { GradientEngine, prepareModel, type GradientMode, type PreparedModel } from './engine';
+import { GradientEngine, prepareModel, FD_EVALUATIONS_PER_ELEMENT, type GradientMode, type PreparedModel } from './engine';
 import type { SymDim } from '../grad/shapes';
 import { gatherRows, rowSize, asFloat32 } from './tensors';
 import { batchLayout, batchMajorInputs, batchMajorModel, inputBatch, type BatchLayout } from './batchLayout';
@@ -56,11 +56,11 @@ export const MAX_FD_EVALUATIONS = 1_000_000;
 /** Refuses a finite-difference pass whose cost is out of all proportion, saying what it would cost and why it is needed. */
 function checkFdBudget(engine: GradientEngine, rows: number, oneRow: Record<string, Tensor>, limit: number): void {
   const elements = engine.attributed.reduce((a, w) => a + rowSize(oneRow[w]), 0);
-  const evaluations = rows * (2 * elements + 1);
+  const evaluations = rows * (FD_EVALUATIONS_PER_ELEMENT * elements + 1);
   if (evaluations <= limit) return;
   const n = (v: number) => v.toLocaleString('en-US');
   throw new Error(
-    `finite differences would take ${n(evaluations)} model evaluations (${n(elements)} attributed elements, 2 per element and row, ${n(rows)} rows), over the limit of ${n(limit)}; ` +
+    `finite differences would take ${n(evaluations)} model evaluations (${n(elements)} attributed elements, ${FD_EVALUATIONS_PER_ELEMENT} per element and row, ${n(rows)} rows), over the limit of ${n(limit)}; ` +
       `they are used because ${engine.reason ?? 'no gradient graph was built'}. Attribute at a smaller layer, take fewer steps, or raise maxEvaluations (--max-evaluations)`,
   );
 }
