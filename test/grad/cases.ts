@@ -450,6 +450,16 @@ op('GatherND k=1, whole rows, negative index', 'GatherND', { x: tensor([4, 3], '
 op('GatherND batch_dims 1 (a pooler picking one position per row)', 'GatherND', { x: tensor([2, 5, 3], 'normal', 853) }, { batch_dims: 1 }, 12, (b) => [i64(b, [0, 4], [2, 1])]);
 op('GatherND batch_dims 1, k=2, two tuples per row', 'GatherND', { x: tensor([2, 3, 4], 'normal', 854) }, { batch_dims: 1 }, 13, (b) => [i64(b, [0, 1, 2, 3, 1, 1, 1, 1], [2, 2, 2])]);
 op('GatherND batch_dims 2', 'GatherND', { x: tensor([2, 3, 4, 2], 'normal', 855) }, { batch_dims: 2 }, 13, (b) => [i64(b, [0, 3, 1, 2, 0, 3], [2, 3, 1])]);
+// GridSample: a grid reaching past the borders (to exercise the padding), random coordinates (off the integer kinks)
+const gsGrid = (seed: number) => scaled(tensor([1, 3, 3, 2], 'normal', seed), 0.65);
+op('GridSample bilinear zeros', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 856), grid: gsGrid(857) }, {}, 16);
+op('GridSample bilinear zeros align_corners', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 858), grid: gsGrid(859) }, { align_corners: 1 }, 16);
+op('GridSample bilinear border', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 860), grid: gsGrid(861) }, { padding_mode: 'border' }, 16);
+op('GridSample bilinear reflection', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 862), grid: gsGrid(863) }, { padding_mode: 'reflection' }, 16);
+op('GridSample bilinear reflection align_corners', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 864), grid: gsGrid(865) }, { padding_mode: 'reflection', align_corners: 1 }, 16);
+op('GridSample nearest zeros', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 866), grid: gsGrid(867) }, { mode: 'nearest' }, 16);
+op('GridSample nearest reflection', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 868), grid: gsGrid(869) }, { mode: 'nearest', padding_mode: 'reflection' }, 16);
+op('GridSample linear (opset 20) border, 2 examples', 'GridSample', { x: tensor([2, 1, 3, 4], 'normal', 870), grid: scaled(tensor([2, 2, 3, 2], 'normal', 871), 0.65) }, { mode: 'linear', padding_mode: 'border' }, 20);
 op('Swish default alpha', 'Swish', { x: tensor([2, 5], 'normal', 849) }, {}, 24);
 op('Swish alpha 1.7', 'Swish', { x: tensor([2, 5], 'normal', 850) }, { alpha: 1.7 }, 24);
 for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {

@@ -732,6 +732,74 @@ function recurrent(kind: 'LSTM' | 'GRU' | 'RNN'): MultiKernel {
 }
 
 // ---------------------------------------------------------------------------
+// GridSample (4-D): the grid unnormalised, taps read through the padding
+
+/** Round half to even (nearbyint), which GridSample's nearest mode uses. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+const gridSample: Kernel = (ins, node, opset) => {
+  const x = need(node, ins[0], 'X');
+  const g = need(node, ins[1], 'grid');
+  if (x.dims.length !== 4) fail(node, 'a GridSample over other than 2 spatial axes');
+  const mode = attrString(node, 'mode', opset >= 20 ? 'linear' : 'bilinear');
+  const padding = attrString(node, 'padding_mode', 'zeros');
+  const align = attrInt(node, 'align_corners', 0) === 1;
+  const [N, C, H, W] = x.dims;
+  const [, Ho, Wo] = g.dims;
+  const denorm = (v: number, n: number) => (align ? ((v + 1) / 2) * (n - 1) : ((v + 1) * n - 1) / 2);
+  const reflect = (t: number, lo: number, hi: number) => {
+    const range = hi - lo;
+    if (t < lo) {
+      const d = lo - t;
+      const k = Math.floor(d / range);
+      const r = d - k * range;
+      return k % 2 === 0 ? lo + r : hi - r;
+    }
+    if (t > hi) {
+      const d = t - hi;
+      const k = Math.floor(d / range);
+      const r = d - k * range;
+      return k % 2 === 0 ? hi - r : lo + r;
+    }
+    return t;
+  };
+  const pixel = (n: number, c: number, yy: number, xx: number) => {
+    if (padding === 'border') {
+      xx = Math.min(Math.max(xx, 0), W - 1);
+      yy = Math.min(Math.max(yy, 0), H - 1);
+    } else if (padding === 'reflection') {
+      xx = Math.trunc(reflect(xx, align ? 0 : -0.5, align ? W - 1 : W - 0.5));
+      yy = Math.trunc(reflect(yy, align ? 0 : -0.5, align ? H - 1 : H - 0.5));
+    }
+    if (xx < 0 || xx > W - 1 || yy < 0 || yy > H - 1) return 0;
+    return x.data[((n * C + c) * H + yy) * W + xx];
+  };
+  const out = new Float64Array(N * C * Ho * Wo);
+  for (let n = 0; n < N; n++) {
+    for (let p = 0; p < Ho * Wo; p++) {
+      const cx = denorm(g.data[(n * Ho * Wo + p) * 2], W);
+      const cy = denorm(g.data[(n * Ho * Wo + p) * 2 + 1], H);
+      for (let c = 0; c < C; c++) {
+        let v: number;
+        if (mode === 'nearest') v = pixel(n, c, roundHalfEven(cy), roundHalfEven(cx));
+        else if (mode === 'bilinear' || mode === 'linear') {
+          const x0 = Math.floor(cx);
+          const y0 = Math.floor(cy);
+          const ax = cx - x0;
+          const ay = cy - y0;
+          v = (1 - ax) * (1 - ay) * pixel(n, c, y0, x0) + ax * (1 - ay) * pixel(n, c, y0, x0 + 1) + (1 - ax) * ay * pixel(n, c, y0 + 1, x0) + ax * ay * pixel(n, c, y0 + 1, x0 + 1);
+        } else fail(node, `mode '${mode}'`);
+        out[(n * C + c) * Ho * Wo + p] = v;
+      }
+    }
+  }
+  return { dims: [N, C, Ho, Wo], data: out };
+};
+
+// ---------------------------------------------------------------------------
 // the table
 
 export interface ReferenceOp {
@@ -833,6 +901,8 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   LRN: { run: lrn },
   Resize: { run: resize },
   Upsample: { until: 9, run: upsample },
+  // onnxruntime's GridSample has a float32 kernel only
+  GridSample: { since: 16, run: gridSample },
   // onnxruntime has float32 kernels only, and no batch-major layout
   LSTM: { run: recurrent('LSTM') },
   GRU: { run: recurrent('GRU') },

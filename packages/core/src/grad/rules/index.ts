@@ -8,3 +8,4 @@ import './reduce';
 import './shape';
 import './resize';
 import './trig';
+import './gridSample';
