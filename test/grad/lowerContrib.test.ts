@@ -21,7 +21,7 @@ type Build = (b: GraphBuilder, x: Record<string, string>) => string[];
 interface ContribCase {
   name: string;
   inputs: Record<string, Tensor>;
-  /** int32 inputs (ids, masks): fed, not differentiated */
+  /** integer inputs (ids, masks, positions): fed, not differentiated */
   ints?: Record<string, Tensor>;
   fused: Build;
   twin: Build;
@@ -36,7 +36,7 @@ function model(c: ContribCase, build: Build): ModelProto {
   const b = new GraphBuilder(c.name);
   const names: Record<string, string> = {};
   for (const [k, t] of Object.entries(c.inputs)) names[k] = b.input(k, DataType.FLOAT, t.dims);
-  for (const [k, t] of Object.entries(c.ints ?? {})) names[k] = b.input(k, DataType.INT32, t.dims);
+  for (const [k, t] of Object.entries(c.ints ?? {})) names[k] = b.input(k, t.type === 'int64' ? DataType.INT64 : DataType.INT32, t.dims);
   const outs = build(b, names);
   const flat = outs.map((o) => b.op('Reshape', [o, i64(b, [-1])]));
   b.output(flat.length > 1 ? b.op('Concat', flat, { axis: 0 }) : flat[0], DataType.FLOAT);
@@ -226,6 +226,37 @@ const cases: ContribCase[] = [
       const K = b.op('Concat', [x.pk, twinHeads(b, b.op('Add', [x.k, part(1)]))], { axis: 2 });
       const V = b.op('Concat', [x.pv, twinHeads(b, b.op('Add', [x.v, part(2)]))], { axis: 2 });
       return [twinAttend(b, b.op('Add', [x.q, part(0)]), K, V, twinMask(b, x.mask, -10000, false, 1), 1 / Math.sqrt(h)), K, V];
+    },
+  },
+  {
+    name: 'RotaryEmbedding (com.microsoft): 3-D input, position ids [B, S], halves',
+    inputs: { x: T([B, S, H]), cos: T([6, h / 2]), sin: T([6, h / 2]) },
+    ints: { pos: { type: 'int64', dims: [B, S], data: BigInt64Array.from([0n, 1n, 2n, 3n, 5n, 4n]) } },
+    fused: (b, x) => [b.op('RotaryEmbedding', [x.x, x.pos, x.cos, x.sin], { num_heads: N }, MS)],
+    twin: (b, x) => {
+      const heads = b.op('Reshape', [x.x, i64(b, [0, 0, N, h])]);
+      const [x1, x2] = b.opN('Split', [heads, i64(b, [h / 2, h / 2])], 2, { axis: 3 });
+      const angle = (t: string) => b.op('Unsqueeze', [b.op('Gather', [t, x.pos], { axis: 0 }), i64(b, [2])]);
+      const [cos, sin] = [angle(x.cos), angle(x.sin)];
+      const real = b.op('Sub', [b.op('Mul', [cos, x1]), b.op('Mul', [sin, x2])]);
+      const imag = b.op('Add', [b.op('Mul', [sin, x1]), b.op('Mul', [cos, x2])]);
+      return [b.op('Reshape', [b.op('Concat', [real, imag], { axis: 3 }), i64(b, [0, 0, H])])];
+    },
+  },
+  {
+    name: 'RotaryEmbedding (com.microsoft): 4-D input, one position offset, interleaved, rotary_embedding_dim 2 of 4',
+    inputs: { x: T([B, N, S, h]), cos: T([8, 1]), sin: T([8, 1]) },
+    ints: { pos: { type: 'int64', dims: [1], data: BigInt64Array.from([2n]) } },
+    fused: (b, x) => [b.op('RotaryEmbedding', [x.x, x.pos, x.cos, x.sin], { interleaved: 1, rotary_embedding_dim: 2, num_heads: N }, MS)],
+    twin: (b, x) => {
+      // positions 2, 3, 4; pairs (0, 1) rotated, features 2 and 3 passed through
+      const at = (t: string) => b.op('Unsqueeze', [b.op('Slice', [t, i64(b, [2]), i64(b, [2 + S]), i64(b, [0])]), i64(b, [0, 1])]);
+      const [cos, sin] = [at(x.cos), at(x.sin)];
+      const f = (from: number, to: number) => b.op('Slice', [x.x, i64(b, [from]), i64(b, [to]), i64(b, [3])]);
+      const [x1, x2] = [f(0, 1), f(1, 2)];
+      const real = b.op('Sub', [b.op('Mul', [cos, x1]), b.op('Mul', [sin, x2])]);
+      const imag = b.op('Add', [b.op('Mul', [sin, x1]), b.op('Mul', [cos, x2])]);
+      return [b.op('Concat', [real, imag, f(2, 4)], { axis: 3 })];
     },
   },
 ];

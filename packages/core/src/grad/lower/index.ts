@@ -19,6 +19,7 @@ import './recurrent';
 import './contrib';
 import './attention';
 import './control';
+import './rotary';
 
 export { findLowering, loweredOpTypes } from './registry';
 
