@@ -460,6 +460,10 @@ op('GridSample bilinear reflection align_corners', 'GridSample', { x: tensor([1,
 op('GridSample nearest zeros', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 866), grid: gsGrid(867) }, { mode: 'nearest' }, 16);
 op('GridSample nearest reflection', 'GridSample', { x: tensor([1, 2, 4, 5], 'normal', 868), grid: gsGrid(869) }, { mode: 'nearest', padding_mode: 'reflection' }, 16);
 op('GridSample linear (opset 20) border, 2 examples', 'GridSample', { x: tensor([2, 1, 3, 4], 'normal', 870), grid: scaled(tensor([2, 2, 3, 2], 'normal', 871), 0.65) }, { mode: 'linear', padding_mode: 'border' }, 20);
+// RotaryEmbedding (opset 23): 4-D with position ids, halves; 3-D with num_heads, interleaved, a partial rotary dimension, no ids
+const angles = (b: GraphBuilder, rows: number, half: number, seed: number) => f32(b, Array.from(tensor([rows * half], 'normal', seed).data as Float32Array), [rows, half]);
+op('RotaryEmbedding 4-D, position ids', 'RotaryEmbedding', { x: tensor([2, 2, 3, 4], 'normal', 872) }, {}, 23, (b) => [angles(b, 6, 2, 873), angles(b, 6, 2, 874), i64(b, [0, 2, 5, 1, 1, 3], [2, 3])]);
+op('RotaryEmbedding 3-D, interleaved, rotary_embedding_dim 2, caches per position', 'RotaryEmbedding', { x: tensor([2, 3, 8], 'normal', 875) }, { num_heads: 2, interleaved: 1, rotary_embedding_dim: 2 }, 23, (b) => [f32(b, Array.from(tensor([6], 'normal', 876).data as Float32Array), [2, 3, 1]), f32(b, Array.from(tensor([6], 'normal', 877).data as Float32Array), [2, 3, 1])]);
 op('Swish default alpha', 'Swish', { x: tensor([2, 5], 'normal', 849) }, {}, 24);
 op('Swish alpha 1.7', 'Swish', { x: tensor([2, 5], 'normal', 850) }, { alpha: 1.7 }, 24);
 for (const [exclusive, reverse] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {

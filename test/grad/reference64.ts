@@ -800,6 +800,44 @@ const gridSample: Kernel = (ins, node, opset) => {
 };
 
 // ---------------------------------------------------------------------------
+// RotaryEmbedding (opset 23): pairs of each head's first features rotated by the cached angles
+
+const rotaryEmbedding: Kernel = (ins, node) => {
+  const x = need(node, ins[0], 'input');
+  const cosC = need(node, ins[1], 'cos_cache');
+  const sinC = need(node, ins[2], 'sin_cache');
+  const pos = ins[3];
+  const rank = x.dims.length;
+  const [B, A, Bc, Dc] = rank === 4 ? x.dims : [x.dims[0], x.dims[1], 0, x.dims[2]];
+  // index as [b, s, n, j] over a [B, S, N, h] view
+  const N = rank === 4 ? A : attrInt(node, 'num_heads', 0);
+  const S = rank === 4 ? Bc : A;
+  const h = rank === 4 ? Dc : Dc / N;
+  const at = (b: number, s: number, n: number, j: number) => (rank === 4 ? ((b * N + n) * S + s) * h + j : (b * S + s) * N * h + n * h + j);
+  const rd = attrInt(node, 'rotary_embedding_dim', 0) || h;
+  const half = rd / 2;
+  const interleaved = attrInt(node, 'interleaved', 0) === 1;
+  const angle = (cache: T64, b: number, s: number, i: number) => {
+    if (pos) return cache.data[pos.data[b * S + s] * half + i];
+    return cache.data[(b * S + s) * half + i];
+  };
+  const out = Float64Array.from(x.data);
+  for (let b = 0; b < B; b++)
+    for (let s = 0; s < S; s++)
+      for (let n = 0; n < N; n++)
+        for (let i = 0; i < half; i++) {
+          const [j1, j2] = interleaved ? [2 * i, 2 * i + 1] : [i, i + half];
+          const x1 = x.data[at(b, s, n, j1)];
+          const x2 = x.data[at(b, s, n, j2)];
+          const c = angle(cosC, b, s, i);
+          const sn = angle(sinC, b, s, i);
+          out[at(b, s, n, j1)] = c * x1 - sn * x2;
+          out[at(b, s, n, j2)] = sn * x1 + c * x2;
+        }
+  return { dims: [...x.dims], data: out };
+};
+
+// ---------------------------------------------------------------------------
 // the table
 
 export interface ReferenceOp {
@@ -901,8 +939,9 @@ export const REFERENCE_OPS: Record<string, ReferenceOp> = {
   LRN: { run: lrn },
   Resize: { run: resize },
   Upsample: { until: 9, run: upsample },
-  // onnxruntime's GridSample has a float32 kernel only
+  // onnxruntime's GridSample and RotaryEmbedding have float32 kernels only
   GridSample: { since: 16, run: gridSample },
+  RotaryEmbedding: { since: 23, run: rotaryEmbedding },
   // onnxruntime has float32 kernels only, and no batch-major layout
   LSTM: { run: recurrent('LSTM') },
   GRU: { run: recurrent('GRU') },
