@@ -260,3 +260,33 @@ test('the demo writes a heatmap and a JSON with no arguments', () => {
   expect(Math.abs(json.delta[0])).toBeLessThan(0.01 * Math.abs(json.output[0] - json.baselineOutput[0]));
   expect(PNG.sync.read(fs.readFileSync(path.join(repoRoot, 'demo-output/digit_3_ig.png'))).width).toBeGreaterThan(256);
 });
+
+test('a fused GPT-2 with past states from the CLI: several inputs, layer IG at the embedding sum, tokens shown by their ids, completeness', () => {
+  // one example of the lowered-model fixture's inputs, each as its own JSON file
+  const ref = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/lowered/ortgenai_tiny_random_gpt2_past.json'), 'utf8'));
+  const dir = tmpDir('gpt2-inputs');
+  const args: string[] = [];
+  for (const [name, v] of Object.entries<any>(ref.inputs)) {
+    let { shape, data } = v;
+    if (name.startsWith('past')) {
+      // [2, B, heads, past, head] -> the first example, [2, 1, ...]
+      const per = shape.slice(2).reduce((a: number, b: number) => a * b, 1);
+      data = [...data.slice(0, per), ...data.slice(shape[1] * per, shape[1] * per + per)];
+      shape = [2, 1, ...shape.slice(2)];
+    } else {
+      data = data.slice(0, data.length / shape[0]);
+      shape = [1, ...shape.slice(1)];
+    }
+    fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ shape, dtype: v.dtype, data }));
+    args.push('--input', `${name}=${path.join(dir, `${name}.json`)}`);
+  }
+  const r = cli('attribute', 'test/fixtures/lowered/ortgenai_tiny_random_gpt2_past.onnx', ...args, '--at', ref.at, '--target', '3,7', '--steps', '32', '--json', path.join(dir, 'out.json'));
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  expect(r.out).toMatch(/gradients by graph \(through 1 x com\.microsoft::EmbedLayerNormalization, 5 x com\.microsoft::Attention, 10 x com\.microsoft::SkipLayerNormalization, 5 x com\.microsoft::FastGelu, lowered to standard ops\)/);
+  // the token ids of input_ids, not the attention mask's ones
+  expect(r.out).toMatch(/^tokens {5}#5 [-+]\d\.\d{3} \| #17 [-+]\d\.\d{3} \| #300 [-+]\d\.\d{3} \| #42 [-+]\d\.\d{3}$/m);
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'out.json'), 'utf8'));
+  expect(json.lowered).toHaveLength(21);
+  expect(Math.abs(json.delta[0])).toBeLessThan(1e-3 * Math.abs(json.output[0] - json.baselineOutput[0]));
+});

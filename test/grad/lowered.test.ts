@@ -78,6 +78,12 @@ describe("onnxruntime-genai's tiny GPT-2 (fused by onnxruntime's transformer opt
     expect(relL2(g.data as Float32Array, ref.grad)).toBeLessThan(1e-4);
   });
 
+  test('without a layer, the error names the held-fixed float inputs and the embedding output to attribute at', async () => {
+    await expect(saliency(ex, inputs, { target: ref.target })).rejects.toThrow(
+      "the model has no floating-point input to attribute ('past_0', 'past_1', 'past_2', 'past_3', 'past_4' are held fixed: their batch is not on the first axis); attribute at a layer instead (for a text model, its embedding output: 'EmbedLayerNormalization_0_embedding_sum')",
+    );
+  });
+
   test('a past state cannot be attributed: its batch is on axis 1; the error says so', async () => {
     await expect(saliency(ex, inputs, { attribute: ['past_0'], target: ref.target })).rejects.toThrow(/cannot attribute 'past_0': its batch is on axis 1 \('batch_size'\)/);
   });

@@ -490,8 +490,9 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     for (let e = 0; e < examples; e++) lines.push(`largest    ${examples > 1 ? `example ${e}: ` : ''}${topFeatures(result, e).join('; ')}`);
     if (result.positionScores) {
       // text: each position as its token (from --vocab) or its id, with its score, in reading order
-      const ids = Object.values(feeds).find((t) => t.type !== 'float32' && t.type !== 'float64' && t.type !== 'bool');
       const per = result.positionScores.dims.slice(1).reduce((x, y) => x * y, 1);
+      // the token ids: the first integer input with one value per position (not an attention mask over past and present)
+      const ids = Object.values(feeds).find((t) => t.type !== 'float32' && t.type !== 'float64' && t.type !== 'bool' && t.data.length === per * t.dims[0]);
       for (let e = 0; e < examples; e++) {
         const scores = Array.from((result.positionScores.data as Float32Array).subarray(e * per, (e + 1) * per));
         const words = scores.map((v, i) => {

@@ -51,13 +51,13 @@ export interface CoverageReport {
  */
 export function embeddingOutputs(model: ModelProto): string[] {
   const index = new GraphIndex(model.graph ?? {});
-  return (model.graph?.node ?? [])
-    .filter((n) => n.opType === 'Gather' && !n.domain)
-    .filter((n) => {
-      const table = index.constantValue(n.input?.[0] ?? '') ?? index.initializers.get(n.input?.[0] ?? '');
-      return table && isFloatType(table.dataType) && !index.isConstant(n.input?.[1] ?? '');
-    })
-    .map((n) => n.output![0]);
+  return (model.graph?.node ?? []).flatMap((n) => {
+    // onnxruntime's fused EmbedLayerNormalization: its embedding sum (output 2), when the model exposes it
+    if (n.opType === 'EmbedLayerNormalization' && normalizeDomain(n.domain) === 'com.microsoft') return n.output?.[2] ? [n.output[2]] : [];
+    if (n.opType !== 'Gather' || n.domain) return [];
+    const table = index.constantValue(n.input?.[0] ?? '') ?? index.initializers.get(n.input?.[0] ?? '');
+    return table && isFloatType(table.dataType) && !index.isConstant(n.input?.[1] ?? '') ? [n.output![0]] : [];
+  });
 }
 
 export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt?: string[] } = {}): CoverageReport {

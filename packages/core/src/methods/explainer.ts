@@ -8,6 +8,7 @@
 import type { ModelProto } from '../onnx/types';
 import type { Runtime, Tensor } from '../runtime';
 import { summarizeModel, explainedOutput } from '../inspect';
+import { embeddingOutputs } from '../grad/coverage';
 import { checkInput } from '../checkInput';
 import type { Target } from '../grad/builder';
 import { GradientEngine, prepareModel, FD_EVALUATIONS_PER_ELEMENT, type GradientMode, type PreparedModel } from './engine';
@@ -188,7 +189,12 @@ export class Explainer {
   async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target): Promise<GradientEngine> {
     const wrt = opts.at ? [] : opts.attribute ?? this.floatInputs();
     if (!opts.at && wrt.length === 0) {
-      throw new Error('the model has no floating-point input to attribute; attribute at a layer instead (for a text model, its embedding output)');
+      const held = Object.keys(this.layout.layouts).filter((k) => this.summary.inputs.some((i) => i.name === k && (i.type === 'float32' || i.type === 'float64')));
+      const emb = embeddingOutputs(this.model);
+      throw new Error(
+        `the model has no floating-point input to attribute${held.length ? ` (${held.map((h) => `'${h}'`).join(', ')} ${held.length > 1 ? 'are' : 'is'} held fixed: ${held.length > 1 ? 'their' : 'its'} batch is not on the first axis)` : ''}; ` +
+          `attribute at a layer instead (for a text model, its embedding output${emb.length ? `: '${emb[0]}'` : ''})`,
+      );
     }
     for (const w of wrt) if (!this.summary.inputs.some((i) => i.name === w)) throw new Error(`cannot attribute '${w}': the model has no such input`);
     const layout = this.layout;
