@@ -70,7 +70,7 @@ describe('methods', () => {
   test('nothing to attribute on a model fed only integers, unless at a layer', async () => {
     const ex = new Explainer(runtime, load('text_classifier.onnx'));
     await expect(integratedGradients(ex, { token_ids: sample('review_positive.npy') })).rejects.toThrow(
-      'the model has no floating-point input to attribute; attribute at a layer instead (for a text model, its embedding output)',
+      "the model has no floating-point input to attribute; attribute at a layer instead (for a text model, its embedding output: '/embedding/Gather_output_0')",
     );
     await ex.release();
   });
