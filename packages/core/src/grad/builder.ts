@@ -12,7 +12,8 @@ import { GraphIndex, NameScope, opsetVersion, nodeDependencies, promoteIr3Initia
 import { nodeLabel } from '../onnx/attributes';
 import { makeValueInfo } from '../onnx/builder';
 import { Emitter, GradientError, isFloatType } from './emitter';
-import { findGradient, NON_DIFFERENTIABLE } from './registry';
+import { differentiablePaths, ruleFor } from './paths';
+import { explainedOutput } from '../inspect';
 import type { ShapeTable, SymDim } from './shapes';
 import './rules';
 
@@ -122,8 +123,8 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
   const cutInputs = req.cut?.length ? cutGraph(model, req.cut, shapes, names) : [];
 
   const index = new GraphIndex(graph);
-  const order = index.topologicalOrder();
-  const outputName = req.output ?? graph.output?.[0]?.name;
+  // the output coverage and the engine explain by default: the first floating-point one
+  const outputName = req.output ?? explainedOutput(model);
   if (!outputName || !(graph.output ?? []).some((o) => o.name === outputName)) {
     throw new GradientError(`the model has no output '${req.output}'; its outputs are ${(graph.output ?? []).map((o) => o.name).join(', ')}`);
   }
@@ -132,27 +133,13 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
 
   const typeOf = (name: string) => shapes.get(name)?.type ?? index.elemType(name);
 
-  // 2. tensors that depend on wrt along differentiable edges
-  const depends = new Set(req.wrt);
-  for (const node of order) {
-    if (!nodeDependencies(node).some((d) => depends.has(d))) continue;
-    if (NON_DIFFERENTIABLE.has(node.opType ?? '') && !node.domain) continue;
-    const entry = findGradient(node.opType ?? '', node.domain ?? '', opset);
-    (node.output ?? []).forEach((o, i) => {
-      if (!o || entry?.nonDifferentiableOutputs?.includes(i)) return;
-      const t = typeOf(o);
-      if (t === undefined || isFloatType(t)) depends.add(o);
-    });
-  }
-  if (!depends.has(outputName)) {
+  // 2-3. tensors on a differentiable path from wrt to the output (the analysis coverage reports from)
+  const paths = differentiablePaths(graph, { output: outputName, wrt: req.wrt, opset, typeOf, index });
+  const order = paths.order;
+  if (!paths.depends.has(outputName)) {
     throw new GradientError(`output '${outputName}' does not depend on ${req.wrt.map((w) => `'${w}'`).join(', ')}`);
   }
-  // 3. tensors the output depends on
-  const affects = new Set([outputName]);
-  for (const node of [...order].reverse()) {
-    if ((node.output ?? []).some((o) => affects.has(o))) for (const d of nodeDependencies(node)) affects.add(d);
-  }
-  const active = (name: string) => depends.has(name) && affects.has(name);
+  const active = paths.active;
 
   // 4. the seed: d(selected)/d(output)
   const e = new Emitter(opset, names, shapes, index);
@@ -208,7 +195,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     const needs = x.map((i) => !!i && active(i));
     // a subgraph (If, Loop, Scan) reading a differentiated tensor from the outer scope is a path too: without a rule it must not be skipped as if it were none
     if (!needs.some(Boolean) && !nodeDependencies(node).some((d) => active(d))) continue;
-    const entry = findGradient(node.opType ?? '', node.domain ?? '', opset);
+    const entry = ruleFor(node, opset);
     if (!entry) {
       const domain = node.domain ? `${node.domain}::` : '';
       throw new MissingGradientError(

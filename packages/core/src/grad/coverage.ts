@@ -6,10 +6,10 @@
  * model's type information says otherwise.
  */
 import type { ModelProto } from '../onnx/types';
-import { GraphIndex, opsetVersion, nodeDependencies, normalizeDomain } from '../onnx/graph';
+import { GraphIndex, opsetVersion, normalizeDomain } from '../onnx/graph';
 import { isFloatType } from './emitter';
 import { explainedOutput } from '../inspect';
-import { findGradient, NON_DIFFERENTIABLE } from './registry';
+import { differentiablePaths, notDifferentiated, ruleFor } from './paths';
 import { lowersNode } from './lower/registry';
 import './rules';
 
@@ -64,7 +64,6 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
   const graph = model.graph ?? {};
   const opset = opsetVersion(model, '') ?? 0;
   const index = new GraphIndex(graph);
-  const order = index.topologicalOrder();
   const inits = new Set((graph.initializer ?? []).map((t) => t.name));
   const floatInputs = (graph.input ?? [])
     .filter((i) => !inits.has(i.name) && (i.type?.tensorType?.elemType === undefined || isFloatType(i.type.tensorType.elemType)))
@@ -80,42 +79,26 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     if (opts.output !== undefined) throw e;
     noOutput = (e as Error).message;
   }
-  const floatish = (name: string) => {
-    const t = index.elemType(name);
-    return t === undefined || isFloatType(t);
-  };
-  const depends = new Set(wrt);
-  for (const node of order) {
-    if (!nodeDependencies(node).some((d) => depends.has(d))) continue;
-    if (!normalizeDomain(node.domain) && NON_DIFFERENTIABLE.has(node.opType ?? '')) continue;
-    const entry = findGradient(node.opType ?? '', normalizeDomain(node.domain), opset);
-    (node.output ?? []).forEach((o, i) => {
-      if (o && !entry?.nonDifferentiableOutputs?.includes(i) && floatish(o)) depends.add(o);
-    });
-  }
-  const affects = new Set([output]);
-  for (const node of [...order].reverse()) {
-    if ((node.output ?? []).some((o) => affects.has(o))) for (const d of nodeDependencies(node)) affects.add(d);
-  }
+  // the analysis the builder differentiates by; a tensor is taken to be floating point unless the model says otherwise
+  const paths = differentiablePaths(graph, { output, wrt, opset, typeOf: (name) => index.elemType(name), index });
+  const { depends } = paths;
   const ops = new Map<string, OpCoverage>();
   const blocking = new Map<string, { opType: string; domain: string; nodes: string[] }>();
   const lowered = new Map<string, { opType: string; domain: string; nodes: string[] }>();
-  for (const node of order) {
+  for (const node of paths.order) {
     const domain = normalizeDomain(node.domain);
     const key = `${domain}::${node.opType}`;
     const status: OpStatus =
-      !domain && NON_DIFFERENTIABLE.has(node.opType ?? '')
+      notDifferentiated(node)
         ? 'not differentiated'
-        : findGradient(node.opType ?? '', domain, opset)
+        : ruleFor(node, opset)
           ? 'rule'
           : lowersNode(node, index)
             ? 'lowered'
             : 'missing';
     const entry = ops.get(key) ?? { opType: node.opType ?? '', domain, count: 0, status, onPath: 0 };
     entry.count++;
-    const onPath =
-      nodeDependencies(node).some((d) => depends.has(d)) && (node.output ?? []).some((o) => depends.has(o) && affects.has(o));
-    if (onPath) {
+    if (paths.onPath(node)) {
       entry.onPath++;
       const list = status === 'missing' ? blocking : status === 'lowered' ? lowered : undefined;
       if (list) {

@@ -12,7 +12,7 @@ import { cloneModel } from '../../onnx/codec';
 import { GraphIndex, NameScope, opsetVersion, promoteIr3Initializers } from '../../onnx/graph';
 import { nodeLabel } from '../../onnx/attributes';
 import { Emitter, GradientError } from '../emitter';
-import { findGradient, NON_DIFFERENTIABLE } from '../registry';
+import { notDifferentiated, ruleFor } from '../paths';
 import type { ShapeTable } from '../shapes';
 import { findLowering, lowersNode } from './registry';
 import './recurrent';
@@ -33,9 +33,7 @@ export interface LoweredModel {
 
 /** Whether a node is one the gradient builder would need a lowering for, and has one that applies. */
 export function needsLowering(node: NodeProto, opset: number, index: GraphIndex): boolean {
-  const op = node.opType ?? '';
-  if (!node.domain && NON_DIFFERENTIABLE.has(op)) return false;
-  return !findGradient(op, node.domain ?? '', opset) && lowersNode(node, index);
+  return !notDifferentiated(node) && !ruleFor(node, opset) && lowersNode(node, index);
 }
 
 /** The model with every lowerable node lowered (a copy; the input is not changed). */
