@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { NodeExplainer, readInputFile } from '@onnx-explain/node';
+import { METHODS, METHOD_TABLE } from '@onnx-explain/core';
 import { repoRoot } from '../helpers/ort';
 import { useDashboardInChromium } from '../helpers/preview';
 import { relL2 } from '../grad/fd';
@@ -85,7 +86,14 @@ maybe('image model: the page computes what Node computes, and draws the heatmap'
 
 maybe('tabular model: attributions agree and the bar chart lists features by name', async () => {
   const page = await openPage('wasm');
+  // the method list comes from the methods table (every method that needs no layer), and the fields follow the method
+  const offered = await page.$$eval('#method option', (els) => els.map((e) => [(e as HTMLOptionElement).value, e.textContent]));
+  expect(offered).toEqual(METHODS.filter((m) => !('needsLayer' in METHOD_TABLE[m])).map((m) => [m, METHOD_TABLE[m].label]));
   const r = await runExample(page, 'tabular_mlp', 'patient_0', 32);
+  await page.selectOption('#method', 'smoothgrad');
+  expect(await page.$eval('#steps', (e) => (e as HTMLInputElement).disabled)).toBe(true);
+  await page.selectOption('#method', 'ig');
+  expect(await page.$eval('#steps', (e) => (e as HTMLInputElement).disabled)).toBe(false);
   const want = await nodeResult('tabular_mlp.onnx', 'patient_0.npy', 32);
   expect(relL2(r.attributions, want.attr)).toBeLessThan(1e-4);
   const bars = await page.$$eval('#bars > div:nth-child(3n+1)', (els) => els.map((e) => e.textContent));

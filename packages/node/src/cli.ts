@@ -35,6 +35,10 @@ import { readInputFile } from './inputFile';
 import { OrtNodeRuntime } from './ortRuntime';
 import { encodeNpy, runOnce } from '@onnx-explain/core';
 import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
+import { METHOD_TABLE, methodsReading, type MethodOptionName } from '@onnx-explain/core';
+
+/** ' [ig, smoothgrad]': the methods that read an option, from the methods table. */
+const usedBy = (option: MethodOptionName) => ` [${methodsReading(option).join(', ')}]`;
 import { isImageFile, loadImage, encodePng, type LoadedImage } from './image';
 import type { Device } from './runtime';
 
@@ -549,7 +553,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file (.npy, .json, .png, .jpg), or NAME=FILE for a model with several inputs (the ones not attributed are held fixed); repeatable' })
           .option('target', { type: 'string', describe: 'class index N, a full index i,j,k over the non-batch axes, or sum; default: the top class' })
           .option('output-name', { type: 'string', describe: 'the model output to explain (default: the first)' })
-          .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'attribution method' })
+          .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: `attribution method: ${METHODS.map((m) => `${m} (${METHOD_TABLE[m].label})`).join(', ')}` })
           .option('steps', {
             type: 'string',
             default: '50',
@@ -559,17 +563,17 @@ export async function main(argv: string[]): Promise<void> {
               if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`--steps must be a positive integer or auto, got '${v}'`);
               return n;
             },
-            describe: "interpolation steps (ig), or auto: as many as the tolerance needs, per example",
+            describe: `interpolation steps, or auto: as many as the tolerance needs, per example${usedBy('steps')}`,
           })
-          .option('tolerance', { type: 'number', coerce: finite('tolerance', { positive: true, below: 1 }), describe: 'with --steps auto: relative tolerance on the attributions and the completeness gap (default 0.01)' })
-          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: 'quadrature rule (ig)' })
-          .option('baseline', { type: 'string', describe: 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)' })
+          .option('tolerance', { type: 'number', coerce: finite('tolerance', { positive: true, below: 1 }), describe: `with --steps auto: relative tolerance on the attributions and the completeness gap (default 0.01)${usedBy('tolerance')}` })
+          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: `quadrature rule${usedBy('integration')}` })
+          .option('baseline', { type: 'string', describe: `zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)${usedBy('baselines')}` })
           .option('batch-size', { type: 'number', coerce: positiveInt('batch-size', 4096), describe: "rows per session run (interpolation points); bounds memory (default: sized to the model's activations, 1 to 64)" })
           .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam, the convolution output' })
           .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
-          .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: 'noisy samples (smoothgrad) or baseline draws (gradient-shap)' })
-          .option('stdev', { type: 'number', coerce: finite('stdev'), describe: 'noise standard deviation (smoothgrad, gradient-shap)' })
+          .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: `noisy samples or baseline draws${usedBy('samples')}` })
+          .option('stdev', { type: 'number', coerce: finite('stdev'), describe: `noise standard deviation${usedBy('stdev')}` })
           .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })
           .option('attribute', { type: 'string', describe: 'the inputs to attribute, NAME,NAME (default: every floating-point input); the others are held fixed' })
           .option('vocab', { type: 'string', describe: 'text models: a JSON vocabulary (token to id) to show each position as its token' })

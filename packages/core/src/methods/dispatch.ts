@@ -1,14 +1,14 @@
 /**
- * One entry point over the methods by name, for front ends (the CLI, the
- * Node library, the dashboard) that let the user pick one.
+ * The table of attribution methods: one row per method, with what the front
+ * ends need to offer it (its label, family, the options it reads with their
+ * help) and its run function. The CLI's --method choices and option help,
+ * the library's explain, and the dashboard's method list and fields are all
+ * made from it: adding a method is one module and one row here.
  */
 import type { Tensor } from '../runtime';
 import type { Explainer } from './explainer';
 import { integratedGradients, type AttributionResult, type IntegratedGradientsOptions, type IntegratedGradientsResult } from './integratedGradients';
 import { saliency, inputXGradient, noiseTunnel, gradientShap, gradCam, type NoiseTunnelOptions, type GradientShapOptions, type GradCamResult } from './gradientMethods';
-
-export const METHODS = ['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam'] as const;
-export type MethodName = (typeof METHODS)[number];
 
 export type ExplainOptions = IntegratedGradientsOptions &
   Omit<NoiseTunnelOptions, 'baselines'> &
@@ -20,23 +20,84 @@ export type ExplainOptions = IntegratedGradientsOptions &
 
 export type ExplainResult = AttributionResult & Partial<Pick<IntegratedGradientsResult, 'delta' | 'baselineOutputs' | 'steps' | 'integration' | 'adaptive'>> & Partial<Pick<GradCamResult, 'heatmap'>>;
 
+/** Options particular to some methods (the common ones, target, output, at, ..., every method reads). */
+export type MethodOptionName = 'steps' | 'tolerance' | 'integration' | 'baselines' | 'samples' | 'stdev' | 'layer';
+
+export interface MethodSpec {
+  /** Shown to people: 'Integrated Gradients'. */
+  label: string;
+  /** gradient: needs gradients (by graph, or finite differences); perturbation: runs the model only; tree: reads a tree ensemble. */
+  family: 'gradient' | 'perturbation' | 'tree';
+  /** One line on what it computes, for help texts. */
+  summary: string;
+  /** The particular options it reads. */
+  options: readonly MethodOptionName[];
+  /** It attributes at a layer it must be given (Grad-CAM's convolution). */
+  needsLayer?: boolean;
+  run(explainer: Explainer, inputs: Record<string, Tensor>, opts: ExplainOptions): Promise<ExplainResult>;
+}
+
+export const METHOD_TABLE = {
+  ig: {
+    label: 'Integrated Gradients',
+    family: 'gradient',
+    summary: 'the path integral of the gradient from a baseline to the input (Sundararajan et al. 2017), with its completeness gap',
+    options: ['steps', 'tolerance', 'integration', 'baselines'],
+    run: (ex, x, o) => integratedGradients(ex, x, o),
+  },
+  saliency: {
+    label: 'Saliency',
+    family: 'gradient',
+    summary: 'the absolute gradient at the input',
+    options: [],
+    run: (ex, x, o) => saliency(ex, x, o),
+  },
+  'input-x-gradient': {
+    label: 'Input × Gradient',
+    family: 'gradient',
+    summary: 'the input times the gradient at it',
+    options: [],
+    run: (ex, x, o) => inputXGradient(ex, x, o),
+  },
+  smoothgrad: {
+    label: 'SmoothGrad',
+    family: 'gradient',
+    summary: 'saliency averaged over noisy copies of the input',
+    options: ['samples', 'stdev'],
+    run: (ex, x, o) => noiseTunnel(ex, x, o),
+  },
+  'gradient-shap': {
+    label: 'GradientSHAP',
+    family: 'gradient',
+    summary: 'expected gradients over baselines drawn at random, at random points between them and the input',
+    options: ['samples', 'stdev', 'baselines'],
+    run: (ex, x, o) => gradientShap(ex, x, o as GradientShapOptions),
+  },
+  'grad-cam': {
+    label: 'Grad-CAM',
+    family: 'gradient',
+    summary: "a convolution's channels weighted by their mean gradient, summed and rectified (Selvaraju et al. 2017)",
+    options: ['layer'],
+    needsLayer: true,
+    run: (ex, x, o) => {
+      if (!o.layer) throw new Error('grad-cam needs a convolution layer: name its output tensor (--at on the command line)');
+      return gradCam(ex, x, { ...o, layer: o.layer });
+    },
+  },
+} as const satisfies Record<string, MethodSpec>;
+
+export type MethodName = keyof typeof METHOD_TABLE;
+
+export const METHODS = Object.keys(METHOD_TABLE) as MethodName[];
+
+/** The methods reading an option, for help texts: 'ig, smoothgrad'. */
+export function methodsReading(option: MethodOptionName): MethodName[] {
+  return METHODS.filter((m) => (METHOD_TABLE[m].options as readonly MethodOptionName[]).includes(option));
+}
+
 export async function explainWith(explainer: Explainer, inputs: Record<string, Tensor>, opts: ExplainOptions = {}): Promise<ExplainResult> {
   const method = opts.method ?? 'ig';
-  switch (method) {
-    case 'ig':
-      return integratedGradients(explainer, inputs, opts);
-    case 'saliency':
-      return saliency(explainer, inputs, opts);
-    case 'input-x-gradient':
-      return inputXGradient(explainer, inputs, opts);
-    case 'smoothgrad':
-      return noiseTunnel(explainer, inputs, opts);
-    case 'gradient-shap':
-      return gradientShap(explainer, inputs, opts as GradientShapOptions);
-    case 'grad-cam':
-      if (!opts.layer) throw new Error('grad-cam needs a convolution layer: name its output tensor (--at on the command line)');
-      return gradCam(explainer, inputs, { ...opts, layer: opts.layer });
-    default:
-      throw new Error(`unknown method '${method as string}'; use one of ${METHODS.join(', ')}`);
-  }
+  const spec: MethodSpec | undefined = (METHOD_TABLE as Record<string, MethodSpec>)[method];
+  if (!spec) throw new Error(`unknown method '${method as string}'; use one of ${METHODS.join(', ')}`);
+  return spec.run(explainer, inputs, opts);
 }

@@ -23,6 +23,8 @@ import {
   type IntegrationMethod,
   type CoverageReport,
   describeLowered,
+  METHODS,
+  METHOD_TABLE,
 } from '@onnx-explain/core';
 import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
 // Every string from the model or the user reaches the page through these (text nodes, never markup).
@@ -477,11 +479,21 @@ async function init(): Promise<void> {
     void fetchModel(url).then((m) => openModel(m.model, url, undefined, m.url)).catch(showError);
   });
   $('baseline').addEventListener('change', () => ($('baseline-value').hidden = $<HTMLSelectElement>('baseline').value !== 'constant'));
-  $('method').addEventListener('change', () => {
-    const ig = $<HTMLSelectElement>('method').value === 'ig';
-    $<HTMLInputElement>('steps').disabled = !ig;
-    $<HTMLSelectElement>('integration').disabled = !ig;
-  });
+  // the method list and which fields apply, from the methods table (Grad-CAM, which needs a layer, is not offered here)
+  const methodSelect = $<HTMLSelectElement>('method');
+  for (const m of METHODS) {
+    if ('needsLayer' in METHOD_TABLE[m]) continue;
+    const option = h('option', {}, METHOD_TABLE[m].label);
+    option.value = m;
+    methodSelect.append(option);
+  }
+  const fieldsFor = () => {
+    const reads = METHOD_TABLE[methodSelect.value as MethodName].options as readonly string[];
+    $<HTMLInputElement>('steps').disabled = !reads.includes('steps');
+    $<HTMLSelectElement>('integration').disabled = !reads.includes('integration');
+  };
+  methodSelect.addEventListener('change', fieldsFor);
+  fieldsFor();
   $('predict').addEventListener('click', () => void (state.explainer ? predict() : Promise.reject(new Error('open a model first'))).catch(showError));
   // every failure of a click lands in the error box, never as an uncaught page error
   $('run').addEventListener('click', () => void run().catch(showError));

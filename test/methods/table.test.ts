@@ -1,0 +1,40 @@
+/**
+ * The methods table (dispatch.ts): every row runs through explainWith and
+ * gives its own method's result; what reads which option comes from the
+ * table; an unknown method is refused, naming the ones there are.
+ */
+import { Explainer, explainWith, METHODS, METHOD_TABLE, methodsReading, decodeModel } from '@onnx-explain/core';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runtime } from '../grad/fd';
+import { repoRoot } from '../helpers/ort';
+import { sample } from '../helpers/samples';
+
+test('the rows, and who reads which option', () => {
+  expect(METHODS).toEqual(['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam']);
+  for (const m of METHODS) {
+    expect(METHOD_TABLE[m].label.length).toBeGreaterThan(3);
+    expect(['gradient', 'perturbation', 'tree']).toContain(METHOD_TABLE[m].family);
+  }
+  expect(methodsReading('steps')).toEqual(['ig']);
+  expect(methodsReading('samples')).toEqual(['smoothgrad', 'gradient-shap']);
+  expect(methodsReading('layer')).toEqual(['grad-cam']);
+});
+
+test('every method runs through explainWith on the digits CNN and says which it was', async () => {
+  const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models/digits_cnn.onnx'))));
+  try {
+    const x = { image: sample('digit_3.npy') };
+    const layer = (ex.model.graph!.node ?? []).find((n) => n.opType === 'Conv')!.output![0];
+    const seen: string[] = [];
+    for (const m of METHODS) {
+      const r = await explainWith(ex, x, { method: m, target: 3, steps: 8, samples: 2, layer });
+      seen.push(r.method);
+    }
+    expect(seen).toEqual(['integrated-gradients', 'saliency', 'input-x-gradient', 'noise-tunnel(saliency, smoothgrad)', 'gradient-shap', 'grad-cam']);
+    await expect(explainWith(ex, x, { method: 'grad-cam' })).rejects.toThrow('grad-cam needs a convolution layer');
+    await expect(explainWith(ex, x, { method: 'shap' as never })).rejects.toThrow("unknown method 'shap'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam");
+  } finally {
+    await ex.release();
+  }
+});
