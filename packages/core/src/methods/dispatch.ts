@@ -7,8 +7,13 @@
  */
 import type { Tensor } from '../runtime';
 import type { Explainer } from './explainer';
-import { integratedGradients, type AttributionResult, type IntegratedGradientsOptions, type IntegratedGradientsResult } from './integratedGradients';
-import { saliency, inputXGradient, noiseTunnel, gradientShap, gradCam, type NoiseTunnelOptions, type GradientShapOptions, type GradCamResult } from './gradientMethods';
+import type { AttributionResult } from './common';
+import { integratedGradients, type IntegratedGradientsOptions, type IntegratedGradientsResult } from './integratedGradients';
+import { saliency } from './saliency';
+import { inputXGradient } from './inputXGradient';
+import { noiseTunnel, type NoiseTunnelOptions } from './noiseTunnel';
+import { gradientShap, type GradientShapOptions } from './gradientShap';
+import { gradCam, type GradCamResult } from './gradCam';
 
 export type ExplainOptions = IntegratedGradientsOptions &
   Omit<NoiseTunnelOptions, 'baselines'> &

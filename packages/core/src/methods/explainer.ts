@@ -2,7 +2,7 @@
  * An Explainer holds a runtime and a model, prepares gradient engines on
  * demand (one per output, attributed tensors, layer and target kind) and
  * keeps them, so a service explains many inputs with sessions made once.
- * The attribution methods (integratedGradients.ts, gradientMethods.ts) take
+ * The attribution methods (one module each, listed in dispatch.ts) take
  * an Explainer.
  */
 import type { ModelProto } from '../onnx/types';
