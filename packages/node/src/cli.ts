@@ -1,6 +1,8 @@
 /**
- * The onnx-explain command line. Every command reports bad input as one line
- * on stderr and a non-zero exit, never a stack trace.
+ * The onnx-explain command line: the commands and their options. Every
+ * command reports bad input as one line on stderr and a non-zero exit, never
+ * a stack trace. Reading arguments and inputs is in cli/args.ts, what is
+ * printed and written in cli/report.ts.
  */
 import * as path from 'node:path';
 import yargs from 'yargs';
@@ -13,18 +15,15 @@ import {
   probeShapes,
   dataTypeName,
   typeShape,
-  checkInput,
   gradientCoverage,
-  attributionMap,
-  renderHeatmap,
-  INTEGRATION_METHODS,
-  type ModelSummary,
-  type CoverageReport,
-  describeOps,
   describeLowered,
-  finiteDifferenceReason,
+  encodeNpy,
+  runOnce,
+  INTEGRATION_METHODS,
+  METHOD_TABLE,
+  methodsReading,
+  type MethodOptionName,
   type Tensor,
-  type TargetSpec,
   type IntegrationMethod,
   type GradientMode,
   type ProgressEvent,
@@ -33,73 +32,16 @@ import {
 import { loadModelFile } from './modelFile';
 import { readInputFile } from './inputFile';
 import { OrtNodeRuntime } from './ortRuntime';
-import { encodeNpy, runOnce } from '@onnx-explain/core';
 import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
-import { METHOD_TABLE, methodsReading, type MethodOptionName } from '@onnx-explain/core';
+import { isImageFile, loadImage } from './image';
+import type { Device } from './runtime';
+import { printable, formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle } from './cli/report';
+import { readInputs, readVocab, parseTarget, positiveInt, finite, type InputArgs, type AttributeArgs } from './cli/args';
 
 /** ' [ig, smoothgrad]': the methods that read an option, from the methods table. */
 const usedBy = (option: MethodOptionName) => ` [${methodsReading(option).join(', ')}]`;
-import { isImageFile, loadImage, encodePng, type LoadedImage } from './image';
-import type { Device } from './runtime';
 
 const REPO_MODELS = path.resolve(__dirname, '../../../models');
-
-/**
- * A model's strings as a terminal shows them: control characters (escape
- * sequences that recolour, move the cursor or retitle the window, carriage
- * returns that overwrite a line) are written as \\u escapes instead.
- */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-function formatShape(shape: ModelSummary['inputs'][number]['shape']): string {
-  return shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '(rank unknown)';
-}
-
-/** The ops with their first three nodes, made printable. */
-const opList = (ops: CoverageReport['blocking']) => printable(describeOps(ops));
-
-export function formatCoverage(c: CoverageReport): string {
-  const lines = [
-    `gradient coverage (opset ${c.opset}, output '${printable(c.output)}' with respect to ${c.wrt.map((w) => `'${printable(w)}'`).join(', ') || 'no float input'})`,
-    ...c.ops.map((o) => {
-      const name = o.domain ? `${o.domain}::${o.opType}` : o.opType;
-      const path = o.status === 'missing' && o.onPath ? `  <- on the differentiated path (${o.onPath} node${o.onPath > 1 ? 's' : ''})` : '';
-      return `  ${name.padEnd(24)} ${String(o.count).padStart(4)}  ${o.status}${path}`;
-    }),
-    c.verdict === 'graph'
-      ? `verdict: differentiable by graph${c.lowered.length ? `, after lowering ${opList(c.lowered)} to standard ops (checked against the model's own output when it runs)` : ''}`
-      : `verdict: needs finite differences: ${printable(finiteDifferenceReason(c) ?? '')}`,
-  ];
-  return lines.join('\n');
-}
-
-export function formatSummary(file: string, s: ModelSummary): string {
-  const lines = [
-    `model      ${file}`,
-    `ir         ${s.irVersion}   opsets ${s.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`,
-    `producer   ${printable(s.producer) || '(not recorded)'}`,
-    ...(s.description ? [`about      ${printable(s.description)}`] : []),
-    ...s.metadata.map((m) => `metadata   ${printable(m.key)} = ${printable(m.value)}`),
-    `parameters ${s.parameterCount.toLocaleString('en-US')} in initializers, ${s.nodeCount} nodes`,
-    'inputs',
-    ...s.inputs.map((i) => `  ${printable(i.name)}  ${i.type} ${formatShape(i.shape)}`),
-    'outputs',
-    ...s.outputs.map((o) => `  ${printable(o.name)}  ${o.type} ${formatShape(o.shape)}`),
-  ];
-  if (s.functions.length) lines.push('local functions', ...s.functions.map((f) => `  ${f}`));
-  return lines.join('\n');
-}
-
-function topClasses(out: Tensor, k = 3): { index: number; value: number }[] {
-  const row = Array.from(out.data as Float32Array).slice(0, out.dims[out.dims.length - 1]);
-  return row
-    .map((value, index) => ({ index, value }))
-    .sort((a, b) => b.value - a.value)
-    .slice(0, k);
-}
 
 /** One intermediate tensor as `inspect --tensors` lists it: what --at and Grad-CAM's layer take. */
 export interface TensorListing {
@@ -157,17 +99,6 @@ async function run(model: string, inputs: string[]): Promise<Record<string, Tens
   return runOnce(new OrtNodeRuntime(), loaded.model, feeds);
 }
 
-function printOutputs(outputs: Record<string, Tensor>): void {
-  for (const [name, arr] of Object.entries(outputs)) {
-    const preview = Array.from(arr.data as Float32Array).slice(0, 10).map((v) => Number(v).toFixed(4));
-    process.stdout.write(`${name} ${arr.type} [${arr.dims.join(', ')}]: ${preview.join(' ')}${arr.data.length > 10 ? ' ...' : ''}\n`);
-    if (arr.type === 'float32' && arr.dims.length >= 1) {
-      const top = topClasses(arr).map((t) => `${t.index} (${t.value.toFixed(3)})`);
-      process.stdout.write(`  top classes of the first row: ${top.join(', ')}\n`);
-    }
-  }
-}
-
 /** A progress bar on stderr, drawn only on a terminal. */
 function progressBar(enabled: boolean) {
   let last = '';
@@ -184,255 +115,6 @@ function progressBar(enabled: boolean) {
       if (enabled && last) process.stderr.write('\r' + ' '.repeat(last.length) + '\r');
     },
   };
-}
-
-function parseTarget(t: string | undefined): TargetSpec | undefined {
-  if (t === undefined) return undefined;
-  if (t === 'sum') return 'sum';
-  if (/^\d+$/.test(t)) return Number(t);
-  if (/^\d+(,\d+)+$/.test(t)) return { index: t.split(',').map(Number) };
-  throw new Error(`--target '${t}' is not a class index (3), an index over the output's non-batch axes (0,2,1) or 'sum'`);
-}
-
-/** yargs coercions that refuse what would run into NaN or nonsense later, naming the option and the value. */
-const positiveInt = (flag: string, max = Number.MAX_SAFE_INTEGER) => (v: unknown) => {
-  const n = Number(v);
-  if (v === undefined) return undefined;
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${flag} must be a whole number from 1 to ${max.toLocaleString('en-US')}, got '${v}'`);
-  return n;
-};
-const finite = (flag: string, { positive = false, below }: { positive?: boolean; below?: number } = {}) => (v: unknown) => {
-  const n = Number(v);
-  if (v === undefined) return undefined;
-  if (!Number.isFinite(n) || (positive ? n <= 0 : n < 0) || (below !== undefined && n >= below)) {
-    throw new Error(`--${flag} must be a ${positive ? 'positive' : 'non-negative'} number${below !== undefined ? ` below ${below}` : ''}, got '${v}'`);
-  }
-  return n;
-};
-
-function parseList(v: string | undefined, what: string): number[] | undefined {
-  if (v === undefined) return undefined;
-  const xs = v.split(/[,x]/).map((t) => (t.trim() === '' ? NaN : Number(t)));
-  if (xs.some((n) => !Number.isFinite(n))) throw new Error(`${what} '${v}' is not a list of numbers`);
-  return xs;
-}
-
-interface AttributeArgs {
-  model: string;
-  input: string[];
-  target?: string;
-  outputName?: string;
-  method: MethodName;
-  steps: number | 'auto';
-  tolerance?: number;
-  integration: IntegrationMethod;
-  baseline?: string;
-  batchSize?: number;
-  at?: string;
-  gradients: GradientMode;
-  device: Device;
-  json?: string;
-  npy?: string;
-  heatmap?: string;
-  samples?: number;
-  stdev?: number;
-  maxEvaluations?: number;
-  labels?: string;
-  vocab?: string;
-  attribute?: string;
-  resize?: string;
-  layout?: 'NCHW' | 'NHWC';
-  scale?: number;
-  mean?: string;
-  std?: string;
-  grayscale?: boolean;
-  quiet: boolean;
-}
-
-type InputArgs = Pick<AttributeArgs, 'input' | 'resize' | 'layout' | 'scale' | 'mean' | 'std' | 'grayscale'>;
-
-/** Reads --input values: NAME=FILE or FILE (for the inputs in order); images are preprocessed to fit the model. */
-async function readInputs(a: InputArgs, summary: ModelSummary) {
-  const feeds: Record<string, Tensor> = {};
-  const images: Record<string, LoadedImage> = {};
-  for (const spec of a.input) {
-    const eq = spec.indexOf('=');
-    const named = eq > 0 && !/^[A-Za-z]:[\\/]/.test(spec);
-    const name = named ? spec.slice(0, eq) : summary.inputs[Object.keys(feeds).length]?.name;
-    const file = named ? spec.slice(eq + 1) : spec;
-    const declared = summary.inputs.find((i) => i.name === name);
-    if (!named && !declared) {
-      throw new Error(`${a.input.length} --input files for a model with ${summary.inputs.length} input${summary.inputs.length === 1 ? '' : 's'} (${summary.inputs.map((i) => i.name).join(', ')}); name each one: --input NAME=FILE`);
-    }
-    if (!declared) throw new Error(`the model has no input '${name}'; its inputs are ${summary.inputs.map((i) => i.name).join(', ')}`);
-    if (feeds[declared.name]) throw new Error(`input '${declared.name}' is given twice`);
-    if (isImageFile(file)) {
-      const shape = declared.shape ?? [];
-      const channelsFirst = a.layout ? a.layout === 'NCHW' : !(shape.length === 4 && (shape[3] === 1 || shape[3] === 3) && shape[1] !== 1 && shape[1] !== 3);
-      const layout = channelsFirst ? 'NCHW' : 'NHWC';
-      const dims = layout === 'NCHW' ? shape.slice(2) : shape.slice(1, 3);
-      const channels = layout === 'NCHW' ? shape[1] : shape[3];
-      const asked = parseList(a.resize, '--resize');
-      if (asked && (asked.length !== 2 || asked.some((v) => !Number.isInteger(v) || v < 1))) throw new Error(`--resize takes HxW, two positive whole numbers (e.g. 224x224), got '${a.resize}'`);
-      const size = asked ?? (dims.every((d) => typeof d === 'number') && dims.length === 2 ? (dims as number[]) : undefined);
-      const std = parseList(a.std, '--std');
-      if (std?.some((v) => v <= 0)) throw new Error(`--std divides, so every value must be positive, got '${a.std}'`);
-      const img = await loadImage(file, {
-        size: size as [number, number] | undefined,
-        layout,
-        grayscale: a.grayscale ?? channels === 1,
-        scale: a.scale,
-        mean: parseList(a.mean, '--mean'),
-        std,
-      });
-      images[declared.name] = img;
-      feeds[declared.name] = toTensor(img.tensor);
-    } else {
-      feeds[declared.name] = toTensor(await readInputFile(file));
-    }
-    checkInput(declared, { dtype: feeds[declared.name].type, shape: feeds[declared.name].dims });
-  }
-  const missing = summary.inputs.filter((i) => !feeds[i.name]);
-  if (missing.length) throw new Error(`no value given for input ${missing.map((i) => `'${i.name}'`).join(', ')} (use --input NAME=FILE)`);
-  return { feeds, images };
-}
-
-/** A vocabulary file as JSON, token to id (or a list, whose positions are the ids), inverted: id to token. */
-function readVocab(text: string, file: string): Map<number, string> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`vocabulary file '${file}' is not JSON: ${(e as Error).message}`);
-  }
-  const entries: [string, unknown][] = Array.isArray(parsed) ? parsed.map((t, i) => [String(t), i]) : Object.entries(parsed as Record<string, unknown>);
-  const out = new Map<number, string>();
-  for (const [token, id] of entries) {
-    if (!Number.isInteger(id)) throw new Error(`vocabulary file '${file}' maps tokens to ids; '${token}' maps to ${JSON.stringify(id)}`);
-    if (!out.has(id as number)) out.set(id as number, token);
-  }
-  return out;
-}
-
-/** "3 (cat)" with labels, "3" without. */
-function className(c: number, labels?: string[]): string {
-  return labels?.[c] !== undefined ? `${c} (${printable(labels[c])})` : String(c);
-}
-
-function describeTarget(r: ExplainResult, labels?: string[]): string {
-  if (r.classes) {
-    const c = r.classes.length === 1 ? `class ${className(r.classes[0], labels)}` : `classes ${r.classes.map((k) => className(k, labels)).join(', ')}`;
-    const how = r.target === 'top' ? 'the top class' : 'as asked';
-    return `${c} (${how}); output value ${r.outputs.map((v) => v.toFixed(4)).join(', ')}`;
-  }
-  return `${typeof r.target === 'string' ? 'the sum of the output' : `output element [${(r.target as { index: number[] }).index.join(', ')}]`}; value ${r.outputs.map((v) => v.toFixed(4)).join(', ')}`;
-}
-
-/** "50 steps, gausslegendre", or for steps: 'auto' the points each example took. */
-function stepsText(r: ExplainResult): string {
-  if (!r.adaptive) return `${r.steps} steps, ${r.integration}`;
-  const per = r.adaptive.stepsPerExample;
-  const counts = per.length === 1 ? `${per[0]}` : `${Math.min(...per)} to ${Math.max(...per)}`;
-  return `${counts} steps (auto, ${r.integration}, tolerance ${r.adaptive.tolerance})`;
-}
-
-/** The JSON a run writes: the first attributed tensor as "attributions", every one under "attributionsByTensor". */
-export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
-  const names = Object.keys(r.attributions);
-  const first = r.attributions[names[0]];
-  const plain = (t: Tensor) => ({ shape: t.dims, data: Array.from(t.data as Float32Array) });
-  return {
-    ...extra,
-    method: r.method,
-    outputName: r.outputName,
-    target: r.target,
-    classes: r.classes,
-    integration: r.integration,
-    steps: r.steps,
-    adaptive: r.adaptive,
-    gradientSource: r.gradientSource,
-    fdReason: r.fdReason,
-    lowered: r.lowered,
-    attributed: names[0],
-    attributions: plain(first),
-    attributionsByTensor: Object.fromEntries(names.map((n) => [n, plain(r.attributions[n])])),
-    delta: r.delta,
-    sum: r.sum,
-    output: r.outputs,
-    baselineOutput: r.baselineOutputs,
-    positionScores: r.positionScores ? plain(r.positionScores) : undefined,
-    heatmap: r.heatmap ? plain(r.heatmap) : undefined,
-    runtime: r.runtime,
-    batchNotes: r.batchNotes.length ? r.batchNotes : undefined,
-  };
-}
-
-/** The attribution map of one example as a PNG, over the input image when there is one. */
-function heatmapPng(r: ExplainResult, feeds: Record<string, Tensor>, images: Record<string, LoadedImage>, example = 0, title: string[] = []): Buffer {
-  if (r.heatmap) {
-    const [, h, w] = r.heatmap.dims;
-    const bg = Object.values(images)[0]?.grey;
-    const map = { width: w, height: h, values: (r.heatmap.data as Float32Array).slice(example * h * w, (example + 1) * h * w) };
-    return encodePng(renderHeatmap(map, { background: bg && bg.length === h * w && example === 0 ? bg : undefined, title }));
-  }
-  const name = Object.keys(r.attributions)[0];
-  const t = r.attributions[name];
-  const image = images[name];
-  const layoutOf = (dims: number[]) => (dims.length === 4 && (dims[3] === 1 || dims[3] === 3) && dims[1] !== 1 && dims[1] !== 3 ? 'NHWC' : 'NCHW');
-  if (t.dims.length !== 4 && t.dims.length !== 3) {
-    throw new Error(`--heatmap needs an image-shaped attribution ([N, C, H, W] or [N, H, W, C]); '${name}' has shape [${t.dims.join(', ')}]`);
-  }
-  const per = t.dims.slice(1);
-  const layout = layoutOf(t.dims);
-  const size = per.reduce((a, b) => a * b, 1);
-  const map = attributionMap((t.data as Float32Array).subarray(example * size, (example + 1) * size), per, layout);
-  let background = example === 0 ? image?.grey : undefined;
-  if (!background && feeds[name]) {
-    // the input itself, channel-averaged and stretched to [0, 1]
-    const m = attributionMap(Array.from((feeds[name].data as Float32Array).subarray(example * size, (example + 1) * size)), per, layout);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const v of m.values) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
-    background = m.values.map((v) => (hi > lo ? (v - lo) / (hi - lo) : 0.5));
-  }
-  return encodePng(renderHeatmap(map, { background, title }));
-}
-
-/** What a saved heatmap says of itself: the model, the method, the target, and IG's delta. */
-function pictureTitle(model: string, r: ExplainResult, e: number, labels?: string[]): string[] {
-  const target = r.classes ? `class ${className(r.classes[e], labels)}${r.target === 'top' ? ', the top' : ''}` : typeof r.target === 'string' ? 'sum of the output' : `output [${(r.target as { index: number[] }).index.join(', ')}]`;
-  const lines = [path.basename(model), `${r.method}${r.steps ? `, ${r.steps} steps` : ''}`, `${target}, F(x) = ${r.outputs[e].toPrecision(4)}`];
-  if (r.delta) lines.push(`delta ${r.delta[e].toExponential(2)}`);
-  return lines;
-}
-
-/** Where flat index i of a row of shape `dims` is, named by axis for images: "(c, y, x) (0, 3, 4)", else "[i, j]". */
-export function featureName(i: number, dims: number[]): string {
-  if (dims.length <= 1) return String(i);
-  const at: number[] = [];
-  let rest = i;
-  for (let d = dims.length - 1; d >= 0; d--) {
-    at[d] = rest % dims[d];
-    rest = Math.floor(rest / dims[d]);
-  }
-  if (dims.length === 3) {
-    const nhwc = (dims[2] === 1 || dims[2] === 3) && dims[0] !== 1 && dims[0] !== 3;
-    return `${nhwc ? '(y, x, c)' : '(c, y, x)'} (${at.join(', ')})`;
-  }
-  return `[${at.join(', ')}]`;
-}
-
-function topFeatures(r: ExplainResult, example = 0, k = 5): string[] {
-  const name = Object.keys(r.attributions)[0];
-  const scores = r.positionScores ?? r.attributions[name];
-  const dims = scores.dims.slice(1);
-  const per = dims.reduce((a, b) => a * b, 1);
-  const row = Array.from((scores.data as Float32Array).subarray(example * per, (example + 1) * per));
-  return row
-    .map((v, i) => ({ v, i }))
-    .sort((a, b) => Math.abs(b.v) - Math.abs(a.v))
-    .slice(0, k)
-    .map(({ v, i }) => `${r.positionScores ? `position ${i}` : `feature ${featureName(i, dims)}`}: ${v >= 0 ? '+' : ''}${v.toFixed(4)}`);
 }
 
 export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
