@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeModel, Explainer, explainWith, integratedGradients, saliency, gradCam, noiseTunnel, CancelledError, throwIfAborted, GraphBuilder, DataType, makeModel, type Tensor } from '@onnx-explain/core';
+import { decodeModel, Explainer, explainWith, integratedGradients, saliency, gradCam, noiseTunnel, CancelledError, throwIfAborted, GraphBuilder, DataType, makeModel, Attr, gradientCoverage, piecewiseConstantReason, type Tensor } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
 import { sample, stackRows } from '../helpers/samples';
 import { repoRoot } from '../helpers/ort';
@@ -113,5 +113,61 @@ describe('cancellation', () => {
     await expect(noiseTunnel(ex, { image: stackRows([sample('digit_3.npy')]) }, { target: 3, samples: 4, signal: controller.signal, onProgress: (e) => seen.push(e.done) })).rejects.toThrow('stop now');
     expect(seen).toEqual([]);
     await ex.release();
+  });
+});
+
+describe('a tree ensemble', () => {
+  /** y = 1 where x0 <= 0.5, else 3: one stump (ai.onnx.ml TreeEnsembleRegressor), piecewise constant in x */
+  function stump() {
+    const g = new GraphBuilder('stump');
+    const x = g.input('x', DataType.FLOAT, ['N', 2]);
+    g.output(
+      g.op(
+        'TreeEnsembleRegressor',
+        [x],
+        {
+          n_targets: 1,
+          nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [0, 0, 0],
+          nodes_values: Attr.floats([0.5, 0, 0]), nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'],
+          nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
+          target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
+        },
+        { domain: 'ai.onnx.ml', output: 'y' },
+      ),
+      DataType.FLOAT,
+      ['N', 1],
+    );
+    return makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
+  }
+
+  test('is refused by every gradient method, by graph or finite differences, saying why and what it needs; inspect says so first', async () => {
+    const model = stump();
+    const c = gradientCoverage(model);
+    expect(c.piecewiseConstant).toEqual([{ opType: 'TreeEnsembleRegressor', domain: 'ai.onnx.ml', nodes: ['TreeEnsembleRegressor_node'] }]);
+    const why = piecewiseConstantReason(c)!;
+    expect(why).toBe(
+      "output 'y' depends on 'x' only through ai.onnx.ml::TreeEnsembleRegressor (TreeEnsembleRegressor_node), which is piecewise constant: the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; it needs a method that perturbs the input (occlusion, feature ablation, SHAP) or TreeSHAP, which onnx-explain does not have yet",
+    );
+    const ex = new Explainer(runtime, model);
+    try {
+      const x = { x: { type: 'float32' as const, dims: [1, 2], data: Float32Array.from([0.2, 0.7]) } };
+      for (const gradients of ['auto', 'fd'] as const) {
+        await expect(integratedGradients(ex, x, { target: 'sum', gradients })).rejects.toThrow(why);
+        await expect(saliency(ex, x, { target: 'sum', gradients })).rejects.toThrow(why);
+      }
+    } finally {
+      await ex.release();
+    }
+  });
+
+  test('compiled to tensor ops (comparisons, as Hummingbird writes trees) it is named by the comparison, not its Shape reads', () => {
+    const g = new GraphBuilder('compiled');
+    const x = g.input('x', DataType.FLOAT, ['N', 2]);
+    const step = g.op('Cast', [g.op('Less', [x, g.constant(Float32Array.from([0.5]), [])])], { to: DataType.FLOAT });
+    const rows = g.op('Cast', [g.op('Shape', [x])], { to: DataType.FLOAT });
+    g.output(g.op('Add', [g.op('Mul', [step, g.constant(Float32Array.from([2]), [])]), g.op('ReduceSum', [rows], { keepdims: 1 })], {}, { output: 'y' }), DataType.FLOAT, ['N', 2]);
+    const c = gradientCoverage(makeModel(g.build(), { opset: 13 }));
+    expect(c.piecewiseConstant).toEqual([{ opType: 'Less', domain: '', nodes: ['Less_node'] }]);
+    expect(piecewiseConstantReason(c)).toMatch(/^output 'y' depends on 'x' only through Less \(Less_node\), which is piecewise constant/);
   });
 });

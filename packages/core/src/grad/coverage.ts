@@ -6,7 +6,7 @@
  * model's type information says otherwise.
  */
 import type { ModelProto } from '../onnx/types';
-import { GraphIndex, opsetVersion, normalizeDomain } from '../onnx/graph';
+import { GraphIndex, opsetVersion, normalizeDomain, nodeDependencies } from '../onnx/graph';
 import { isFloatType } from './emitter';
 import { explainedOutput } from '../inspect';
 import { differentiablePaths, notDifferentiated, ruleFor } from './paths';
@@ -42,7 +42,17 @@ export interface CoverageReport {
   lowered: { opType: string; domain: string; nodes: string[] }[];
   /** Why the verdict is finite differences when no op is to blame. */
   note?: string;
+  /**
+   * Ops between the attributed tensors and the output whose result is
+   * piecewise constant in them (tree ensembles): there the gradient is zero
+   * almost everywhere, and neither graph gradients nor finite differences
+   * explain the model.
+   */
+  piecewiseConstant: { opType: string; domain: string; nodes: string[] }[];
 }
+
+/** Ops piecewise constant in their float inputs: a tree ensemble's output moves only when an input crosses a threshold. */
+const PIECEWISE_CONSTANT = new Set(['ai.onnx.ml::TreeEnsembleClassifier', 'ai.onnx.ml::TreeEnsembleRegressor', 'ai.onnx.ml::TreeEnsemble']);
 
 /**
  * Outputs of embedding lookups: Gather nodes that pick rows of a constant
@@ -109,7 +119,34 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     }
     ops.set(key, entry);
   }
+  // piecewise-constant ops between wrt and the output, by plain data dependence (their outputs are not differentiable at all)
+  const reads = new Set(wrt);
+  for (const node of paths.order) if (nodeDependencies(node).some((d) => reads.has(d))) for (const o of node.output ?? []) if (o) reads.add(o);
+  const piecewise = new Map<string, { opType: string; domain: string; nodes: string[] }>();
+  for (const node of paths.order) {
+    const domain = normalizeDomain(node.domain);
+    const key = `${domain}::${node.opType}`;
+    if (!PIECEWISE_CONSTANT.has(key) || !nodeDependencies(node).some((d) => reads.has(d)) || !(node.output ?? []).some((o) => paths.affects.has(o))) continue;
+    const b = piecewise.get(key) ?? { opType: node.opType ?? '', domain, nodes: [] };
+    b.nodes.push(node.name || node.output?.[0] || '');
+    piecewise.set(key, b);
+  }
   const reached = depends.has(output);
+  // an output that reads the inputs, but only through comparisons, indices or casts to integers (a tree compiled
+  // to tensor ops), is piecewise constant in them too: the ops that cut every differentiable path are named
+  if (!reached && !piecewise.size && reads.has(output)) {
+    for (const node of paths.order) {
+      const domain = normalizeDomain(node.domain);
+      const key = `${domain}::${node.opType}`;
+      const readsInput = nodeDependencies(node).some((d) => depends.has(d));
+      const cuts = (node.output ?? []).some((o) => o && reads.has(o) && !depends.has(o) && paths.affects.has(o));
+      // Shape and Size read the input's shape, not its values
+      if (!readsInput || !cuts || (!domain && (node.opType === 'Shape' || node.opType === 'Size'))) continue;
+      const b = piecewise.get(key) ?? { opType: node.opType ?? '', domain, nodes: [] };
+      b.nodes.push(node.name || node.output?.[0] || '');
+      piecewise.set(key, b);
+    }
+  }
   return {
     opset,
     output,
@@ -118,6 +155,7 @@ export function gradientCoverage(model: ModelProto, opts: { output?: string; wrt
     verdict: blocking.size || !reached ? 'finite-differences' : 'graph',
     blocking: [...blocking.values()],
     lowered: [...lowered.values()],
+    piecewiseConstant: [...piecewise.values()],
     ...(noOutput ? { note: noOutput } : reached ? {} : { note: `output '${output}' is not reached from ${wrt.length ? wrt.map((w) => `'${w}'`).join(', ') : 'any float input'} along differentiable ops` }),
   };
 }
@@ -132,6 +170,18 @@ export function describeOps(ops: CoverageReport['blocking']): string {
  * can be differentiated by graph: the one reason `inspect` prints and the
  * engine gives when it falls back.
  */
+/**
+ * Why no gradient method explains the model, in one line, or undefined: its
+ * output depends on the attributed tensors through a piecewise-constant op.
+ */
+export function piecewiseConstantReason(r: CoverageReport): string | undefined {
+  if (!r.piecewiseConstant.length) return undefined;
+  return (
+    `output '${r.output}' depends on ${r.wrt.map((w) => `'${w}'`).join(', ')} only through ${describeOps(r.piecewiseConstant)}, which ${r.piecewiseConstant.length > 1 || r.piecewiseConstant[0].nodes.length > 1 ? 'are' : 'is'} piecewise constant: ` +
+    "the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; it needs a method that perturbs the input (occlusion, feature ablation, SHAP) or TreeSHAP, which onnx-explain does not have yet"
+  );
+}
+
 export function finiteDifferenceReason(r: CoverageReport): string | undefined {
   if (r.verdict === 'graph') return undefined;
   if (r.blocking.length) return `no gradient rule or lowering for ${describeOps(r.blocking)}`;

@@ -15,7 +15,7 @@ import { cloneModel } from '../onnx/codec';
 import type { Runtime, Session, Tensor } from '../runtime';
 import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
 import { GradientError } from '../grad/emitter';
-import { gradientCoverage, finiteDifferenceReason } from '../grad/coverage';
+import { gradientCoverage, finiteDifferenceReason, piecewiseConstantReason } from '../grad/coverage';
 import { probeModel, type ShapeTable } from '../grad/shapes';
 import { lowerAndCheck, type CheckedLowering } from '../grad/lower/check';
 import { makeBatchable, type BatchableModel } from '../grad/batch';
@@ -165,6 +165,12 @@ export class GradientEngine {
       layerProbe = await runtime.createSession(probe);
       forward = cloneModel(base);
       cutGraph(forward, [opts.at], shapes);
+    }
+    // a tree ensemble on the way: gradients are zero almost everywhere, by graph or by finite differences
+    const piecewise = piecewiseConstantReason(gradientCoverage(forward, { output: outputName, wrt: attributed }));
+    if (piecewise) {
+      await layerProbe?.release();
+      throw new GradientError(piecewise);
     }
     let gradientModel: GradientModel | undefined;
     let reason: string | undefined;

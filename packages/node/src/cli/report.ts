@@ -5,7 +5,7 @@
  */
 
 import * as path from 'node:path';
-import { attributionMap, renderHeatmap, describeOps, finiteDifferenceReason, type CoverageReport, type ModelSummary, type Tensor } from '@onnx-explain/core';
+import { attributionMap, renderHeatmap, describeOps, finiteDifferenceReason, piecewiseConstantReason, type CoverageReport, type ModelSummary, type Tensor } from '@onnx-explain/core';
 import type { ExplainResult } from '../explain';
 import { encodePng, type LoadedImage } from '../image';
 
@@ -34,7 +34,9 @@ export function formatCoverage(c: CoverageReport): string {
       const path = o.status === 'missing' && o.onPath ? `  <- on the differentiated path (${o.onPath} node${o.onPath > 1 ? 's' : ''})` : '';
       return `  ${name.padEnd(24)} ${String(o.count).padStart(4)}  ${o.status}${path}`;
     }),
-    c.verdict === 'graph'
+    c.piecewiseConstant.length
+      ? `verdict: no gradient method explains it: ${printable(piecewiseConstantReason(c) ?? '')}`
+      : c.verdict === 'graph'
       ? `verdict: differentiable by graph${c.lowered.length ? `, after lowering ${opList(c.lowered)} to standard ops (checked against the model's own output when it runs)` : ''}`
       : `verdict: needs finite differences: ${printable(finiteDifferenceReason(c) ?? '')}`,
   ];

@@ -23,6 +23,7 @@ import {
   type IntegrationMethod,
   type CoverageReport,
   describeLowered,
+  piecewiseConstantReason,
   METHODS,
   METHOD_TABLE,
 } from '@onnx-explain/core';
@@ -100,6 +101,7 @@ function kindOf(model: ModelProto): { kind: Kind; inputName: string; at?: string
 }
 
 function coverageLine(c: CoverageReport): Child[] {
+  if (c.piecewiseConstant.length) return [h('span', { className: 'warn' }, 'no gradient method explains it'), ` (${piecewiseConstantReason(c)})`];
   if (c.verdict === 'graph') {
     const lowered = c.lowered.map((b) => `${b.domain ? b.domain + '::' : ''}${b.opType}`).join(', ');
     return [
