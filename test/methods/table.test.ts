@@ -3,7 +3,7 @@
  * gives its own method's result; what reads which option comes from the
  * table; an unknown method is refused, naming the ones there are.
  */
-import { Explainer, explainWith, METHODS, METHOD_TABLE, methodsReading, decodeModel } from '@onnx-explain/core';
+import { Explainer, explainWith, METHODS, METHOD_TABLE, METHOD_OPTIONS, methodsReading, decodeModel } from '@onnx-explain/core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runtime } from '../grad/fd';
@@ -19,6 +19,9 @@ test('the rows, and who reads which option', () => {
   expect(methodsReading('steps')).toEqual(['ig']);
   expect(methodsReading('samples')).toEqual(['smoothgrad', 'gradient-shap']);
   expect(methodsReading('layer')).toEqual(['grad-cam']);
+  // every option a method reads has its help, and every option with help is read by some method
+  for (const m of METHODS) for (const o of METHOD_TABLE[m].options) expect(METHOD_OPTIONS[o].help.length).toBeGreaterThan(10);
+  for (const o of Object.keys(METHOD_OPTIONS) as (keyof typeof METHOD_OPTIONS)[]) expect(methodsReading(o).length).toBeGreaterThan(0);
 });
 
 test('every method runs through explainWith on the digits CNN and says which it was', async () => {

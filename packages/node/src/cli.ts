@@ -21,6 +21,7 @@ import {
   runOnce,
   INTEGRATION_METHODS,
   METHOD_TABLE,
+  METHOD_OPTIONS,
   methodsReading,
   type MethodOptionName,
   type Tensor,
@@ -38,8 +39,12 @@ import type { Device } from './runtime';
 import { printable, formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle } from './cli/report';
 import { readInputs, readVocab, parseTarget, positiveInt, finite, type InputArgs, type AttributeArgs } from './cli/args';
 
-/** ' [ig, smoothgrad]': the methods that read an option, from the methods table. */
-const usedBy = (option: MethodOptionName) => ` [${methodsReading(option).join(', ')}]`;
+/** An option's help, default and the methods that read it ('[ig]'), from the methods table; `asGiven` words it for the command line instead. */
+function help(option: MethodOptionName, asGiven?: string): string {
+  const o = METHOD_OPTIONS[option];
+  const text = asGiven ?? `${o.help}${o.default !== undefined ? ` (default ${o.default})` : ''}`;
+  return `${text} [${methodsReading(option).join(', ')}]`;
+}
 
 const REPO_MODELS = path.resolve(__dirname, '../../../models');
 
@@ -245,17 +250,17 @@ export async function main(argv: string[]): Promise<void> {
               if (v.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`--steps must be a positive integer or auto, got '${v}'`);
               return n;
             },
-            describe: `interpolation steps, or auto: as many as the tolerance needs, per example${usedBy('steps')}`,
+            describe: help('steps'),
           })
-          .option('tolerance', { type: 'number', coerce: finite('tolerance', { positive: true, below: 1 }), describe: `with --steps auto: relative tolerance on the attributions and the completeness gap (default 0.01)${usedBy('tolerance')}` })
-          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: `quadrature rule${usedBy('integration')}` })
-          .option('baseline', { type: 'string', describe: `zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)${usedBy('baselines')}` })
+          .option('tolerance', { type: 'number', coerce: finite('tolerance', { positive: true, below: 1 }), describe: help('tolerance') })
+          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: help('integration') })
+          .option('baseline', { type: 'string', describe: help('baselines', 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)') })
           .option('batch-size', { type: 'number', coerce: positiveInt('batch-size', 4096), describe: "rows per session run (interpolation points); bounds memory (default: sized to the model's activations, 1 to 64)" })
           .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam, the convolution output' })
           .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
-          .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: `noisy samples or baseline draws${usedBy('samples')}` })
-          .option('stdev', { type: 'number', coerce: finite('stdev'), describe: `noise standard deviation${usedBy('stdev')}` })
+          .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: help('samples') })
+          .option('stdev', { type: 'number', coerce: finite('stdev'), describe: help('stdev') })
           .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })
           .option('attribute', { type: 'string', describe: 'the inputs to attribute, NAME,NAME (default: every floating-point input); the others are held fixed' })
           .option('vocab', { type: 'string', describe: 'text models: a JSON vocabulary (token to id) to show each position as its token' })

@@ -28,6 +28,17 @@ export type ExplainResult = AttributionResult & Partial<Pick<IntegratedGradients
 /** Options particular to some methods (the common ones, target, output, at, ..., every method reads). */
 export type MethodOptionName = 'steps' | 'tolerance' | 'integration' | 'baselines' | 'samples' | 'stdev' | 'layer';
 
+/** What each particular option means, with its default where all methods share one: the help the front ends show, from one place. */
+export const METHOD_OPTIONS: Record<MethodOptionName, { help: string; default?: string | number }> = {
+  steps: { help: 'interpolation steps, or auto: as many as the tolerance needs, per example', default: 50 },
+  tolerance: { help: 'with steps auto: relative tolerance on the attributions and the completeness gap', default: 0.01 },
+  integration: { help: 'quadrature rule', default: 'gausslegendre' },
+  baselines: { help: 'zeros, a constant, or a tensor (one row, or one per example); at a layer, model inputs whose layer value is the baseline (e.g. pad tokens)', default: 'zeros' },
+  samples: { help: 'noisy samples (smoothgrad, default 10) or baseline draws (gradient-shap, default 5)' },
+  stdev: { help: 'standard deviation of the noise added to the input (smoothgrad default 1, gradient-shap default 0)' },
+  layer: { help: "the convolution output to attribute at (an intermediate tensor's name)" },
+};
+
 export interface MethodSpec {
   /** Shown to people: 'Integrated Gradients'. */
   label: string;

@@ -26,6 +26,7 @@ import {
   piecewiseConstantReason,
   METHODS,
   METHOD_TABLE,
+  METHOD_OPTIONS,
 } from '@onnx-explain/core';
 import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
 // Every string from the model or the user reaches the page through these (text nodes, never markup).
@@ -496,6 +497,10 @@ async function init(): Promise<void> {
   };
   methodSelect.addEventListener('change', fieldsFor);
   fieldsFor();
+  // each field's help, from the same table
+  $('steps').title = METHOD_OPTIONS.steps.help;
+  $('integration').title = METHOD_OPTIONS.integration.help;
+  $('baseline').title = METHOD_OPTIONS.baselines.help;
   $('predict').addEventListener('click', () => void (state.explainer ? predict() : Promise.reject(new Error('open a model first'))).catch(showError));
   // every failure of a click lands in the error box, never as an uncaught page error
   $('run').addEventListener('click', () => void run().catch(showError));
