@@ -55,8 +55,11 @@ const EPS32 = 1.1920928955078125e-7;
  */
 const FD_NOISE_ULPS = 32;
 
-/** Model evaluations finite differences take per attributed element and row: a central pair at each of three steps. */
-export const FD_EVALUATIONS_PER_ELEMENT = 6;
+/** An element's ladder of finite-difference steps, smallest first (see finiteDifferences): h its own step, rowStep the row's. */
+const fdLadder = (h: number, rowStep: number) => [h / 4, h, Math.max(4 * h, rowStep)];
+
+/** Model evaluations finite differences take per attributed element and row: a central pair at each step of the ladder. */
+export const FD_EVALUATIONS_PER_ELEMENT = 2 * fdLadder(1, 1).length;
 
 
 /**
@@ -167,7 +170,9 @@ export class GradientEngine {
       cutGraph(forward, [opts.at], shapes);
     }
     // a tree ensemble on the way: gradients are zero almost everywhere, by graph or by finite differences
-    const piecewise = piecewiseConstantReason(gradientCoverage(forward, { output: outputName, wrt: attributed }));
+    // one coverage analysis: the refusal here and the fallback reason below read it
+    const coverage = gradientCoverage(forward, { output: outputName, wrt: attributed });
+    const piecewise = piecewiseConstantReason(coverage);
     if (piecewise) {
       await layerProbe?.release();
       throw new GradientError(piecewise);
@@ -191,7 +196,7 @@ export class GradientEngine {
         } catch (e) {
           if (!(e instanceof GradientError)) throw e;
           // the reason inspect gives, from the same analysis, when it names one
-          const covered = finiteDifferenceReason(gradientCoverage(gradientBase, { output: outputName, wrt: attributed }));
+          const covered = finiteDifferenceReason(coverage);
           const why = [covered ?? (e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`), ...prepared.lowering.notes].join('; ');
           if (mode === 'graph') throw prepared.lowering.notes.length ? new GradientError(why) : e;
           reason = why;
@@ -380,7 +385,7 @@ export class GradientEngine {
         const base = Math.max(Math.abs(xr[i]), sr ? Math.abs(sr[i]) : 0);
         const h = cbrtEps * (base > 0 ? base : Math.max(1e-2 * mean, 1e-4));
         const ladder: number[] = [];
-        for (const step of [h / 4, h, Math.max(4 * h, cbrtEps * mean)]) {
+        for (const step of fdLadder(h, cbrtEps * mean)) {
           ladder.push(steps.length);
           elements.push(i);
           steps.push(step);
