@@ -87,7 +87,7 @@ async function main() {
     '# Lowering: the byte LSTM by graph and by finite differences',
     '',
     `Integrated Gradients, ${STEPS} Gauss-Legendre steps, at the embedding output ('21', ${bytes.length} bytes x 32), one output element; ${result.machine}, Node ${result.node}, CPU EP; commit ${result.commit}; ${result.date}.`,
-    `Graph gradients go through ${result.lowered.join(' and ')}, lowered to standard ops; finite differences run the model as it is. Warm runs alternate, ${ROUNDS} each.`,
+    `Graph gradients go through ${result.lowered.join(' and ')}, lowered to standard ops; finite differences run the model as it is. Warm runs alternate, ${ROUNDS} each. This compares onnx-explain with its own earlier path for this model, not with Captum (which needs the PyTorch model).`,
     '',
     '| | graph (lowered LSTMs) | finite differences | ratio |',
     '|---|---|---|---|',
