@@ -78,8 +78,8 @@ describe('methods', () => {
   test('an unknown method and Grad-CAM without a layer', async () => {
     const ex = twoInputs();
     const x = { x: f32([1, 3]), b: f32([1, 1]) };
-    await expect(explainWith(ex, x, { method: 'lime' as never })).rejects.toThrow(
-      "unknown method 'lime'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam",
+    await expect(explainWith(ex, x, { method: 'deeplift' as never })).rejects.toThrow(
+      "unknown method 'deeplift'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam, occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime",
     );
     await expect(explainWith(ex, x, { method: 'grad-cam' })).rejects.toThrow('grad-cam needs a convolution layer');
     await ex.release();
@@ -146,7 +146,7 @@ describe('a tree ensemble', () => {
     expect(c.piecewiseConstant).toEqual([{ opType: 'TreeEnsembleRegressor', domain: 'ai.onnx.ml', nodes: ['TreeEnsembleRegressor_node'] }]);
     const why = piecewiseConstantReason(c)!;
     expect(why).toBe(
-      "output 'y' depends on 'x' only through ai.onnx.ml::TreeEnsembleRegressor (TreeEnsembleRegressor_node), which is piecewise constant: the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; it needs a method that perturbs the input (occlusion, feature ablation, SHAP) or TreeSHAP, which onnx-explain does not have yet",
+      "output 'y' depends on 'x' only through ai.onnx.ml::TreeEnsembleRegressor (TreeEnsembleRegressor_node), which is piecewise constant: the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; explain it with a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime",
     );
     const ex = new Explainer(runtime, model);
     try {

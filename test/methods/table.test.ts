@@ -3,21 +3,25 @@
  * gives its own method's result; what reads which option comes from the
  * table; an unknown method is refused, naming the ones there are.
  */
-import { Explainer, explainWith, METHODS, METHOD_TABLE, METHOD_OPTIONS, methodsReading, decodeModel } from '@onnx-explain/core';
+import { Explainer, explainWith, METHODS, METHOD_TABLE, METHOD_OPTIONS, MODEL_ONLY_METHODS, methodsReading, decodeModel } from '@onnx-explain/core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runtime } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
-import { sample } from '../helpers/samples';
+import { sample, stackRows } from '../helpers/samples';
 
 test('the rows, and who reads which option', () => {
-  expect(METHODS).toEqual(['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam']);
+  expect(METHODS).toEqual(['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam', 'occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime']);
+  // the methods a piecewise-constant model is sent to are the table's perturbation family
+  expect(MODEL_ONLY_METHODS).toEqual(METHODS.filter((m) => METHOD_TABLE[m].family === 'perturbation'));
   for (const m of METHODS) {
     expect(METHOD_TABLE[m].label.length).toBeGreaterThan(3);
     expect(['gradient', 'perturbation', 'tree']).toContain(METHOD_TABLE[m].family);
   }
   expect(methodsReading('steps')).toEqual(['ig']);
-  expect(methodsReading('samples')).toEqual(['smoothgrad', 'gradient-shap']);
+  expect(methodsReading('samples')).toEqual(['smoothgrad', 'gradient-shap', 'shapley-sampling', 'kernel-shap', 'lime']);
+  expect(methodsReading('window')).toEqual(['occlusion']);
+  expect(methodsReading('background')).toEqual(['kernel-shap']);
   expect(methodsReading('layer')).toEqual(['grad-cam']);
   // every option a method reads has its help, and every option with help is read by some method
   for (const m of METHODS) for (const o of METHOD_TABLE[m].options) expect(METHOD_OPTIONS[o].help.length).toBeGreaterThan(10);
@@ -27,16 +31,16 @@ test('the rows, and who reads which option', () => {
 test('every method runs through explainWith on the digits CNN and says which it was', async () => {
   const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models/digits_cnn.onnx'))));
   try {
-    const x = { image: sample('digit_3.npy') };
+    const x = { image: stackRows([sample('digit_3.npy'), sample('digit_7.npy')]) };
     const layer = (ex.model.graph!.node ?? []).find((n) => n.opType === 'Conv')!.output![0];
     const seen: string[] = [];
     for (const m of METHODS) {
-      const r = await explainWith(ex, x, { method: m, target: 3, steps: 8, samples: 2, layer });
+      const r = await explainWith(ex, x, { method: m, target: 3, steps: 8, samples: 16, layer, window: [4, 4], featureMask: 'grid:2x2' });
       seen.push(r.method);
     }
-    expect(seen).toEqual(['integrated-gradients', 'saliency', 'input-x-gradient', 'noise-tunnel(saliency, smoothgrad)', 'gradient-shap', 'grad-cam']);
+    expect(seen).toEqual(['integrated-gradients', 'saliency', 'input-x-gradient', 'noise-tunnel(saliency, smoothgrad)', 'gradient-shap', 'grad-cam', 'occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime']);
     await expect(explainWith(ex, x, { method: 'grad-cam' })).rejects.toThrow('grad-cam needs a convolution layer');
-    await expect(explainWith(ex, x, { method: 'shap' as never })).rejects.toThrow("unknown method 'shap'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam");
+    await expect(explainWith(ex, x, { method: 'shap' as never })).rejects.toThrow("unknown method 'shap'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam, occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime");
   } finally {
     await ex.release();
   }

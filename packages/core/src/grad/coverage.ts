@@ -174,11 +174,18 @@ export function describeOps(ops: CoverageReport['blocking']): string {
  * Why no gradient method explains the model, in one line, or undefined: its
  * output depends on the attributed tensors through a piecewise-constant op.
  */
+/**
+ * The methods that explain a model with no usable gradient, as the front ends
+ * name them (the perturbation family of methods/dispatch.ts's table, which a
+ * test holds this list to; grad/ sits below the methods and cannot read it).
+ */
+export const MODEL_ONLY_METHODS = ['occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime'];
+
 export function piecewiseConstantReason(r: CoverageReport): string | undefined {
   if (!r.piecewiseConstant.length) return undefined;
   return (
     `output '${r.output}' depends on ${r.wrt.map((w) => `'${w}'`).join(', ')} only through ${describeOps(r.piecewiseConstant)}, which ${r.piecewiseConstant.length > 1 || r.piecewiseConstant[0].nodes.length > 1 ? 'are' : 'is'} piecewise constant: ` +
-    "the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; it needs a method that perturbs the input (occlusion, feature ablation, SHAP) or TreeSHAP, which onnx-explain does not have yet"
+    `the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; explain it with a method that only runs the model: ${MODEL_ONLY_METHODS.join(', ')}`
   );
 }
 

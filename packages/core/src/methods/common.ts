@@ -9,7 +9,7 @@
 import type { Tensor } from '../runtime';
 import { Explainer, type CommonOptions, type TargetSpec } from './explainer';
 import { rowSize, asFloat32 } from './tensors';
-import type { GradientEngine } from './engine';
+import type { GradientEngine, GradientSource } from './engine';
 
 /**
  * A baseline for one attributed tensor: 'zeros', a constant, a tensor (one row
@@ -34,7 +34,8 @@ export interface AttributionResult {
   outputs: number[];
   /** The model output explained (asked for, or explainedOutput's default: the first floating-point one). */
   outputName: string;
-  gradientSource: 'graph' | 'fd';
+  /** Where gradients came from; 'none' for the perturbation methods, which run the model only. */
+  gradientSource: GradientSource;
   /** Why finite differences were used. */
   fdReason?: string;
   /** Ops without a gradient rule that the graph gradients went through, lowered to standard ops: 'LSTM (LSTM_9)'. */
@@ -219,7 +220,7 @@ export function resultBase(
 export const COMPLETENESS_WARNING = 0.05;
 
 /** One warning per example whose completeness gap is past COMPLETENESS_WARNING of its output change. */
-export function completenessWarnings(delta: number[], change: number[], source: 'graph' | 'fd'): string[] {
+export function completenessWarnings(delta: number[], change: number[], source: GradientSource): string[] {
   const out: string[] = [];
   delta.forEach((d, e) => {
     const share = Math.abs(d) / Math.max(Math.abs(change[e]), 1e-12);

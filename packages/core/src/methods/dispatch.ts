@@ -14,29 +14,74 @@ import { inputXGradient } from './inputXGradient';
 import { noiseTunnel, type NoiseTunnelOptions } from './noiseTunnel';
 import { gradientShap, type GradientShapOptions } from './gradientShap';
 import { gradCam, type GradCamResult } from './gradCam';
+import { occlusion, type OcclusionOptions } from './occlusion';
+import { featureAblation } from './featureAblation';
+import { featurePermutation } from './featurePermutation';
+import { shapleySampling, SHAPLEY_SAMPLES } from './shapleySampling';
+import { kernelShap, type KernelShapOptions, type KernelShapExtras } from './kernelShap';
+import { lime, LIME_SAMPLES, type LimeOptions, type LimeExtras } from './lime';
+import type { PerturbationOptions, PerturbationResultExtras } from './perturbation';
 
 export type ExplainOptions = IntegratedGradientsOptions &
   Omit<NoiseTunnelOptions, 'baselines'> &
-  Omit<GradientShapOptions, 'baselines'> & {
+  Omit<GradientShapOptions, 'baselines'> &
+  Omit<PerturbationOptions, 'baselines'> &
+  Partial<Pick<OcclusionOptions, 'window' | 'strides'>> &
+  Pick<KernelShapOptions, 'background'> &
+  Pick<LimeOptions, 'kernelWidth' | 'ridge'> & {
     method?: MethodName;
     /** Grad-CAM's convolution layer (an intermediate tensor name). */
     layer?: string;
   };
 
-export type ExplainResult = AttributionResult & Partial<Pick<IntegratedGradientsResult, 'delta' | 'baselineOutputs' | 'steps' | 'integration' | 'adaptive'>> & Partial<Pick<GradCamResult, 'heatmap'>>;
+export type ExplainResult = AttributionResult &
+  Partial<Pick<IntegratedGradientsResult, 'delta' | 'baselineOutputs' | 'steps' | 'integration' | 'adaptive'>> &
+  Partial<Pick<GradCamResult, 'heatmap'>> &
+  Partial<PerturbationResultExtras> &
+  Partial<Omit<KernelShapExtras, 'delta' | 'baselineOutputs'>> &
+  Partial<LimeExtras>;
 
 /** Options particular to some methods (the common ones, target, output, at, ..., every method reads). */
-export type MethodOptionName = 'steps' | 'tolerance' | 'integration' | 'baselines' | 'samples' | 'stdev' | 'layer';
+export type MethodOptionName =
+  | 'steps'
+  | 'tolerance'
+  | 'integration'
+  | 'baselines'
+  | 'samples'
+  | 'stdev'
+  | 'layer'
+  | 'window'
+  | 'strides'
+  | 'featureMask'
+  | 'background'
+  | 'seed'
+  | 'kernelWidth'
+  | 'ridge';
 
 /** What each particular option means, with its default where all methods share one: the help the front ends show, from one place. */
 export const METHOD_OPTIONS: Record<MethodOptionName, { help: string; default?: string | number }> = {
   steps: { help: 'interpolation steps, or auto: as many as the tolerance needs, per example', default: 50 },
   tolerance: { help: 'with steps auto: relative tolerance on the attributions and the completeness gap', default: 0.01 },
   integration: { help: 'quadrature rule', default: 'gausslegendre' },
-  baselines: { help: 'zeros, a constant, or a tensor (one row, or one per example); at a layer, model inputs whose layer value is the baseline (e.g. pad tokens)', default: 'zeros' },
-  samples: { help: 'noisy samples (smoothgrad, default 10) or baseline draws (gradient-shap, default 5)' },
+  baselines: {
+    help: 'zeros, a constant (for token ids: the replacement id, e.g. pad), or a tensor (one row, or one per example); at a layer, model inputs whose layer value is the baseline (e.g. pad tokens)',
+    default: 'zeros',
+  },
+  samples: {
+    help: `noisy samples (smoothgrad, default 10), baseline draws (gradient-shap, default 5), feature orders (shapley-sampling, default ${SHAPLEY_SAMPLES}), coalitions (kernel-shap, default 2M + 2048 for M features; all of them when 2^M - 2 fit) or perturbed samples (lime, default ${LIME_SAMPLES})`,
+  },
   stdev: { help: 'standard deviation of the noise added to the input (smoothgrad default 1, gradient-shap default 0)' },
   layer: { help: "the convolution output to attribute at (an intermediate tensor's name)" },
+  window: { help: 'the occluding window over one input row, one size per axis (for an image, height,width alone: every channel)' },
+  strides: { help: 'steps between occluding windows, one per axis like the window, or one for all', default: 1 },
+  featureMask: {
+    help: 'which elements go together: elements (each alone), grid:RxC (image cells), slic:N (about N superpixels per image), or integer ids shaped like one input row (ids 0..M-1, none skipped)',
+    default: 'elements',
+  },
+  background: { help: "rows removed features take in turn, outputs averaged (shap's background data): K rows shaped like the input's" },
+  seed: { help: 'seed of every random draw (noise, orders, coalitions, samples): the same seed gives the same result', default: 1 },
+  kernelWidth: { help: 'width of the exponential kernel on the cosine distance from the example', default: 0.25 },
+  ridge: { help: 'ridge penalty of the surrogate fit (0: weighted least squares)', default: 0 },
 };
 
 export interface MethodSpec {
@@ -79,14 +124,14 @@ export const METHOD_TABLE = {
     label: 'SmoothGrad',
     family: 'gradient',
     summary: 'saliency averaged over noisy copies of the input',
-    options: ['samples', 'stdev'],
+    options: ['samples', 'stdev', 'seed'],
     run: (ex, x, o) => noiseTunnel(ex, x, o),
   },
   'gradient-shap': {
     label: 'GradientSHAP',
     family: 'gradient',
     summary: 'expected gradients over baselines drawn at random, at random points between them and the input',
-    options: ['samples', 'stdev', 'baselines'],
+    options: ['samples', 'stdev', 'baselines', 'seed'],
     run: (ex, x, o) => gradientShap(ex, x, o as GradientShapOptions),
   },
   'grad-cam': {
@@ -99,6 +144,51 @@ export const METHOD_TABLE = {
       if (!o.layer) throw new Error('grad-cam needs a convolution layer: name its output tensor (--at on the command line)');
       return gradCam(ex, x, { ...o, layer: o.layer });
     },
+  },
+  occlusion: {
+    label: 'Occlusion',
+    family: 'perturbation',
+    summary: 'the average output drop over the windows, filled with the baseline, that cover each element (Zeiler & Fergus 2014)',
+    options: ['window', 'strides', 'baselines'],
+    run: (ex, x, o) => {
+      if (!o.window) throw new Error('occlusion needs a window shape (--window, e.g. 4,4)');
+      return occlusion(ex, x, { ...o, window: o.window } as OcclusionOptions);
+    },
+  },
+  'feature-ablation': {
+    label: 'Feature ablation',
+    family: 'perturbation',
+    summary: 'the output drop when each feature alone is replaced by the baseline',
+    options: ['featureMask', 'baselines'],
+    run: (ex, x, o) => featureAblation(ex, x, o as PerturbationOptions),
+  },
+  'feature-permutation': {
+    label: 'Feature permutation',
+    family: 'perturbation',
+    summary: "the output drop when each feature is shuffled among the batch's examples (needs 2 or more)",
+    options: ['featureMask', 'seed'],
+    run: (ex, x, o) => featurePermutation(ex, x, o as PerturbationOptions),
+  },
+  'shapley-sampling': {
+    label: 'Shapley value sampling',
+    family: 'perturbation',
+    summary: "each feature's average change of the output over random orders of switching features on (antithetic pairs); sums to F(x) - F(baseline)",
+    options: ['samples', 'featureMask', 'baselines', 'seed'],
+    run: (ex, x, o) => shapleySampling(ex, x, o as PerturbationOptions),
+  },
+  'kernel-shap': {
+    label: 'KernelSHAP',
+    family: 'perturbation',
+    summary: 'Shapley values as the Shapley-kernel weighted fit over coalitions (exact when all are enumerated), over a background set; sums to F(x) - E[F(background)]',
+    options: ['samples', 'featureMask', 'baselines', 'background', 'seed'],
+    run: (ex, x, o) => kernelShap(ex, x, o as KernelShapOptions),
+  },
+  lime: {
+    label: 'LIME',
+    family: 'perturbation',
+    summary: "a locally weighted linear surrogate over random feature subsets; its coefficients, with the fit's R^2",
+    options: ['samples', 'featureMask', 'baselines', 'kernelWidth', 'ridge', 'seed'],
+    run: (ex, x, o) => lime(ex, x, o as LimeOptions),
   },
 } as const satisfies Record<string, MethodSpec>;
 

@@ -23,7 +23,8 @@ import { rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type AbortSignalLike } from './progress';
 
 export type GradientMode = 'auto' | 'graph' | 'fd';
-export type GradientSource = 'graph' | 'fd';
+/** 'none': a forward-only engine (the perturbation methods), which never builds or estimates a gradient. */
+export type GradientSource = 'graph' | 'fd' | 'none';
 
 export interface EngineOptions {
   /** Model output to explain (see explainedOutput). */
@@ -33,6 +34,12 @@ export interface EngineOptions {
   /** An intermediate tensor to attribute at (layer attribution): the model is cut there. */
   at?: string;
   gradients?: GradientMode;
+  /**
+   * Forward only: the model's own output, no gradient graph, no finite
+   * differences, and so no refusal of piecewise-constant models (the
+   * perturbation methods and top-class lookups run through it).
+   */
+  forwardOnly?: boolean;
   /** Kind of target: the rewritten model differs for class, index and sum targets. */
   target: Target;
 }
@@ -171,6 +178,25 @@ export class GradientEngine {
     }
     // a tree ensemble on the way: gradients are zero almost everywhere, by graph or by finite differences
     // one coverage analysis: the refusal here and the fallback reason below read it
+    if (opts.forwardOnly) {
+      if (opts.at) {
+        await layerProbe?.release();
+        throw new GradientError('a forward-only engine does not attribute at a layer');
+      }
+      return new GradientEngine({
+        source: 'none',
+        maxRows: batch.batchable ? Number.MAX_SAFE_INTEGER : 1,
+        batchable: batch.batchable,
+        batchNotes: notes,
+        attributed,
+        outputName,
+        session: await runtime.createSession(forward),
+        target: opts.target,
+        doubleInputs: [],
+        shapes,
+        lowered: [],
+      });
+    }
     const coverage = gradientCoverage(forward, { output: outputName, wrt: attributed });
     const piecewise = piecewiseConstantReason(coverage);
     if (piecewise) {
@@ -323,6 +349,7 @@ export class GradientEngine {
     const base = await this.session.run(feeds, [this.outputName]);
     const selected = this.select(base[this.outputName], classes);
     if (!wantGrad) return { selected, output: base[this.outputName] };
+    if (this.source === 'none') throw new Error('a forward-only engine gives no gradients');
     const grads: Record<string, Float32Array> = {};
     for (const w of this.attributed) grads[w] = await this.finiteDifferences(feeds, w, classes, rows, signal, fdBatch, scales?.[w]);
     return { selected, grads, output: base[this.outputName] };

@@ -185,9 +185,25 @@ export class Explainer {
     return dims;
   }
 
-  /** An engine for these options, prepared on first use with the first example as the sample. */
-  async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target): Promise<GradientEngine> {
-    const wrt = opts.at ? [] : opts.attribute ?? this.floatInputs();
+  /**
+   * The inputs a forward-only method varies by default: the floating-point
+   * ones, or, for a model with none (token ids, bytes), every input with a
+   * batch axis of its own.
+   */
+  perturbedInputs(): string[] {
+    const floats = this.floatInputs();
+    return floats.length ? floats : this.summary.inputs.filter((i) => !this.layout.layouts[i.name]).map((i) => i.name);
+  }
+
+  /**
+   * An engine for these options, prepared on first use with the first
+   * example as the sample. kind 'forward': the model's output only (see
+   * EngineOptions.forwardOnly), attributing inputs of any type.
+   */
+  async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target, kind: 'gradient' | 'forward' = 'gradient'): Promise<GradientEngine> {
+    const forwardOnly = kind === 'forward';
+    if (forwardOnly && opts.at) throw new Error(`'at' (layer attribution) needs gradients; the perturbation methods vary model inputs: choose them with 'attribute'`);
+    const wrt = opts.at ? [] : opts.attribute ?? (forwardOnly ? this.perturbedInputs() : this.floatInputs());
     if (!opts.at && wrt.length === 0) {
       const held = Object.keys(this.layout.layouts).filter((k) => this.summary.inputs.some((i) => i.name === k && (i.type === 'float32' || i.type === 'float64')));
       const emb = embeddingOutputs(this.model);
@@ -209,10 +225,11 @@ export class Explainer {
     }
     const output = this.outputName(opts);
     const { key: shapeKey, prepared } = this.prepare(inputs);
-    const key = JSON.stringify([shapeKey, output, wrt, opts.at ?? '', opts.gradients ?? 'auto', target.kind, target.kind === 'index' ? target.index : []]);
+    const mode = forwardOnly ? 'forward' : opts.gradients ?? 'auto';
+    const key = JSON.stringify([shapeKey, output, wrt, opts.at ?? '', mode, target.kind, target.kind === 'index' ? target.index : []]);
     let engine = this.engines.get(key);
     if (!engine) {
-      engine = prepared.then((p) => GradientEngine.create(this.runtime, p, { output, wrt, at: opts.at, gradients: opts.gradients, target }));
+      engine = prepared.then((p) => GradientEngine.create(this.runtime, p, { output, wrt, at: opts.at, gradients: opts.gradients, target, forwardOnly }));
       this.engines.set(key, engine);
       engine.catch(() => this.engines.delete(key));
     }
@@ -226,7 +243,7 @@ export class Explainer {
    * output is the user's mistake, never a reason to fall back to finite
    * differences.
    */
-  async resolveTarget(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number): Promise<ResolvedTarget> {
+  async resolveTarget(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number, kind: 'gradient' | 'forward' = 'gradient'): Promise<ResolvedTarget> {
     checkCommonOptions(opts);
     const spec = opts.target;
     const dims = await this.outputShape(inputs, opts);
@@ -255,7 +272,7 @@ export class Explainer {
     const n = axes[axes.length - 1];
     let classes: number[];
     if (spec === undefined) {
-      classes = await this.topClasses(inputs, opts, batch);
+      classes = await this.topClasses(inputs, opts, batch, kind);
     } else {
       classes = typeof spec === 'number' ? new Array(batch).fill(spec) : spec;
       if (classes.length !== batch) throw new TargetError(`${classes.length} targets given for ${batch} examples`);
@@ -269,8 +286,9 @@ export class Explainer {
   }
 
   /** The arg-max of the explained output's last axis, per example. */
-  async topClasses(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number): Promise<number[]> {
-    const engine = await this.engine(inputs, { ...opts, target: undefined }, { kind: 'class' });
+  async topClasses(inputs: Record<string, Tensor>, opts: CommonOptions, batch: number, kind: 'gradient' | 'forward' = 'gradient'): Promise<number[]> {
+    // the method's own engine (made here once, used again for its rows)
+    const engine = await this.engine(inputs, { ...opts, target: undefined }, { kind: 'class' }, kind);
     const feeds = await this.modelFeeds(engine, inputs);
     const res = await engine.run(feeds, new Array(batch).fill(0), false);
     const out = res.output;
