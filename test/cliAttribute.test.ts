@@ -44,6 +44,11 @@ describe.each([
   ['gradient-shap', 'models/digits_cnn.onnx', 'models/samples/digit_0.npy', ['--method', 'gradient-shap', '--samples', '6'], { method: 'gradient-shap', samples: 6 }],
   ['grad-cam', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'grad-cam', '--at', '/features/features.3/Relu_output_0'], { method: 'grad-cam', layer: '/features/features.3/Relu_output_0' }],
   ['layer ig on the text model, fd', 'models/text_classifier.onnx', 'models/samples/review_positive.npy', ['--at', EMB, '--gradients', 'fd', '--steps', '10'], { method: 'ig', at: EMB, gradients: 'fd', steps: 10 }],
+  ['occlusion 3x3 stride 2, baseline 0.5', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', ['--method', 'occlusion', '--window', '3,3', '--stride', '2', '--baseline', '0.5'], { method: 'occlusion', window: [3, 3], strides: 2, baselines: 0.5 }],
+  ['feature-ablation over a grid', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'feature-ablation', '--feature-mask', 'grid:4x2'], { method: 'feature-ablation', featureMask: 'grid:4x2' }],
+  ['shapley-sampling, seeded', 'models/tabular_mlp.onnx', 'models/samples/patient_0.npy', ['--method', 'shapley-sampling', '--samples', '6', '--seed', '9'], { method: 'shapley-sampling', samples: 6, seed: 9 }],
+  ['kernel-shap over superpixels', 'models/digits_cnn.onnx', 'models/samples/digit_0.npy', ['--method', 'kernel-shap', '--feature-mask', 'slic:8'], { method: 'kernel-shap', featureMask: 'slic:8' }],
+  ['lime with ridge and kernel width', 'models/tabular_mlp.onnx', 'models/samples/patient_1.json', ['--method', 'lime', '--samples', '300', '--ridge', '0.5', '--kernel-width', '0.5', '--seed', '3'], { method: 'lime', samples: 300, ridge: 0.5, kernelWidth: 0.5, seed: 3 }],
 ] as const)('%s', (name, model, input, args, opts) => {
   test('the JSON equals the library result', async () => {
     const json = path.join(dir, `${name.replace(/\W+/g, '_')}.json`);
@@ -60,6 +65,13 @@ describe.each([
     expect(got.classes).toEqual(want.classes);
     expect(got.gradientSource).toBe(want.gradientSource);
     expect(r.out).toMatch(new RegExp(`target     class ${want.classes![0]} `));
+    if (want.gradientSource === 'none') {
+      expect(got.evaluations).toBe(want.evaluations);
+      expect(r.out).toContain(`no gradients: the model ran ${want.evaluations} times`);
+      expect(got.featureAttributions).toEqual(want.featureAttributions);
+      if (want.r2) expect(r.out).toContain(`surrogate  R^2 ${want.r2[0].toFixed(4)}`);
+      if (want.exact) expect(r.out).toContain(`coalitions ${want.coalitions![0]} (all: exact Shapley values)`);
+    }
     if (opts.method === 'ig') {
       expect(got.steps).toBe(want.steps);
       expect(got.integration).toBe(want.integration);
@@ -150,6 +162,15 @@ describe('bad input: one clear line, non-zero exit', () => {
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--gradients', 'fd', '--max-evaluations', '1000'], /^onnx-explain: finite differences would take 19,250 model evaluations \(64 attributed elements, 6 per element and row, 50 rows\), over the limit of 1,000; they are used because finite differences were asked for\. .*--max-evaluations\)\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--at', 'no_such_tensor'], /^onnx-explain: unknown tensor 'no_such_tensor' for layer attribution/],
     [['attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy'], /^onnx-explain: the model has no floating-point input to attribute; attribute at a layer instead/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'occlusion'], /^onnx-explain: occlusion needs a window shape \(--window, e\.g\. 4,4\)\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'occlusion', '--window', '9,3'], /^onnx-explain: occlusion window \[1, 9, 3\] is larger than input 'image' rows \[1, 8, 8\] on axis 2 \(9 > 8\)\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'occlusion', '--window', '2,2', '--stride', '3'], /^onnx-explain: occlusion stride 3 on axis 2 of 'image' is larger than the window there \(2\): elements between windows would never be occluded\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'feature-ablation', '--feature-mask', 'models/samples/patient_0.npy'], /^onnx-explain: feature mask for 'image' has shape \[1, 30\], expected \[1, 8, 8\] \(one mask for every example\) or \[1, 1, 8, 8\] \(one per example\)\n$/],
+    [['attribute', 'models/tabular_mlp.onnx', '--input', 'models/samples/patient_0.npy', '--method', 'feature-ablation', '--feature-mask', 'grid:2x2'], /^onnx-explain: grid masks are for images \(\[C,H,W\], \[H,W,C\] or \[H,W\] rows\): input 'features' has rows of shape \[30\]/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'kernel-shap', '--background', 'models/samples/patient_0.npy'], /^onnx-explain: background for 'image' has shape \[1, 30\]: its rows must have the input's row shape, \[K, 1, 8, 8\]\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'lime', '--samples', '0'], /^onnx-explain: --samples must be a whole number from 1 to 100,000, got '0'\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'feature-permutation'], /^onnx-explain: feature permutation shuffles features among the examples of a batch: it needs at least 2 examples, got 1\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'lime', '--samples', '3'], /^onnx-explain: LIME: 3 samples do not determine a surrogate over 64 features \(.*\); take more samples, or set a ridge penalty\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--device', 'cuda'], /^onnx-explain: CUDA was asked for but onnxruntime-node cannot use it \(.*\)\. .*--onnxruntime-node-install=cuda12\n$/],
   ])('%j', (args, message) => {
     const r = cli(...(args as string[]), '--quiet');
@@ -222,6 +243,85 @@ test('text: each position is shown as its token (--vocab) with its score, in rea
   // without a vocabulary, the ids
   const plain = cli('attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy', '--at', EMB, '--quiet', '--device', 'cpu');
   expect(plain.out).toMatch(new RegExp(`^tokens     #${ids[0]} [+-]`, 'm'));
+});
+
+test('token ids themselves, ablated one by one to <unk> (--baseline 1): each token shown with its drop, the same as the library', async () => {
+  const json = path.join(dir, 'tokens_ablation.json');
+  const r = cli('attribute', 'models/text_classifier.onnx', '--input', 'models/samples/review_positive.npy', '--method', 'feature-ablation', '--baseline', '1', '--vocab', 'models/text_vocab.json', '--json', json, '--quiet', '--device', 'cpu');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const got = JSON.parse(fs.readFileSync(json, 'utf8'));
+  const want = await library('models/text_classifier.onnx', 'models/samples/review_positive.npy', { method: 'feature-ablation', baselines: 1 });
+  expect(got.attributed).toBe('token_ids');
+  expect(got.attributions.data).toEqual(Array.from(want.attributions.token_ids.data as Float32Array));
+  const line = r.out.split('\n').find((l) => l.startsWith('tokens     '))!;
+  expect(line).toContain(`great +${got.attributions.data[3].toFixed(3)}`);
+  // the <unk> token replaced by <unk> changes nothing
+  expect(line).toContain('<unk> +0.000');
+});
+
+test('a tree ensemble end to end: the gradient methods refuse it naming the ones that work, inspect says so, kernel-shap explains it', () => {
+  const { GraphBuilder, DataType, makeModel, Attr, encodeModel } = require('@onnx-explain/core');
+  const g = new GraphBuilder('stump');
+  const x = g.input('x', DataType.FLOAT, ['N', 2]);
+  g.output(
+    g.op(
+      'TreeEnsembleRegressor',
+      [x],
+      {
+        n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [1, 0, 0], nodes_values: Attr.floats([0.5, 0, 0]),
+        nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'], nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
+        target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
+      },
+      { domain: 'ai.onnx.ml', output: 'y' },
+    ),
+    DataType.FLOAT,
+    ['N', 1],
+  );
+  const model = path.join(dir, 'stump.onnx');
+  fs.writeFileSync(model, encodeModel(makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] })));
+  const input = path.join(dir, 'stump_x.npy');
+  fs.writeFileSync(input, encodeNpy({ data: Float32Array.from([0.2, 0.9]), shape: [1, 2], dtype: 'float32' }));
+  const refused = cli('attribute', model, '--input', input, '--target', 'sum', '--quiet');
+  expect(refused.code).toBe(1);
+  expect(refused.err).toMatch(/piecewise constant: .* explain it with a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime\n$/);
+  expect(cli('inspect', model).out).toContain('explain it with a method that only runs the model: occlusion, feature-ablation');
+  const json = path.join(dir, 'stump.json');
+  const r = cli('attribute', model, '--input', input, '--target', 'sum', '--method', 'kernel-shap', '--json', json, '--quiet');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  // y = 1 if x1 <= 0.5 else 3; at x = (0.2, 0.9) from the zero baseline only x1 matters: 3 - 1
+  expect(JSON.parse(fs.readFileSync(json, 'utf8')).attributions.data).toEqual([0, 2]);
+});
+
+test('feature permutation over a batch file: each example gets the drop from its features taken from another', async () => {
+  const rows = ['patient_0.npy', 'patient_1.npy'].map((f) => parseNpy(fs.readFileSync(path.join(repoRoot, 'models/samples', f))).data as Float32Array);
+  const batch = path.join(dir, 'patients.npy');
+  const data = new Float32Array(60);
+  data.set(rows[0], 0);
+  data.set(rows[1], 30);
+  fs.writeFileSync(batch, encodeNpy({ data, shape: [2, 30], dtype: 'float32' }));
+  const json = path.join(dir, 'permutation.json');
+  const r = cli('attribute', 'models/tabular_mlp.onnx', '--input', batch, '--method', 'feature-permutation', '--target', '1', '--json', json, '--quiet', '--device', 'cpu');
+  expect(r.err).toBe('');
+  expect(r.code).toBe(0);
+  const got = JSON.parse(fs.readFileSync(json, 'utf8'));
+  expect(got.attributions.shape).toEqual([2, 30]);
+  // with two examples the only permutation swaps them: example 0's drop is F(x0) - F(x0 with feature i from x1)
+  const ex = await NodeExplainer.load(path.join(repoRoot, 'models/tabular_mlp.onnx'), { device: 'cpu' });
+  try {
+    const swapped = new Float32Array(30 * 30);
+    for (let i = 0; i < 30; i++) {
+      swapped.set(rows[0], i * 30);
+      swapped[i * 30 + i] = rows[1][i];
+    }
+    const out = await ex.explain({ features: { type: 'float32', dims: [30, 30], data: swapped } }, { method: 'feature-ablation', target: 1, featureMask: { type: 'int32', dims: [30], data: new Int32Array(30) } });
+    // feature ablation with one feature over everything, from the zero baseline: F(row) - F(0), so F(row) = outputs
+    const f0 = got.output[0];
+    got.attributions.data.slice(0, 30).forEach((v: number, i: number) => expect(v).toBeCloseTo(f0 - out.outputs[i], 4));
+  } finally {
+    await ex.release();
+  }
 });
 
 describe('a batch is reported whole', () => {

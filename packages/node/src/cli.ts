@@ -36,8 +36,8 @@ import { OrtNodeRuntime } from './ortRuntime';
 import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
 import { isImageFile, loadImage } from './image';
 import type { Device } from './runtime';
-import { printable, formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle } from './cli/report';
-import { readInputs, readVocab, parseTarget, positiveInt, finite, type InputArgs, type AttributeArgs } from './cli/args';
+import { formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle, gradientsText, perturbationLines, printable } from './cli/report';
+import { readInputs, readVocab, parseTarget, positiveInt, finite, perturbationArgs, type InputArgs, type AttributeArgs } from './cli/args';
 
 /** An option's help, default and the methods that read it ('[ig]'), from the methods table; `asGiven` words it for the command line instead. */
 function help(option: MethodOptionName, asGiven?: string): string {
@@ -132,13 +132,17 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     // class names before any work: a bad labels file is refused like any bad input
     const labels = a.labels ? parseLabels(await fs.readFile(a.labels, 'utf8').catch(() => { throw new Error(`labels file '${a.labels}' cannot be read`); }), `labels file '${a.labels}'`) : metadataLabels(explainer.summary.metadata);
     let baselines: IntegratedGradientsOptions['baselines'];
-    if (a.baseline && a.baseline !== 'zeros') {
+    if (a.baseline !== undefined && a.baseline.trim() !== '' && Number.isFinite(Number(a.baseline))) {
+      // a constant: a pixel value, or for token ids the replacement id (pad, unk)
+      baselines = Number(a.baseline);
+    } else if (a.baseline && a.baseline !== 'zeros') {
       const b = isImageFile(a.baseline)
         ? toTensor((await loadImage(a.baseline, { size: Object.values(images)[0] ? [Object.values(images)[0].height, Object.values(images)[0].width] : undefined, grayscale: Object.values(feeds)[0]?.dims[1] === 1 })).tensor)
         : toTensor(await readInputFile(a.baseline));
       // with --at and integer baseline values, the baseline is model input (pad token ids) whose layer value is used
       baselines = a.at && (b.type === 'int64' || b.type === 'int32') ? { inputs: { ...feeds, [explainer.summary.inputs[0].name]: b } } : b;
     }
+    const perturbation = await perturbationArgs(a);
     const bar = progressBar(!a.quiet && process.stderr.isTTY === true);
     const started = Date.now();
     let result: ExplainResult;
@@ -158,6 +162,7 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
         samples: a.samples,
         stdev: a.stdev,
         maxEvaluations: a.maxEvaluations,
+        ...perturbation,
         attribute: a.attribute ? a.attribute.split(',').map((n) => n.trim()).filter(Boolean) : undefined,
         onProgress: (e) => bar.update(e),
       });
@@ -169,23 +174,28 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     if (labels && unnamed.length) throw new Error(`${a.labels ? `labels file '${a.labels}'` : "the model's metadata labels"} names ${labels.length} class${labels.length === 1 ? '' : 'es'}; class ${unnamed[0]} has no name`);
     const lines = [
       `model      ${a.model} (${explainer.device})`,
-      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, gradients by ${result.gradientSource === 'graph' ? 'graph' : 'finite differences'}${result.fdReason ? ` (${result.fdReason})` : ''}${result.lowered ? ` (through ${printable(describeLowered(result.lowered))}, lowered to standard ops)` : ''}`,
+      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, ${gradientsText(result)}`,
       // which output, when there is a choice, and why that one
       `target     ${describeTarget(result, labels)}${explainer.summary.outputs.length > 1 ? `; output '${printable(result.outputName)}'${a.outputName ? '' : ' (the first floating-point output)'}` : ''}`,
     ];
     if (result.delta) {
-      lines.push(`delta      ${result.delta.map((d) => d.toExponential(2)).join(', ')}  (sum of attributions ${result.sum.map((v) => v.toFixed(4)).join(', ')}; F(x) - F(baseline) ${result.outputs.map((v, i) => (v - (result.baselineOutputs?.[i] ?? 0)).toFixed(4)).join(', ')})`);
+      const gap = result.method === 'kernel-shap' ? 'F(x) - E[F(background)]' : 'F(x) - F(baseline)';
+      lines.push(`delta      ${result.delta.map((d) => d.toExponential(2)).join(', ')}  (sum of attributions ${result.sum.map((v) => v.toFixed(4)).join(', ')}; ${gap} ${result.outputs.map((v, i) => (v - (result.baselineOutputs?.[i] ?? 0)).toFixed(4)).join(', ')})`);
     }
+    lines.push(...perturbationLines(result));
     // one line per example: a batch is reported whole, not by its first row
     const examples = result.outputs.length;
     for (let e = 0; e < examples; e++) lines.push(`largest    ${examples > 1 ? `example ${e}: ` : ''}${topFeatures(result, e).join('; ')}`);
-    if (result.positionScores) {
+    // per-position scores: a layer attribution's, or a perturbation method's on token ids themselves
+    const idsAttributed = Object.keys(result.attributions).find((k) => ['int64', 'int32'].includes(feeds[k]?.type) && feeds[k].dims.length === 2);
+    const positions = result.positionScores ?? (idsAttributed ? result.attributions[idsAttributed] : undefined);
+    if (positions) {
       // text: each position as its token (from --vocab) or its id, with its score, in reading order
-      const per = result.positionScores.dims.slice(1).reduce((x, y) => x * y, 1);
+      const per = positions.dims.slice(1).reduce((x, y) => x * y, 1);
       // the token ids: the first integer input with one value per position (not an attention mask over past and present)
       const ids = Object.values(feeds).find((t) => t.type !== 'float32' && t.type !== 'float64' && t.type !== 'bool' && t.data.length === per * t.dims[0]);
       for (let e = 0; e < examples; e++) {
-        const scores = Array.from((result.positionScores.data as Float32Array).subarray(e * per, (e + 1) * per));
+        const scores = Array.from((positions.data as Float32Array).subarray(e * per, (e + 1) * per));
         const words = scores.map((v, i) => {
           const id = ids ? Number(ids.data[e * per + i]) : i;
           const token = vocab?.get(id);
@@ -233,7 +243,7 @@ export async function main(argv: string[]): Promise<void> {
     .usage('$0 <command> [options]\n\nExplain what an ONNX model decided, with feature attributions.')
     .command(
       'attribute <model>',
-      'Attribute a model\'s output to its input features (Integrated Gradients and friends)',
+      'Attribute a model\'s output to its input features (Integrated Gradients, the gradient family, and perturbation methods for any model)',
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
@@ -261,6 +271,13 @@ export async function main(argv: string[]): Promise<void> {
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
           .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: help('samples') })
           .option('stdev', { type: 'number', coerce: finite('stdev'), describe: help('stdev') })
+          .option('window', { type: 'string', describe: help('window', 'the occluding window, one size per axis of an input row, e.g. 4,4 (an image: height,width)') })
+          .option('stride', { type: 'string', describe: help('strides', 'steps between windows, per axis like --window, or one number (default 1)') })
+          .option('feature-mask', { type: 'string', describe: help('featureMask', 'elements (default), grid:RxC, slic:N, or a file (.npy/.json) of integer ids shaped like one input row, 0..M-1') })
+          .option('background', { type: 'string', describe: help('background', 'a file (.npy/.json) of background rows, [K, ...input row]; removed features take each in turn') })
+          .option('seed', { type: 'number', coerce: positiveInt('seed', 2 ** 32 - 1), describe: help('seed') })
+          .option('kernel-width', { type: 'number', coerce: finite('kernel-width', { positive: true }), describe: help('kernelWidth') })
+          .option('ridge', { type: 'number', coerce: finite('ridge'), describe: help('ridge') })
           .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })
           .option('attribute', { type: 'string', describe: 'the inputs to attribute, NAME,NAME (default: every floating-point input); the others are held fixed' })
           .option('vocab', { type: 'string', describe: 'text models: a JSON vocabulary (token to id) to show each position as its token' })
@@ -276,7 +293,15 @@ export async function main(argv: string[]): Promise<void> {
           .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' }),
       async (a) => {
-        await attribute({ ...a, model: a.model, outputName: a['output-name'], batchSize: a['batch-size'], maxEvaluations: a['max-evaluations'] } as AttributeArgs);
+        await attribute({
+          ...a,
+          model: a.model,
+          outputName: a['output-name'],
+          batchSize: a['batch-size'],
+          maxEvaluations: a['max-evaluations'],
+          featureMask: a['feature-mask'],
+          kernelWidth: a['kernel-width'],
+        } as AttributeArgs);
       },
     )
     .command(

@@ -71,7 +71,8 @@ export function slic(image: Float32Array, ax: ImageAxes, n: number, compactness 
       if (s[2 + C] > 0) centres[k] = Array.from(s.subarray(0, 2 + C), (v) => v / s[2 + C]);
     }
   }
-  return connect(labels, H, W, Math.max(1, Math.floor(P / K / 4)));
+  // pieces under half a superpixel's expected size join a neighbour (skimage's min_size_factor 0.5)
+  return connect(labels, H, W, Math.max(1, Math.floor((0.5 * P) / K)));
 }
 
 /**

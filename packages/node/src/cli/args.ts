@@ -4,7 +4,7 @@
  * preprocessed to fit the model) and --vocab.
  */
 
-import { checkInput, type ModelSummary, type Tensor, type TargetSpec, type IntegrationMethod, type GradientMode } from '@onnx-explain/core';
+import { checkInput, type ModelSummary, type Tensor, type TargetSpec, type IntegrationMethod, type GradientMode, type ExplainOptions } from '@onnx-explain/core';
 import { readInputFile } from '../inputFile';
 import { toTensor, type MethodName } from '../explain';
 import { isImageFile, loadImage, type LoadedImage } from '../image';
@@ -61,6 +61,13 @@ export interface AttributeArgs {
   heatmap?: string;
   samples?: number;
   stdev?: number;
+  window?: string;
+  stride?: string;
+  featureMask?: string;
+  background?: string;
+  seed?: number;
+  kernelWidth?: number;
+  ridge?: number;
   maxEvaluations?: number;
   labels?: string;
   vocab?: string;
@@ -136,5 +143,28 @@ export function readVocab(text: string, file: string): Map<number, string> {
     if (!Number.isInteger(id)) throw new Error(`vocabulary file '${file}' maps tokens to ids; '${token}' maps to ${JSON.stringify(id)}`);
     if (!out.has(id as number)) out.set(id as number, token);
   }
+  return out;
+}
+
+/** The perturbation methods' options from --window, --stride, --feature-mask, --background, --seed, --kernel-width and --ridge. */
+export async function perturbationArgs(a: AttributeArgs): Promise<Partial<ExplainOptions>> {
+  const whole = (v: string | undefined, flag: string) => {
+    const xs = parseList(v, flag);
+    if (xs?.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${flag} takes positive whole numbers, e.g. 4,4; got '${v}'`);
+    return xs;
+  };
+  const out: Partial<ExplainOptions> = {};
+  const window = whole(a.window, '--window');
+  if (window) out.window = window;
+  const stride = whole(a.stride, '--stride');
+  if (stride) out.strides = stride.length === 1 ? stride[0] : stride;
+  if (a.featureMask !== undefined) {
+    const spec = a.featureMask;
+    out.featureMask = spec === 'elements' || /^(grid|slic):/.test(spec) ? spec : toTensor(await readInputFile(spec));
+  }
+  if (a.background !== undefined) out.background = toTensor(await readInputFile(a.background));
+  if (a.seed !== undefined) out.seed = a.seed;
+  if (a.kernelWidth !== undefined) out.kernelWidth = a.kernelWidth;
+  if (a.ridge !== undefined) out.ridge = a.ridge;
   return out;
 }

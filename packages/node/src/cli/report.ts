@@ -5,7 +5,7 @@
  */
 
 import * as path from 'node:path';
-import { attributionMap, renderHeatmap, describeOps, finiteDifferenceReason, piecewiseConstantReason, type CoverageReport, type ModelSummary, type Tensor } from '@onnx-explain/core';
+import { attributionMap, renderHeatmap, describeOps, describeLowered, finiteDifferenceReason, piecewiseConstantReason, type CoverageReport, type ModelSummary, type Tensor } from '@onnx-explain/core';
 import type { ExplainResult } from '../explain';
 import { encodePng, type LoadedImage } from '../image';
 
@@ -101,6 +101,26 @@ export function stepsText(r: ExplainResult): string {
   return `${counts} steps (auto, ${r.integration}, tolerance ${r.adaptive.tolerance})`;
 }
 
+/** Where the gradients came from, or, for the perturbation methods, how many times the model ran. */
+export function gradientsText(r: ExplainResult): string {
+  if (r.gradientSource === 'none') return `no gradients: the model ran ${r.evaluations ?? '?'} times`;
+  return `gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.fdReason ? ` (${r.fdReason})` : ''}${r.lowered ? ` (through ${printable(describeLowered(r.lowered))}, lowered to standard ops)` : ''}`;
+}
+
+/** What a perturbation method says of its own result: LIME's fit, KernelSHAP's enumeration. */
+export function perturbationLines(r: ExplainResult): string[] {
+  const lines: string[] = [];
+  const elements = Object.values(r.attributions).reduce((n, t) => n + t.data.length, 0) / r.outputs.length;
+  if (r.featureAttributions && r.featureAttributions.some((f) => f.length !== elements)) {
+    lines.push(`features   ${r.featureAttributions.map((f) => f.length).join(', ')} (elements of a feature share its value)`);
+  }
+  if (r.r2) lines.push(`surrogate  R^2 ${r.r2.map((v) => v.toFixed(4)).join(', ')} (LIME's weighted linear fit; near 1: the model is nearly linear in the features here)`);
+  if (r.exact) {
+    lines.push(`coalitions ${r.coalitions!.map((c, e) => `${c}${r.exact![e] ? ' (all: exact Shapley values)' : ' (sampled)'}`).join(', ')}`);
+  }
+  return lines;
+}
+
 /** The JSON a run writes: the first attributed tensor as "attributions", every one under "attributionsByTensor". */
 export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
   const names = Object.keys(r.attributions);
@@ -129,6 +149,13 @@ export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
     heatmap: r.heatmap ? plain(r.heatmap) : undefined,
     runtime: r.runtime,
     batchNotes: r.batchNotes.length ? r.batchNotes : undefined,
+    // the perturbation methods' own
+    evaluations: r.evaluations,
+    featureAttributions: r.featureAttributions,
+    r2: r.r2,
+    intercept: r.intercept,
+    exact: r.exact,
+    coalitions: r.coalitions,
   };
 }
 
