@@ -39,8 +39,9 @@ export function imageAxes(rowDims: number[]): ImageAxes | undefined {
   if (rowDims.length === 2) return { channels: 1, height: rowDims[0], width: rowDims[1], channelsLast: false };
   if (rowDims.length !== 3) return undefined;
   const [a, b, c] = rowDims;
-  if (a <= 4 && b > 4 && c > 4) return { channels: a, height: b, width: c, channelsLast: false };
-  if (c <= 4 && a > 4 && b > 4) return { channels: c, height: a, width: b, channelsLast: true };
+  // where both ends could be channels, the smaller is; a tie is channels first (PyTorch's layout, the common export)
+  if (a <= 4 && !(c < a)) return { channels: a, height: b, width: c, channelsLast: false };
+  if (c <= 4) return { channels: c, height: a, width: b, channelsLast: true };
   return undefined;
 }
 
