@@ -166,6 +166,58 @@ maybe('one page, three models in turn (text, tabular, image), each run straight 
   await page.close();
 }, 600000);
 
+/** Runs a method from the page with some fields filled; returns what the page shows and computed. */
+async function runMethod(page: Page, example: string, sample: string, method: string, fields: Record<string, string>) {
+  await page.click(`button[data-example="${example}"]`);
+  await page.waitForSelector('#input-section:not([hidden]) button.sample');
+  await page.click(`button.sample[data-sample="${sample}"]`);
+  await page.selectOption('#method', method);
+  for (const [id, v] of Object.entries(fields)) await page.fill(`#${id}`, v);
+  const before = await page.evaluate(() => window.__onnxExplain.runs);
+  await page.click('#run');
+  await page.waitForFunction((n) => window.__onnxExplain.runs > n || !!window.__onnxExplain.error, before, { timeout: 240000 });
+  const state = await page.evaluate(() => window.__onnxExplain);
+  if (state.error) throw new Error(`the page failed: ${state.error}`);
+  return { result: state.lastResult as { method: string; attributed: string; attributions: number[] }, summary: await page.$eval('#summary', (e) => e.textContent ?? '') };
+}
+
+maybe('perturbation methods from the page: occlusion on the image model, kernel-shap over a grid, token ablation on the text model, as Node computes them', async () => {
+  const page = await openPage('wasm');
+  // the fields follow the method: occlusion reads the window, not the steps
+  await page.click('button[data-example="digits_cnn"]');
+  await page.waitForSelector('#input-section:not([hidden]) button.sample');
+  await page.selectOption('#method', 'occlusion');
+  expect(await page.$eval('#steps', (e) => (e as HTMLInputElement).disabled)).toBe(true);
+  expect(await page.$eval('#window', (e) => (e as HTMLInputElement).disabled)).toBe(false);
+  expect(await page.$eval('#window', (e) => (e as HTMLInputElement).title)).toMatch(/^the occluding window/);
+  const node = async (model: string, sample: string, opts: Record<string, unknown>) => {
+    const ex = await NodeExplainer.load(path.join(repoRoot, 'models', model), { device: 'cpu' });
+    try {
+      const x = await readInputFile(path.join(repoRoot, 'models/samples', sample));
+      return await ex.explain({ [ex.summary.inputs[0].name]: x }, opts);
+    } finally {
+      await ex.release();
+    }
+  };
+  const occ = await runMethod(page, 'digits_cnn', 'digit_3', 'occlusion', { window: '3,3', stride: '2' });
+  const occWant = await node('digits_cnn.onnx', 'digit_3.npy', { method: 'occlusion', window: [3, 3], strides: [2] });
+  expect(relL2(occ.result.attributions, Array.from(occWant.attributions.image.data as Float32Array))).toBeLessThan(1e-5);
+  expect(occ.summary).toContain(`no gradients: the model ran ${occWant.evaluations} times`);
+  const ks = await runMethod(page, 'digits_cnn', 'digit_7', 'kernel-shap', { 'feature-mask': 'grid:2x4' });
+  const ksWant = await node('digits_cnn.onnx', 'digit_7.npy', { method: 'kernel-shap', featureMask: 'grid:2x4' });
+  expect(relL2(ks.result.attributions, Array.from(ksWant.attributions.image.data as Float32Array))).toBeLessThan(1e-5);
+  expect(ks.summary).toContain('254 coalitions (all: exact Shapley values)');
+  // text: the token ids themselves are ablated (not the embedding layer the gradient methods use), and the tokens coloured
+  const ab = await runMethod(page, 'text_classifier', 'review_positive', 'feature-ablation', {});
+  const abWant = await node('text_classifier.onnx', 'review_positive.npy', { method: 'feature-ablation' });
+  expect(ab.result.attributed).toBe('token_ids');
+  expect(relL2(ab.result.attributions, Array.from(abWant.attributions.token_ids.data as Float32Array))).toBeLessThan(1e-5);
+  const tokens = await page.$$eval('#tokens .token', (els) => els.map((e) => e.textContent));
+  expect(tokens).toEqual('the movie was great and the actors were fun'.split(' '));
+  await page.screenshot({ path: path.join(artifacts, 'dashboard-perturbation.png'), fullPage: true });
+  await page.close();
+}, 600000);
+
 maybe('WebGPU: the image model on the WebGPU EP when Chromium offers an adapter', async () => {
   const page = await openPage('auto');
   const ep = await page.evaluate(() => window.__onnxExplain.ep);

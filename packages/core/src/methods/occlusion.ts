@@ -27,7 +27,7 @@ export interface OcclusionOptions extends Omit<PerturbationOptions, 'featureMask
    * takes every channel). Per input name when several are attributed.
    */
   window: number[] | Record<string, number[]>;
-  /** Steps between window positions, per axis like `window` (default 1). */
+  /** Steps between window positions, per axis like `window`, or one for every axis (default 1). */
   strides?: number | number[] | Record<string, number | number[]>;
 }
 
@@ -41,7 +41,8 @@ export function windowOver(name: string, rowDims: number[], window: number[], st
   };
   for (const v of window) if (!Number.isInteger(v) || v < 1) throw new RangeError(`occlusion window sizes must be positive integers, got [${window.join(', ')}]`);
   const w = full(window, 'window');
-  const given = stride === undefined ? 1 : stride;
+  // one stride (a number, or a list of one) is every axis's
+  const given = stride === undefined ? 1 : Array.isArray(stride) && stride.length === 1 ? stride[0] : stride;
   const sv = typeof given === 'number' ? [given] : given;
   for (const v of sv) if (!Number.isInteger(v) || v < 1) throw new RangeError(`occlusion strides must be positive integers, got [${sv.join(', ')}]`);
   // a stride given for height and width alone steps over the channels by all of them: one position there

@@ -22,6 +22,7 @@ import {
   type MethodName,
   type IntegrationMethod,
   type CoverageReport,
+  type MethodOptionName,
   describeLowered,
   piecewiseConstantReason,
   METHODS,
@@ -139,6 +140,14 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
     s.metadata.length ? h('table', { id: 'model-metadata' }, h('tr', {}, h('th', {}, 'metadata'), h('th')), ...s.metadata.map((m) => h('tr', {}, h('td', {}, m.key), h('td', {}, m.value)))) : null,
     h('div', {}, 'Gradients: ', ...coverageLine(cov), ...(k.at ? [' — explained at the embedding output ', h('code', {}, k.at)] : [])),
   );
+  // image masks (grid, superpixels) do not carry over to a model whose input is no image
+  const mask = $<HTMLInputElement>('feature-mask');
+  if (k.kind !== 'image' && /^(grid|slic):/.test(mask.value.trim())) mask.value = 'elements';
+  // a model no gradient explains starts on a method that only runs it
+  if (cov.piecewiseConstant.length && METHOD_TABLE[$<HTMLSelectElement>('method').value as MethodName]?.family === 'gradient') {
+    $<HTMLSelectElement>('method').value = 'kernel-shap';
+    $('method').dispatchEvent(new Event('change'));
+  }
   $('model-info').hidden = false;
   $('result-section').hidden = true;
   renderInputPanel();
@@ -326,7 +335,8 @@ async function predict(): Promise<void> {
   clearError();
   await state.loading;
   const x = { [state.inputName]: currentInput() };
-  const classes = await state.explainer!.topClasses(x, { at: state.at }, 1);
+  // the model's own output: no gradient model is needed to rank classes
+  const classes = await state.explainer!.topClasses(x, {}, 1, 'forward');
   const sess = await runtime.createSession(state.model!);
   const out = await sess.run(x);
   await sess.release();
@@ -341,7 +351,9 @@ async function run(): Promise<void> {
   await state.loading;
   if (!state.explainer) throw new Error('open a model first');
   const x = { [state.inputName]: currentInput() };
-  const method = $<HTMLSelectElement>('method').value;
+  const method = $<HTMLSelectElement>('method').value as MethodName;
+  // the perturbation methods vary the model's inputs themselves (token ids for text), never a layer
+  const family = METHOD_TABLE[method].family;
   const targetValue = $<HTMLSelectElement>('target').value;
   const baseline = $<HTMLSelectElement>('baseline').value === 'constant' ? Number($<HTMLInputElement>('baseline-value').value) : 'zeros';
   controller = new AbortController();
@@ -350,7 +362,7 @@ async function run(): Promise<void> {
   const progress = $<HTMLProgressElement>('progress');
   const opts = {
     target: targetValue === '' ? undefined : Number(targetValue),
-    at: state.at,
+    at: family === 'gradient' ? state.at : undefined,
     signal: controller.signal,
     internalBatchSize: 32,
     onProgress: (e: { phase: string; done: number; total: number }) => {
@@ -361,15 +373,20 @@ async function run(): Promise<void> {
   };
   const started = performance.now();
   try {
+    const samples = $<HTMLInputElement>('samples').value;
     state.result = await explainWith(state.explainer!, x, {
       ...opts,
-      method: method as MethodName,
+      method,
       steps: Number($<HTMLInputElement>('steps').value),
       integration: $<HTMLSelectElement>('integration').value as IntegrationMethod,
       baselines: baseline,
       // SmoothGrad's noise in the units of inputs scaled to about [0, 1]
       stdev: 0.1,
-      samples: 10,
+      samples: samples === '' ? undefined : Number(samples),
+      seed: Number($<HTMLInputElement>('seed').value) || 1,
+      window: numberList($<HTMLInputElement>('window').value, 'window'),
+      strides: numberList($<HTMLInputElement>('stride').value, 'stride'),
+      featureMask: $<HTMLInputElement>('feature-mask').value.trim() || 'elements',
     });
     state.seconds = (performance.now() - started) / 1000;
     $('progress-text').textContent = `done in ${state.seconds.toFixed(2)} s`;
@@ -384,6 +401,22 @@ async function run(): Promise<void> {
   }
 }
 
+/** '2,2' as [2, 2]; a field of the form that is not a list of whole numbers is named. */
+function numberList(v: string, field: string): number[] {
+  const xs = v.split(',').map((t) => Number(t.trim()));
+  if (!xs.length || xs.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${field} takes whole numbers separated by commas, e.g. 2,2; got '${v}'`);
+  return xs;
+}
+
+/** Where the attributions' gradients came from, or how many times a perturbation method ran the model; and its own checks. */
+function howText(r: ExplainResult): string {
+  if (r.gradientSource === 'none') {
+    const extra = r.r2 ? `, surrogate R² ${r.r2[0].toFixed(3)}` : r.exact ? `, ${r.coalitions![0]} coalitions${r.exact[0] ? ' (all: exact Shapley values)' : ' (sampled)'}` : '';
+    return `no gradients: the model ran ${r.evaluations} times${extra}`;
+  }
+  return `gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.lowered ? ` (through ${describeLowered(r.lowered)}, lowered to standard ops)` : ''}`;
+}
+
 async function showResult(): Promise<void> {
   const r = state.result!;
   const ep = await runtime.executionProvider();
@@ -394,7 +427,7 @@ async function showResult(): Promise<void> {
   const cls = r.classes?.[0];
   replace(
     $('summary'),
-    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.lowered ? ` (through ${describeLowered(r.lowered)}, lowered to standard ops)` : ''}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
+    h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · ${howText(r)}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
     h('div', {}, `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`),
     r.delta
       ? h('div', {}, `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta `, h('b', {}, r.delta[0].toExponential(2)))
@@ -413,11 +446,12 @@ async function showResult(): Promise<void> {
     const bars = h('div', { id: 'bars' });
     renderFeatureBars(bars, attr.data as Float32Array, state.meta?.feature_names);
     grid.append(bars);
-  } else if (state.kind === 'text' && r.positionScores) {
+  } else if (state.kind === 'text' && (r.positionScores || r.gradientSource === 'none')) {
     const div = h('div', { id: 'tokens' });
-    renderTokens(div, state.tokens ?? [], r.positionScores.data as Float32Array);
+    // a layer attribution's per-position scores, or a perturbation method's on the token ids themselves
+    renderTokens(div, state.tokens ?? [], (r.positionScores ?? attr).data as Float32Array);
     const fig = h('figure', {}, div);
-    fig.append(h('figcaption', {}, 'Each token coloured by its attribution (summed over the embedding): red for the explained class, blue against it. Hover for the value.'));
+    fig.append(h('figcaption', {}, `Each token coloured by its attribution (${r.positionScores ? 'summed over the embedding' : 'the output drop when it is replaced'}): red for the explained class, blue against it. Hover for the value.`));
     grid.append(fig);
   }
   $('download-png').hidden = state.kind !== 'image';
@@ -490,17 +524,15 @@ async function init(): Promise<void> {
     option.value = m;
     methodSelect.append(option);
   }
+  // each field names the option it sets (data-option): it is enabled for the methods that read it, and its help is the table's
+  const fields = Array.from(document.querySelectorAll<HTMLInputElement | HTMLSelectElement>('[data-option]'));
   const fieldsFor = () => {
     const reads = METHOD_TABLE[methodSelect.value as MethodName].options as readonly string[];
-    $<HTMLInputElement>('steps').disabled = !reads.includes('steps');
-    $<HTMLSelectElement>('integration').disabled = !reads.includes('integration');
+    for (const f of fields) f.disabled = !reads.includes(f.dataset.option!);
   };
   methodSelect.addEventListener('change', fieldsFor);
   fieldsFor();
-  // each field's help, from the same table
-  $('steps').title = METHOD_OPTIONS.steps.help;
-  $('integration').title = METHOD_OPTIONS.integration.help;
-  $('baseline').title = METHOD_OPTIONS.baselines.help;
+  for (const f of fields) f.title = METHOD_OPTIONS[f.dataset.option as MethodOptionName].help;
   $('predict').addEventListener('click', () => void (state.explainer ? predict() : Promise.reject(new Error('open a model first'))).catch(showError));
   // every failure of a click lands in the error box, never as an uncaught page error
   $('run').addEventListener('click', () => void run().catch(showError));
