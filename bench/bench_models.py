@@ -8,7 +8,7 @@
       encoder128  a 2-layer transformer encoder over 128 token ids (d=128, 4 heads);
       image224.npy, tokens128.npy  the inputs.
   bench_models.py serve    answers JSON requests on stdin, one per line, with one
-      JSON line on stdout: {"op": "captum" | "eager" | "forward", "key": ..., ...}.
+      JSON line on stdout: {"op": "captum" | "eager" | "forward" | "perturb", "key": ..., ...}.
       ig-bench.js alternates these with its own runs, in one process each, so
       both sides are timed in the same minutes on the same machine.
 
@@ -177,6 +177,48 @@ def eager_ig(fn, x, target, steps):
     return x[0] * (weights * g).sum(0)
 
 
+def grid_mask(x, cells):
+    """onnx-explain's grid:CxC over an [N, C, H, W] image: every channel of a cell one feature."""
+    h, w = x.shape[-2:]
+    ys = torch.arange(h).reshape(h, 1) * cells // h
+    xs = torch.arange(w).reshape(1, w) * cells // w
+    return (ys * cells + xs).reshape(1, 1, h, w).expand(1, x.shape[1], h, w)
+
+
+def captum_perturbation(fwd, x, req):
+    """One Captum 0.8 perturbation method, as perturbation-bench.js asks for it; returns (attributions, rows run)."""
+    from captum.attr import FeatureAblation, FeaturePermutation, KernelShap, Lime, Occlusion, ShapleyValueSampling
+    from captum._utils.models.linear_model import SkLearnLinearRegression
+
+    rows = [0]
+
+    def counted(b):
+        rows[0] += b.shape[0]
+        return fwd(b)
+
+    if req.get("batch"):
+        x = torch.from_numpy(np.load(req["batch"]))
+    ppe = req["ppe"]
+    mask = grid_mask(x, req["grid"]) if req.get("grid") else None
+    m = req["method"]
+    with torch.no_grad():
+        if m == "occlusion":
+            a = Occlusion(counted).attribute(x, sliding_window_shapes=tuple(req["window"]), strides=1, target=0, perturbations_per_eval=ppe)
+        elif m == "feature-ablation":
+            a = FeatureAblation(counted).attribute(x, feature_mask=mask, target=0, perturbations_per_eval=ppe)
+        elif m == "feature-permutation":
+            a = FeaturePermutation(counted).attribute(x, feature_mask=mask, target=0, perturbations_per_eval=ppe)
+        elif m == "shapley-sampling":
+            a = ShapleyValueSampling(counted).attribute(x, feature_mask=mask, n_samples=req["samples"], target=0, perturbations_per_eval=ppe)
+        elif m == "kernel-shap":
+            a = KernelShap(counted).attribute(x, feature_mask=mask, n_samples=req["samples"], target=0, perturbations_per_eval=ppe)
+        elif m == "lime":
+            a = Lime(counted, interpretable_model=SkLearnLinearRegression()).attribute(x, feature_mask=mask, n_samples=req["samples"], target=0, perturbations_per_eval=ppe)
+        else:
+            raise KeyError(m)
+    return a, rows[0]
+
+
 def serve():
     captum_ig = None
     src = os.environ.get("CAPTUM_SRC")
@@ -207,6 +249,13 @@ def serve():
                 out["error"] = "not timed: CAPTUM_SRC is not set"
             else:
                 a = captum_ig(fn).attribute(x, target=0, n_steps=req["steps"], method="gausslegendre", internal_batch_size=req["ibs"])
+                if req.get("save"):
+                    np.save(req["save"], a.detach().numpy().astype(np.float32))
+        elif op == "perturb":
+            if not src:
+                out["error"] = "not timed: CAPTUM_SRC is not set"
+            else:
+                a, out["rows"] = captum_perturbation(fwd, x, req)
                 if req.get("save"):
                     np.save(req["save"], a.detach().numpy().astype(np.float32))
         else:

@@ -30,14 +30,14 @@
  *   node bench/ig-bench.js [--quick]   (--quick: the shipped models only)
  */
 'use strict';
-const { execFileSync, spawn, fork, spawnSync } = require('node:child_process');
+const { execFileSync, fork, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
 
 const root = path.resolve(__dirname, '..');
-const python = '/usr/bin/python3';
+const { python, pythonWorker, median, min, fmt, ratio } = require('./common');
+
 const EMB = '/embedding/Gather_output_0';
 
 const MODELS = [
@@ -152,29 +152,6 @@ function nodeWorker(spec) {
     });
   return { ready: ask(null), ask, stop: () => child.kill() };
 }
-
-function pythonWorker() {
-  const env = { ...process.env, BENCH_THREADS: String(os.cpus().length) };
-  const child = spawn(python, [path.join(__dirname, 'bench_models.py'), 'serve'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
-  const lines = readline.createInterface({ input: child.stdout });
-  const queue = [];
-  lines.on('line', (l) => queue.shift()?.(JSON.parse(l)));
-  const ask = (req) =>
-    new Promise((resolve) => {
-      queue.push(resolve);
-      if (req) child.stdin.write(JSON.stringify(req) + '\n');
-    });
-  return { ready: ask(null), ask, stop: () => child.kill() };
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const min = (xs) => Math.min(...xs);
-function fmt(ms) {
-  if (ms === undefined) return 'not timed';
-  if (ms < 0.1) return `${(ms * 1000).toFixed(1)} µs`;
-  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
-}
-const ratio = (ours, theirs) => (theirs === undefined ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(2)}x faster` : `${(ours / theirs).toFixed(2)}x slower`);
 
 async function benchModel(m, py) {
   const w = nodeWorker(m);
