@@ -160,6 +160,38 @@ describe('a tree ensemble', () => {
     }
   });
 
+  test('an input narrower than the features its trees split on is refused before onnxruntime runs (the declared width is open)', async () => {
+    const g = new GraphBuilder('open');
+    const x = g.input('x', DataType.FLOAT, ['N', 'F']);
+    g.output(
+      g.op(
+        'TreeEnsembleRegressor',
+        [x],
+        {
+          n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [3, 0, 0],
+          nodes_values: Attr.floats([0.5, 0, 0]), nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'],
+          nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
+          target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
+        },
+        { domain: 'ai.onnx.ml', output: 'y' },
+      ),
+      DataType.FLOAT,
+      ['N', 1],
+    );
+    const ex = new Explainer(runtime, makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] }));
+    try {
+      expect(ex.summary.inputs[0].minFeatures).toBe(4);
+      await expect(explainWith(ex, { x: f32([1, 3]) }, { method: 'kernel-shap', target: 'sum' })).rejects.toThrow(
+        "input 'x' has 3 features (shape [1, 3]), but the model's trees split on feature 3: it needs at least 4",
+      );
+      const r = await explainWith(ex, { x: f32([1, 4]) }, { method: 'feature-ablation', target: 'sum' });
+      // x3 = 0.5 <= 0.5: leaf 1; ablated to 0, still leaf 1
+      expect(Array.from(r.attributions.x.data)).toEqual([0, 0, 0, 0]);
+    } finally {
+      await ex.release();
+    }
+  });
+
   test('compiled to tensor ops (comparisons, as Hummingbird writes trees) it is named by the comparison, not its Shape reads', () => {
     const g = new GraphBuilder('compiled');
     const x = g.input('x', DataType.FLOAT, ['N', 2]);

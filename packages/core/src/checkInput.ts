@@ -34,4 +34,10 @@ export function checkInput(declared: TensorSummary, given: { dtype: string; shap
       `input '${declared.name}' expects shape ${showShape(want)}, got ${showShape(given.shape)}`,
     );
   }
+  const width = given.shape[given.shape.length - 1];
+  if (declared.minFeatures !== undefined && width < declared.minFeatures) {
+    throw new InputMismatchError(
+      `input '${declared.name}' has ${width} features (shape ${showShape(given.shape)}), but the model's trees split on feature ${declared.minFeatures - 1}: it needs at least ${declared.minFeatures}`,
+    );
+  }
 }

@@ -7,12 +7,39 @@ import { toNumber } from './onnx/int64';
 import { dataTypeName, elementCount, tensorDims } from './onnx/tensor';
 import { typeShape, normalizeDomain, type Dim } from './onnx/graph';
 import { forEachGraphIn } from './onnx/walk';
+import { attrInts, attrStrings } from './onnx/attributes';
 
 export interface TensorSummary {
   name: string;
   /** 'float32', 'int64', ... or a description for non-tensor types ('sequence', 'map'). */
   type: string;
   shape?: Dim[];
+  /**
+   * For an input a tree ensemble (ai.onnx.ml) reads directly: the features
+   * its trees split on need a last axis at least this wide. Declared shapes
+   * often leave it open ([?, ?]); onnxruntime then fails inside the kernel.
+   */
+  minFeatures?: number;
+}
+
+const TREE_OPS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble']);
+
+/** The widest feature index + 1 each graph input's tree-ensemble readers split on. */
+function treeFeatureWidths(model: ModelProto): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of model.graph?.node ?? []) {
+    if (normalizeDomain(n.domain) !== 'ai.onnx.ml' || !TREE_OPS.has(n.opType ?? '')) continue;
+    const ids = attrInts(n, 'nodes_featureids') ?? [];
+    const modes = attrStrings(n, 'nodes_modes');
+    let width = 0;
+    // leaves carry a feature id too (0 by convention): only branches read one
+    ids.forEach((f, i) => {
+      if (!modes || modes[i] !== 'LEAF') width = Math.max(width, f + 1);
+    });
+    const x = n.input?.[0];
+    if (x && width) out.set(x, Math.max(out.get(x) ?? 0, width));
+  }
+  return out;
 }
 
 export interface ModelSummary {
@@ -46,6 +73,7 @@ function describeValue(v: ValueInfoProto): TensorSummary {
 export function summarizeModel(model: ModelProto): ModelSummary {
   const graph = model.graph ?? {};
   const initNames = new Set((graph.initializer ?? []).map((t) => t.name));
+  const treeWidths = treeFeatureWidths(model);
   const opCounts: Record<string, number> = {};
   let nodeCount = 0;
   forEachGraphIn(graph, (g) => {
@@ -63,7 +91,11 @@ export function summarizeModel(model: ModelProto): ModelSummary {
     description: model.docString || undefined,
     metadata: (model.metadataProps ?? []).map((e) => ({ key: e.key ?? '', value: e.value ?? '' })),
     opsets: (model.opsetImport ?? []).map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version) })),
-    inputs: (graph.input ?? []).filter((v) => !initNames.has(v.name)).map(describeValue),
+    inputs: (graph.input ?? []).filter((v) => !initNames.has(v.name)).map((v) => {
+      const d = describeValue(v);
+      const width = treeWidths.get(d.name);
+      return width ? { ...d, minFeatures: width } : d;
+    }),
     outputs: (graph.output ?? []).map(describeValue),
     opCounts,
     nodeCount,
