@@ -8,11 +8,10 @@ import {
   perturbationSetup,
   replacements,
   features,
-  evaluate,
+  evaluateBlocks,
   spreadFeatures,
   perturbationResult,
   rowOf,
-  blocks,
   type PerturbationOptions,
   type PerturbationResultExtras,
 } from './perturbation';
@@ -26,20 +25,14 @@ export async function featureAblation(explainer: Explainer, inputs: Record<strin
   const feats = features(setup, opts.featureMask);
   const base = replacements(setup, opts.baselines);
   // per example: the example itself, then one row per feature removed
-  const { starts, count, exampleOf } = blocks(feats.map((f) => f.count + 1));
-  const values = await evaluate(
+  const { values, starts, count } = await evaluateBlocks(
     setup,
-    {
-      count,
-      example: exampleOf,
-      perturb: (j, name, row) => {
-        const e = exampleOf(j);
-        const f = j - starts[e] - 1;
-        if (f < 0) return;
-        const ids = feats[e].ids[name];
-        const from = rowOf(base[name], e, row.length) as Float32Array;
-        for (let i = 0; i < ids.length; i++) if (ids[i] === f) (row as Float32Array)[i] = from[i];
-      },
+    feats.map((f) => f.count + 1),
+    (e, k, name, row) => {
+      if (k === 0) return;
+      const ids = feats[e].ids[name];
+      const from = rowOf(base[name], e, row.length) as Float32Array;
+      for (let i = 0; i < ids.length; i++) if (ids[i] === k - 1) (row as Float32Array)[i] = from[i];
     },
     opts,
     'feature ablation',

@@ -9,7 +9,7 @@ import type { Tensor } from '../runtime';
 import {
   perturbationSetup,
   features,
-  evaluate,
+  evaluateBlocks,
   spreadFeatures,
   perturbationResult,
   rowOf,
@@ -46,25 +46,20 @@ export async function featurePermutation(explainer: Explainer, inputs: Record<st
   }
   const { uniform } = randomSource(opts.seed ?? 1);
   const perms = Array.from({ length: M }, () => shuffle(batch, uniform));
-  // rows: the examples themselves, then per feature one row per example
-  const count = batch * (M + 1);
-  const values = await evaluate(
+  // per example: itself, then one row per feature taken from another example
+  const { values, starts, count } = await evaluateBlocks(
     setup,
-    {
-      count,
-      example: (j) => j % batch,
-      perturb: (j, name, row) => {
-        const f = Math.floor(j / batch) - 1;
-        if (f < 0) return;
-        const ids = feats[0].ids[name];
-        const donor = rowOf(feeds[name].data, perms[f][j % batch], row.length) as Float32Array;
-        for (let i = 0; i < ids.length; i++) if (ids[i] === f) (row as Float32Array)[i] = donor[i];
-      },
+    new Array(batch).fill(M + 1),
+    (e, k, name, row) => {
+      if (k === 0) return;
+      const ids = feats[0].ids[name];
+      const donor = rowOf(feeds[name].data, perms[k - 1][e], row.length) as Float32Array;
+      for (let i = 0; i < ids.length; i++) if (ids[i] === k - 1) (row as Float32Array)[i] = donor[i];
     },
     opts,
     'feature permutation',
   );
-  const outputs = values.slice(0, batch);
-  const perFeature = Array.from({ length: batch }, (_, e) => Float64Array.from({ length: M }, (_, f) => outputs[e] - values[(f + 1) * batch + e]));
+  const outputs = Float64Array.from(starts, (s) => values[s]);
+  const perFeature = starts.map((s, e) => Float64Array.from({ length: M }, (_, f) => outputs[e] - values[s + 1 + f]));
   return perturbationResult('feature-permutation', setup, opts, spreadFeatures(setup, feats, perFeature), outputs, count, perFeature);
 }

@@ -20,13 +20,12 @@ import {
   perturbationSetup,
   replacements,
   features,
-  evaluate,
+  evaluateBlocks,
   spreadFeatures,
   perturbationResult,
   rowOf,
   rowsLike,
   applyCoalition,
-  blocks,
   type PerturbationOptions,
   type PerturbationResultExtras,
 } from './perturbation';
@@ -131,21 +130,15 @@ export async function kernelShap(explainer: Explainer, inputs: Record<string, Te
   const { uniform } = randomSource(opts.seed ?? 1);
   const plans = feats.map((f) => coalitions(f.count, opts.samples ?? 2 * f.count + 2048, uniform));
   // per example: x, then K rows of the empty coalition, then K rows per coalition
-  const { starts, count, exampleOf } = blocks(plans.map((p) => 1 + K * (1 + p.on.length)));
-  const values = await evaluate(
+  const { values, starts, count } = await evaluateBlocks(
     setup,
-    {
-      count,
-      example: exampleOf,
-      perturb: (j, name, row) => {
-        const e = exampleOf(j);
-        const r = j - starts[e] - 1;
-        if (r < 0) return;
-        const c = Math.floor(r / K);
-        const from = removed(e, r % K, name, row.length);
-        if (c === 0) (row as Float32Array).set(from as Float32Array);
-        else applyCoalition(row, feats[e].ids[name], plans[e].on[c - 1], from);
-      },
+    plans.map((p) => 1 + K * (1 + p.on.length)),
+    (e, k, name, row) => {
+      if (k === 0) return;
+      const c = Math.floor((k - 1) / K);
+      const from = removed(e, (k - 1) % K, name, row.length);
+      if (c === 0) (row as Float32Array).set(from as Float32Array);
+      else applyCoalition(row, feats[e].ids[name], plans[e].on[c - 1], from);
     },
     opts,
     'kernel shap',

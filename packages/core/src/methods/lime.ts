@@ -15,12 +15,11 @@ import {
   perturbationSetup,
   replacements,
   features,
-  evaluate,
+  evaluateBlocks,
   spreadFeatures,
   perturbationResult,
   rowOf,
   applyCoalition,
-  blocks,
   type PerturbationOptions,
   type PerturbationResultExtras,
 } from './perturbation';
@@ -60,17 +59,11 @@ export async function lime(explainer: Explainer, inputs: Record<string, Tensor>,
   const samples = feats.map((f) =>
     Array.from({ length: n }, (_, s) => (s === 0 ? new Uint8Array(f.count).fill(1) : Uint8Array.from({ length: f.count }, () => (uniform() < 0.5 ? 1 : 0)))),
   );
-  const { starts, count, exampleOf } = blocks(feats.map(() => n));
-  const values = await evaluate(
+  const { values, starts, count } = await evaluateBlocks(
     setup,
-    {
-      count,
-      example: exampleOf,
-      perturb: (j, name, row) => {
-        const e = exampleOf(j);
-        const s = j - starts[e];
-        if (s > 0) applyCoalition(row, feats[e].ids[name], samples[e][s], rowOf(base[name], e, row.length));
-      },
+    feats.map(() => n),
+    (e, k, name, row) => {
+      if (k > 0) applyCoalition(row, feats[e].ids[name], samples[e][k], rowOf(base[name], e, row.length));
     },
     opts,
     'lime',

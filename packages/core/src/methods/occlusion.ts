@@ -11,7 +11,7 @@ import { imageAxes } from './featureMask';
 import {
   perturbationSetup,
   replacements,
-  evaluate,
+  evaluateBlocks,
   perturbationResult,
   rowOf,
   type PerturbationOptions,
@@ -100,18 +100,13 @@ export async function occlusion(explainer: Explainer, inputs: Record<string, Ten
   const base = replacements(setup, opts.baselines);
   // per example: the example itself, then one row per window
   const per = windows.length + 1;
-  const values = await evaluate(
+  const { values } = await evaluateBlocks(
     setup,
-    {
-      count: batch * per,
-      example: (j) => Math.floor(j / per),
-      perturb: (j, name, row) => {
-        const k = (j % per) - 1;
-        if (k < 0 || windows[k].name !== name) return;
-        const size = row.length;
-        const from = rowOf(base[name], Math.floor(j / per), size) as Float32Array;
-        for (const i of windows[k].cover) (row as Float32Array)[i] = from[i];
-      },
+    new Array(batch).fill(per),
+    (e, k, name, row) => {
+      if (k === 0 || windows[k - 1].name !== name) return;
+      const from = rowOf(base[name], e, row.length) as Float32Array;
+      for (const i of windows[k - 1].cover) (row as Float32Array)[i] = from[i];
     },
     opts,
     'occlusion',

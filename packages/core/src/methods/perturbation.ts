@@ -174,6 +174,35 @@ export async function evaluate(setup: PerturbationSetup, rows: PerturbedRows, op
   return selected;
 }
 
+/**
+ * The usual layout of a method's rows: example after example, `sizes[e]` rows
+ * for example e, row k of example e made by `perturb(e, k, name, row)` from a
+ * copy of the example. Returns F per row, and where each example's rows start.
+ */
+export async function evaluateBlocks(
+  setup: PerturbationSetup,
+  sizes: number[],
+  perturb: (e: number, k: number, name: string, row: TypedArray) => void,
+  opts: CommonOptions,
+  phase: string,
+): Promise<{ values: Float64Array; starts: number[]; count: number }> {
+  const { starts, count, exampleOf } = blocks(sizes);
+  const values = await evaluate(
+    setup,
+    {
+      count,
+      example: exampleOf,
+      perturb: (j, name, row) => {
+        const e = exampleOf(j);
+        perturb(e, j - starts[e], name, row);
+      },
+    },
+    opts,
+    phase,
+  );
+  return { values, starts, count };
+}
+
 /** Spreads each example's feature values over the elements of its features (Captum's return shape). */
 export function spreadFeatures(setup: PerturbationSetup, feats: ExampleFeatures[], values: Float64Array[]): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};

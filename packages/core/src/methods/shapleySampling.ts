@@ -12,11 +12,10 @@ import {
   perturbationSetup,
   replacements,
   features,
-  evaluate,
+  evaluateBlocks,
   spreadFeatures,
   perturbationResult,
   rowOf,
-  blocks,
   type PerturbationOptions,
   type PerturbationResultExtras,
 } from './perturbation';
@@ -59,24 +58,18 @@ export async function shapleySampling(explainer: Explainer, inputs: Record<strin
     return out;
   });
   // per example: x, the baseline, then for each order the M-1 inner prefixes
-  const { starts, count, exampleOf } = blocks(feats.map((f) => 2 + n * Math.max(0, f.count - 1)));
-  const values = await evaluate(
+  const { values, starts, count } = await evaluateBlocks(
     setup,
-    {
-      count,
-      example: exampleOf,
-      perturb: (j, name, row) => {
-        const e = exampleOf(j);
-        const k = j - starts[e];
-        if (k === 0) return;
-        const ids = feats[e].ids[name];
-        const from = rowOf(base[name], e, row.length) as Float32Array;
-        // row k >= 2: order t, prefix s (features of rank < s are on)
-        const inner = feats[e].count - 1;
-        const t = k === 1 ? -1 : Math.floor((k - 2) / inner);
-        const s = k === 1 ? 0 : ((k - 2) % inner) + 1;
-        for (let i = 0; i < ids.length; i++) if (t < 0 || ranks[e][t][ids[i]] >= s) (row as Float32Array)[i] = from[i];
-      },
+    feats.map((f) => 2 + n * Math.max(0, f.count - 1)),
+    (e, k, name, row) => {
+      if (k === 0) return;
+      const ids = feats[e].ids[name];
+      const from = rowOf(base[name], e, row.length) as Float32Array;
+      // row k >= 2: order t, prefix s (features of rank < s are on)
+      const inner = feats[e].count - 1;
+      const t = k === 1 ? -1 : Math.floor((k - 2) / inner);
+      const s = k === 1 ? 0 : ((k - 2) % inner) + 1;
+      for (let i = 0; i < ids.length; i++) if (t < 0 || ranks[e][t][ids[i]] >= s) (row as Float32Array)[i] = from[i];
     },
     opts,
     'shapley sampling',
