@@ -10,5 +10,6 @@ export * from './labels';
 export * from './grad';
 export * from './runtime';
 export * from './methods';
+export * from './trees';
 export * from './viz';
 export * from './io/npy';

@@ -30,7 +30,8 @@ function treeFeatureWidths(model: ModelProto): Map<string, number> {
   for (const n of model.graph?.node ?? []) {
     if (normalizeDomain(n.domain) !== 'ai.onnx.ml' || !TREE_OPS.has(n.opType ?? '')) continue;
     const ids = attrInts(n, 'nodes_featureids') ?? [];
-    const modes = attrStrings(n, 'nodes_modes');
+    // TreeEnsemble (opset 5) keeps its leaves apart: every node is a branch
+    const modes = n.opType === 'TreeEnsemble' ? undefined : attrStrings(n, 'nodes_modes');
     let width = 0;
     // leaves carry a feature id too (0 by convention): only branches read one
     ids.forEach((f, i) => {

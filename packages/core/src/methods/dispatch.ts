@@ -21,6 +21,7 @@ import { shapleySampling, SHAPLEY_SAMPLES } from './shapleySampling';
 import { kernelShap, type KernelShapOptions, type KernelShapExtras } from './kernelShap';
 import { lime, LIME_SAMPLES, type LimeOptions, type LimeExtras } from './lime';
 import type { PerturbationOptions, PerturbationResultExtras } from './perturbation';
+import { treeShap, type TreeShapOptions, type TreeShapExtras } from './treeShap';
 
 export type ExplainOptions = IntegratedGradientsOptions &
   Omit<NoiseTunnelOptions, 'baselines'> &
@@ -28,7 +29,8 @@ export type ExplainOptions = IntegratedGradientsOptions &
   Omit<PerturbationOptions, 'baselines'> &
   Partial<Pick<OcclusionOptions, 'window' | 'strides'>> &
   Pick<KernelShapOptions, 'background'> &
-  Pick<LimeOptions, 'kernelWidth' | 'ridge'> & {
+  Pick<LimeOptions, 'kernelWidth' | 'ridge'> &
+  Pick<TreeShapOptions, 'algorithm' | 'treeOutput'> & {
     method?: MethodName;
     /** Grad-CAM's convolution layer (an intermediate tensor name). */
     layer?: string;
@@ -39,7 +41,8 @@ export type ExplainResult = AttributionResult &
   Partial<Pick<GradCamResult, 'heatmap'>> &
   Partial<PerturbationResultExtras> &
   Partial<Omit<KernelShapExtras, 'delta' | 'baselineOutputs'>> &
-  Partial<LimeExtras>;
+  Partial<LimeExtras> &
+  Partial<Pick<TreeShapExtras, 'algorithm' | 'treeOutput' | 'covers'>>;
 
 /** Options particular to some methods (the common ones, target, output, at, ..., every method reads). */
 export type MethodOptionName =
@@ -56,7 +59,9 @@ export type MethodOptionName =
   | 'background'
   | 'seed'
   | 'kernelWidth'
-  | 'ridge';
+  | 'ridge'
+  | 'algorithm'
+  | 'treeOutput';
 
 /** What each particular option means, with its default where all methods share one: the help the front ends show, from one place. */
 export const METHOD_OPTIONS: Record<MethodOptionName, { help: string; default?: string | number }> = {
@@ -78,10 +83,12 @@ export const METHOD_OPTIONS: Record<MethodOptionName, { help: string; default?: 
     help: 'which elements go together: elements (each alone), grid:RxC (image cells), slic:N (about N superpixels per image), or integer ids shaped like one input row (ids 0..M-1, none skipped)',
     default: 'elements',
   },
-  background: { help: "rows removed features take in turn, outputs averaged (shap's background data): K rows shaped like the input's" },
+  background: { help: "background rows shaped like the input's, [K, ...]: removed features take each in turn, outputs averaged (shap's background data)" },
   seed: { help: 'seed of every random draw (noise, orders, coalitions, samples): the same seed gives the same result', default: 1 },
   kernelWidth: { help: 'width of the exponential kernel on the cosine distance from the example', default: 0.25 },
   ridge: { help: 'ridge penalty of the surrogate fit (0: weighted least squares)', default: 0 },
+  algorithm: { help: 'interventional (over background rows; the default with a background) or path-dependent (under the trees\' node covers; the default without)' },
+  treeOutput: { help: 'raw: the trees\' summed scores before post_transform (a margin); probability: the score output after it, exact by enumeration', default: 'raw' },
 };
 
 export interface MethodSpec {
@@ -189,6 +196,13 @@ export const METHOD_TABLE = {
     summary: "a locally weighted linear surrogate over random feature subsets; its coefficients, with the fit's R^2",
     options: ['samples', 'featureMask', 'baselines', 'kernelWidth', 'ridge', 'seed'],
     run: (ex, x, o) => lime(ex, x, o as LimeOptions),
+  },
+  'tree-shap': {
+    label: 'TreeSHAP',
+    family: 'tree',
+    summary: "exact Shapley values of a tree ensemble (ai.onnx.ml), read from its trees: interventional over a background set, or path-dependent under the trees' covers",
+    options: ['background', 'algorithm', 'treeOutput'],
+    run: (ex, x, o) => treeShap(ex, x, o as TreeShapOptions),
   },
 } as const satisfies Record<string, MethodSpec>;
 

@@ -131,8 +131,12 @@ export class Explainer {
     return batch;
   }
 
-  /** Checks the given inputs against the model and returns the batch size. */
-  validate(inputs: Record<string, Tensor>): number {
+  /**
+   * Checks the given inputs against the model and returns the batch size.
+   * `missingValues`: NaN inputs are allowed (a tree ensemble sends them down
+   * its missing-value track); infinities never are.
+   */
+  validate(inputs: Record<string, Tensor>, { missingValues = false } = {}): number {
     for (const declared of this.summary.inputs) {
       const t = inputs[declared.name];
       if (!t) throw new Error(`no value given for input '${declared.name}'; the model's inputs are ${this.summary.inputs.map((i) => i.name).join(', ')}`);
@@ -140,7 +144,7 @@ export class Explainer {
       if (t.type === 'float32' || t.type === 'float64') {
         const d = t.data as Float32Array;
         for (let i = 0; i < d.length; i++) {
-          if (!Number.isFinite(d[i])) throw new Error(`input '${declared.name}' holds ${d[i]} at flat index ${i}: attributions need finite inputs`);
+          if (!Number.isFinite(d[i]) && !(missingValues && Number.isNaN(d[i]))) throw new Error(`input '${declared.name}' holds ${d[i]} at flat index ${i}: attributions need finite inputs`);
         }
       }
     }

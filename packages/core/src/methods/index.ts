@@ -24,4 +24,5 @@ export * from './featurePermutation';
 export * from './shapleySampling';
 export * from './kernelShap';
 export * from './lime';
+export * from './treeShap';
 export * from './batchLayout';
