@@ -9,6 +9,13 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import * as jpeg from 'jpeg-js';
 import { NodeExplainer, readInputFile, parseNpy, type ExplainOptions } from '@onnx-explain/node';
+import { parseNpy as parseNpyCore, type Tensor } from '@onnx-explain/core';
+
+/** A .npy file as a core Tensor. */
+const readInputFileSync = (file: string): Tensor => {
+  const a = parseNpyCore(new Uint8Array(fs.readFileSync(file)), file);
+  return { type: a.dtype as Tensor['type'], dims: a.shape, data: a.data };
+};
 import { repoRoot, tmpDir } from './helpers/ort';
 import { relL2 } from './grad/fd';
 import { encodeNpy } from '@onnx-explain/core';
@@ -282,7 +289,7 @@ test('a tree ensemble end to end: the gradient methods refuse it naming the ones
   fs.writeFileSync(model, encodeModel(makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] })));
   const input = path.join(dir, 'stump_x.npy');
   fs.writeFileSync(input, encodeNpy({ data: Float32Array.from([0.2, 0.9]), shape: [1, 2], dtype: 'float32' }));
-  const refused = cli('attribute', model, '--input', input, '--target', 'sum', '--quiet');
+  const refused = cli('attribute', model, '--input', input, '--target', 'sum', '--method', 'ig', '--quiet');
   expect(refused.code).toBe(1);
   expect(refused.err).toMatch(/piecewise constant: .* explain it with a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime\n$/);
   expect(cli('inspect', model).out).toContain('explain it with a method that only runs the model: occlusion, feature-ablation');
@@ -292,6 +299,52 @@ test('a tree ensemble end to end: the gradient methods refuse it naming the ones
   expect(r.code).toBe(0);
   // y = 1 if x1 <= 0.5 else 3; at x = (0.2, 0.9) from the zero baseline only x1 matters: 3 - 1
   expect(JSON.parse(fs.readFileSync(json, 'utf8')).attributions.data).toEqual([0, 2]);
+});
+
+describe('tree-shap on a tree ensemble (test/fixtures/trees)', () => {
+  const meta = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/trees/trees.json'), 'utf8')).models.xgb_binary_nan;
+  const rows = (rs: (number | null)[][]) => ({ data: Float32Array.from(rs.flat().map((v) => (v === null ? NaN : v))), shape: [rs.length, rs[0].length], dtype: 'float32' as const });
+  const x = path.join(dir, 'xgb_rows.npy');
+  const bg = path.join(dir, 'xgb_background.npy');
+  beforeAll(() => {
+    fs.writeFileSync(x, encodeNpy(rows(meta.rows.slice(0, 2))));
+    fs.writeFileSync(bg, encodeNpy(rows(meta.background)));
+  });
+  const model = 'test/fixtures/trees/xgb_binary_nan.onnx';
+
+  test('with a background: interventional, the JSON equals the library, efficiency holds; missing values in the input are taken', async () => {
+    const json = path.join(dir, 'treeshap.json');
+    const r = cli('attribute', model, '--input', x, '--method', 'tree-shap', '--background', bg, '--target', '1', '--json', json, '--quiet');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('method     tree-shap, read from the trees (interventional, raw scores), no gradients\n');
+    expect(r.out).toContain("the trees' raw scores (before post_transform) ('probabilities')");
+    const got = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const ex = await NodeExplainer.load(path.join(repoRoot, model), { device: 'cpu' });
+    try {
+      const want = await ex.explain({ x: readInputFileSync(x) }, { method: 'tree-shap', background: readInputFileSync(bg), target: 1 });
+      expect(got.attributions.data).toEqual(Array.from(want.attributions.x.data as Float32Array));
+      expect(got.algorithm).toBe('interventional');
+      got.delta.forEach((d: number) => expect(Math.abs(d)).toBeLessThan(1e-5));
+    } finally {
+      await ex.release();
+    }
+  });
+
+  test('by default (auto): tree-shap, path-dependent under the trees\' own covers, and it says why', () => {
+    const r = cli('attribute', model, '--input', x, '--quiet');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('method     tree-shap, read from the trees (path-dependent, raw scores, node covers from hitrates), no gradients (auto: a tree ensemble: exact Shapley values from its trees)');
+  });
+
+  test('--output probability: exact by enumeration; path-dependent refuses it', () => {
+    const ok = cli('attribute', model, '--input', x, '--method', 'tree-shap', '--background', bg, '--output', 'probability', '--quiet');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain('(interventional, probability scores)');
+    const no = cli('attribute', model, '--input', x, '--method', 'tree-shap', '--algorithm', 'path-dependent', '--output', 'probability', '--quiet');
+    expect(no.code).toBe(1);
+    expect(no.err).toBe("onnx-explain: the probability output's values are exact by enumeration against background rows: use algorithm 'interventional' with a background\n");
+  });
 });
 
 test('feature permutation over a batch file: each example gets the drop from its features taken from another', async () => {

@@ -23,6 +23,7 @@ import {
   METHOD_TABLE,
   METHOD_OPTIONS,
   methodsReading,
+  chooseMethod,
   type MethodOptionName,
   type Tensor,
   type IntegrationMethod,
@@ -143,12 +144,15 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
       baselines = a.at && (b.type === 'int64' || b.type === 'int32') ? { inputs: { ...feeds, [explainer.summary.inputs[0].name]: b } } : b;
     }
     const perturbation = await perturbationArgs(a);
+    // 'auto' is resolved here, so the report can say what was chosen and why
+    const chosen = a.method === 'auto' ? chooseMethod(explainer.explainer, { output: a.outputName, ...perturbation }) : undefined;
+    const method = chosen?.method ?? (a.method as MethodName);
     const bar = progressBar(!a.quiet && process.stderr.isTTY === true);
     const started = Date.now();
     let result: ExplainResult;
     try {
       result = await explainer.explain(feeds, {
-        method: a.method,
+        method,
         target: parseTarget(a.target),
         output: a.outputName,
         steps: a.steps,
@@ -156,8 +160,8 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
         integration: a.integration,
         baselines,
         internalBatchSize: a.batchSize,
-        at: a.method === 'grad-cam' ? undefined : a.at,
-        layer: a.method === 'grad-cam' ? a.at : undefined,
+        at: method === 'grad-cam' ? undefined : a.at,
+        layer: method === 'grad-cam' ? a.at : undefined,
         gradients: a.gradients,
         samples: a.samples,
         stdev: a.stdev,
@@ -174,12 +178,18 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
     if (labels && unnamed.length) throw new Error(`${a.labels ? `labels file '${a.labels}'` : "the model's metadata labels"} names ${labels.length} class${labels.length === 1 ? '' : 'es'}; class ${unnamed[0]} has no name`);
     const lines = [
       `model      ${a.model} (${explainer.device})`,
-      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, ${gradientsText(result)}`,
+      `method     ${result.method}${result.steps ? `, ${stepsText(result)}` : ''}, ${gradientsText(result)}${chosen && chosen.method !== 'ig' ? ` (auto: ${chosen.why})` : ''}`,
       // which output, when there is a choice, and why that one
-      `target     ${describeTarget(result, labels)}${explainer.summary.outputs.length > 1 ? `; output '${printable(result.outputName)}'${a.outputName ? '' : ' (the first floating-point output)'}` : ''}`,
+      `target     ${describeTarget(result, labels)}${
+        result.method === 'tree-shap'
+          ? `; the trees' ${result.treeOutput === 'raw' ? 'raw scores (before post_transform)' : 'score output'} ('${printable(result.outputName)}')`
+          : explainer.summary.outputs.length > 1
+            ? `; output '${printable(result.outputName)}'${a.outputName ? '' : ' (the first floating-point output)'}`
+            : ''
+      }`,
     ];
     if (result.delta) {
-      const gap = result.method === 'kernel-shap' ? 'F(x) - E[F(background)]' : 'F(x) - F(baseline)';
+      const gap = result.method === 'kernel-shap' || result.algorithm === 'interventional' ? 'F(x) - E[F(background)]' : result.algorithm === 'path-dependent' ? 'F(x) - E[F] under the covers' : 'F(x) - F(baseline)';
       lines.push(`delta      ${result.delta.map((d) => d.toExponential(2)).join(', ')}  (sum of attributions ${result.sum.map((v) => v.toFixed(4)).join(', ')}; ${gap} ${result.outputs.map((v, i) => (v - (result.baselineOutputs?.[i] ?? 0)).toFixed(4)).join(', ')})`);
     }
     lines.push(...perturbationLines(result));
@@ -250,7 +260,11 @@ export async function main(argv: string[]): Promise<void> {
           .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file (.npy, .json, .png, .jpg), or NAME=FILE for a model with several inputs (the ones not attributed are held fixed); repeatable' })
           .option('target', { type: 'string', describe: 'class index N, a full index i,j,k over the non-batch axes, or sum; default: the top class' })
           .option('output-name', { type: 'string', describe: 'the model output to explain (default: the first)' })
-          .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: `attribution method: ${METHODS.map((m) => `${m} (${METHOD_TABLE[m].label})`).join(', ')}` })
+          .option('method', {
+            choices: ['auto', ...METHODS] as const,
+            default: 'auto' as MethodName | 'auto',
+            describe: `attribution method: auto (ig where the output has a gradient; for a model without one, tree-shap for a tree ensemble, else kernel-shap), ${METHODS.map((m) => `${m} (${METHOD_TABLE[m].label})`).join(', ')}`,
+          })
           .option('steps', {
             type: 'string',
             default: '50',
@@ -276,6 +290,8 @@ export async function main(argv: string[]): Promise<void> {
           .option('feature-mask', { type: 'string', describe: help('featureMask', 'elements (default), grid:RxC, slic:N, or a file (.npy/.json) of integer ids shaped like one input row, 0..M-1') })
           .option('background', { type: 'string', describe: help('background', 'a file (.npy/.json) of background rows, [K, ...input row]; removed features take each in turn') })
           .option('seed', { type: 'number', coerce: positiveInt('seed', 2 ** 32 - 1), describe: help('seed') })
+          .option('output', { choices: ['raw', 'probability'] as const, describe: help('treeOutput') })
+          .option('algorithm', { choices: ['interventional', 'path-dependent'] as const, describe: help('algorithm') })
           .option('kernel-width', { type: 'number', coerce: finite('kernel-width', { positive: true }), describe: help('kernelWidth') })
           .option('ridge', { type: 'number', coerce: finite('ridge'), describe: help('ridge') })
           .option('labels', { type: 'string', describe: "class names: a text file with one per line, or JSON (a list, or {index: name}); default: the model's metadata when it has them" })

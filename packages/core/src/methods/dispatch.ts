@@ -7,6 +7,9 @@
  */
 import type { Tensor } from '../runtime';
 import type { Explainer } from './explainer';
+import { gradientCoverage } from '../grad/coverage';
+import { locateForest } from '../trees/locate';
+import { hitrateCovers } from '../trees/shapley';
 import type { AttributionResult } from './common';
 import { integratedGradients, type IntegratedGradientsOptions, type IntegratedGradientsResult } from './integratedGradients';
 import { saliency } from './saliency';
@@ -31,7 +34,8 @@ export type ExplainOptions = IntegratedGradientsOptions &
   Pick<KernelShapOptions, 'background'> &
   Pick<LimeOptions, 'kernelWidth' | 'ridge'> &
   Pick<TreeShapOptions, 'algorithm' | 'treeOutput'> & {
-    method?: MethodName;
+    /** A method of the table, or 'auto' (see chooseMethod). */
+    method?: MethodName | 'auto';
     /** Grad-CAM's convolution layer (an intermediate tensor name). */
     layer?: string;
   };
@@ -215,8 +219,28 @@ export function methodsReading(option: MethodOptionName): MethodName[] {
   return METHODS.filter((m) => (METHOD_TABLE[m].options as readonly MethodOptionName[]).includes(option));
 }
 
+/**
+ * What method 'auto' runs: Integrated Gradients where the output has a
+ * gradient (by graph, or by finite differences when an op lacks a rule);
+ * for a model piecewise constant in its inputs, TreeSHAP when it is one
+ * tree ensemble that TreeSHAP can read and has what it needs (a background,
+ * or node covers), else KernelSHAP. With why, for the front ends to say.
+ */
+export function chooseMethod(explainer: Explainer, opts: ExplainOptions = {}): { method: MethodName; why: string } {
+  const coverage = gradientCoverage(explainer.model, { output: opts.output });
+  if (!coverage.piecewiseConstant.length) return { method: 'ig', why: 'the output has a gradient' };
+  let located;
+  try {
+    located = locateForest(explainer.model);
+  } catch (e) {
+    return { method: 'kernel-shap', why: `no gradient, and tree-shap cannot read it (${(e as Error).message.split(':')[0]})` };
+  }
+  if (opts.background || hitrateCovers(located.forest)) return { method: 'tree-shap', why: 'a tree ensemble: exact Shapley values from its trees' };
+  return { method: 'kernel-shap', why: 'a tree ensemble, but tree-shap needs a background set or node covers, and neither is given' };
+}
+
 export async function explainWith(explainer: Explainer, inputs: Record<string, Tensor>, opts: ExplainOptions = {}): Promise<ExplainResult> {
-  const method = opts.method ?? 'ig';
+  const method = opts.method === 'auto' ? chooseMethod(explainer, opts).method : opts.method ?? 'ig';
   const spec: MethodSpec | undefined = (METHOD_TABLE as Record<string, MethodSpec>)[method];
   if (!spec) throw new Error(`unknown method '${method as string}'; use one of ${METHODS.join(', ')}`);
   return spec.run(explainer, inputs, opts);

@@ -22,7 +22,7 @@ import type { Explainer, CommonOptions } from './explainer';
 import type { AttributionResult } from './common';
 import { cloneModel } from '../onnx/codec';
 import { locateForest, type LocatedForest } from '../trees/locate';
-import { interventionalTreeShap, pathDependentTreeShap, expectedRawScores, countedCovers, type TargetValues } from '../trees/shapley';
+import { interventionalTreeShap, pathDependentTreeShap, expectedRawScores, countedCovers, hitrateCovers, type TargetValues } from '../trees/shapley';
 import { rawScores, forestScores } from '../trees/evaluate';
 import type { Forest } from '../trees/forest';
 import { rowSize, asFloat32 } from './tensors';
@@ -50,21 +50,6 @@ export interface TreeShapExtras {
 
 /** Most features a probability explanation enumerates the coalitions of (2^12 forest evaluations per background row). */
 export const MAX_ENUMERATED = 12;
-
-/** Hit rates usable as covers: positive at every root, each branch's children adding up to it. */
-function hitrateCovers(forest: Forest): Float64Array[] | undefined {
-  const out: Float64Array[] = [];
-  for (const tree of forest.trees) {
-    const c = tree.cover;
-    if (!c || !(c[tree.root] > 0)) return undefined;
-    for (let n = 0; n < c.length; n++) {
-      if (!(c[n] >= 0)) return undefined;
-      if (tree.yes[n] >= 0 && Math.abs(c[tree.yes[n]] + c[tree.no[n]] - c[n]) > 1e-6 * c[n]) return undefined;
-    }
-    out.push(c);
-  }
-  return out;
-}
 
 /** Rows (as float64 arrays) of the tensor the trees split on, for model inputs given batch first. */
 async function treeRows(explainer: Explainer, located: LocatedForest, feeds: Record<string, Tensor>): Promise<Float64Array[]> {

@@ -222,3 +222,19 @@ export function countedCovers(forest: Forest, rows: ArrayLike<number>[]): Float6
     return c;
   });
 }
+
+/** Hit rates usable as covers: positive at every root, each branch's children adding up to it. */
+export function hitrateCovers(forest: Forest): Float64Array[] | undefined {
+  const out: Float64Array[] = [];
+  for (const tree of forest.trees) {
+    const c = tree.cover;
+    if (!c || !(c[tree.root] > 0)) return undefined;
+    for (let n = 0; n < c.length; n++) {
+      if (!(c[n] >= 0)) return undefined;
+      if (tree.yes[n] >= 0 && Math.abs(c[tree.yes[n]] + c[tree.no[n]] - c[n]) > 1e-6 * c[n]) return undefined;
+    }
+    out.push(c);
+  }
+  return out;
+}
+

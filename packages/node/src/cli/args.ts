@@ -47,7 +47,7 @@ export interface AttributeArgs {
   input: string[];
   target?: string;
   outputName?: string;
-  method: MethodName;
+  method: MethodName | 'auto';
   steps: number | 'auto';
   tolerance?: number;
   integration: IntegrationMethod;
@@ -68,6 +68,8 @@ export interface AttributeArgs {
   seed?: number;
   kernelWidth?: number;
   ridge?: number;
+  output?: 'raw' | 'probability';
+  algorithm?: 'interventional' | 'path-dependent';
   maxEvaluations?: number;
   labels?: string;
   vocab?: string;
@@ -146,7 +148,7 @@ export function readVocab(text: string, file: string): Map<number, string> {
   return out;
 }
 
-/** The perturbation methods' options from --window, --stride, --feature-mask, --background, --seed, --kernel-width and --ridge. */
+/** The perturbation and tree methods' options from --window, --stride, --feature-mask, --background, --seed, --kernel-width, --ridge, --output and --algorithm. */
 export async function perturbationArgs(a: AttributeArgs): Promise<Partial<ExplainOptions>> {
   const whole = (v: string | undefined, flag: string) => {
     const xs = parseList(v, flag);
@@ -166,5 +168,7 @@ export async function perturbationArgs(a: AttributeArgs): Promise<Partial<Explai
   if (a.seed !== undefined) out.seed = a.seed;
   if (a.kernelWidth !== undefined) out.kernelWidth = a.kernelWidth;
   if (a.ridge !== undefined) out.ridge = a.ridge;
+  if (a.output !== undefined) out.treeOutput = a.output;
+  if (a.algorithm !== undefined) out.algorithm = a.algorithm;
   return out;
 }

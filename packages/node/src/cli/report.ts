@@ -103,6 +103,7 @@ export function stepsText(r: ExplainResult): string {
 
 /** Where the gradients came from, or, for the perturbation methods, how many times the model ran. */
 export function gradientsText(r: ExplainResult): string {
+  if (r.method === 'tree-shap') return `read from the trees (${r.algorithm}, ${r.treeOutput} scores${r.covers ? `, node covers from ${r.covers}` : ''}), no gradients`;
   if (r.gradientSource === 'none') return `no gradients: the model ran ${r.evaluations ?? '?'} times`;
   return `gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.fdReason ? ` (${r.fdReason})` : ''}${r.lowered ? ` (through ${printable(describeLowered(r.lowered))}, lowered to standard ops)` : ''}`;
 }
@@ -156,6 +157,9 @@ export function resultJson(r: ExplainResult, extra: Record<string, unknown>) {
     intercept: r.intercept,
     exact: r.exact,
     coalitions: r.coalitions,
+    algorithm: r.algorithm,
+    treeOutput: r.treeOutput,
+    covers: r.covers,
   };
 }
 

@@ -28,6 +28,7 @@ import {
   METHODS,
   METHOD_TABLE,
   METHOD_OPTIONS,
+  chooseMethod,
 } from '@onnx-explain/core';
 import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
 // Every string from the model or the user reaches the page through these (text nodes, never markup).
@@ -143,9 +144,9 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
   // image masks (grid, superpixels) do not carry over to a model whose input is no image
   const mask = $<HTMLInputElement>('feature-mask');
   if (k.kind !== 'image' && /^(grid|slic):/.test(mask.value.trim())) mask.value = 'elements';
-  // a model no gradient explains starts on a method that only runs it
+  // a model no gradient explains starts on what 'auto' would run for it (tree-shap for a readable tree ensemble, else kernel-shap)
   if (cov.piecewiseConstant.length && METHOD_TABLE[$<HTMLSelectElement>('method').value as MethodName]?.family === 'gradient') {
-    $<HTMLSelectElement>('method').value = 'kernel-shap';
+    $<HTMLSelectElement>('method').value = chooseMethod(state.explainer!).method;
     $('method').dispatchEvent(new Event('change'));
   }
   $('model-info').hidden = false;
@@ -410,6 +411,7 @@ function numberList(v: string, field: string): number[] {
 
 /** Where the attributions' gradients came from, or how many times a perturbation method ran the model; and its own checks. */
 function howText(r: ExplainResult): string {
+  if (r.method === 'tree-shap') return `read from the trees (${r.algorithm}, ${r.treeOutput} scores${r.covers ? `, node covers from ${r.covers}` : ''})`;
   if (r.gradientSource === 'none') {
     const extra = r.r2 ? `, surrogate R² ${r.r2[0].toFixed(3)}` : r.exact ? `, ${r.coalitions![0]} coalitions${r.exact[0] ? ' (all: exact Shapley values)' : ' (sampled)'}` : '';
     return `no gradients: the model ran ${r.evaluations} times${extra}`;
