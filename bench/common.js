@@ -31,4 +31,59 @@ function fmt(ms) {
 }
 const ratio = (ours, theirs) => (theirs === undefined ? '-' : theirs >= ours ? `${(theirs / ours).toFixed(2)}x faster` : `${(ours / theirs).toFixed(2)}x slower`);
 
-module.exports = { python, pythonWorker, median, min, fmt, ratio };
+/** 100 regression trees of depth 5 over 30 features, thresholds around `x`'s values (xorshift, seed 7). */
+function treeEnsemble(core, x) {
+  let s = 7;
+  const uniform = () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return ((s >>> 0) + 0.5) / 4294967296;
+  };
+  const at = { treeids: [], nodeids: [], featureids: [], values: [], modes: [], truenodeids: [], falsenodeids: [] };
+  const targets = { treeids: [], nodeids: [], ids: [], weights: [] };
+  for (let t = 0; t < 100; t++) {
+    for (let n = 0; n < 63; n++) {
+      at.treeids.push(t);
+      at.nodeids.push(n);
+      if (n < 31) {
+        const f = Math.floor(uniform() * 30);
+        at.featureids.push(f);
+        at.values.push(x[f] * (0.7 + 0.6 * uniform()));
+        at.modes.push('BRANCH_LEQ');
+        at.truenodeids.push(2 * n + 1);
+        at.falsenodeids.push(2 * n + 2);
+      } else {
+        at.featureids.push(0);
+        at.values.push(0);
+        at.modes.push('LEAF');
+        at.truenodeids.push(0);
+        at.falsenodeids.push(0);
+        targets.treeids.push(t);
+        targets.nodeids.push(n);
+        targets.ids.push(0);
+        targets.weights.push(uniform() - 0.5);
+      }
+    }
+  }
+  const g = new core.GraphBuilder('trees');
+  const input = g.input('features', core.DataType.FLOAT, ['N', 30]);
+  const attrs = {
+    n_targets: 1,
+    nodes_treeids: at.treeids,
+    nodes_nodeids: at.nodeids,
+    nodes_featureids: at.featureids,
+    nodes_values: core.Attr.floats(at.values),
+    nodes_modes: at.modes,
+    nodes_truenodeids: at.truenodeids,
+    nodes_falsenodeids: at.falsenodeids,
+    target_treeids: targets.treeids,
+    target_nodeids: targets.nodeids,
+    target_ids: targets.ids,
+    target_weights: core.Attr.floats(targets.weights),
+  };
+  g.output(g.op('TreeEnsembleRegressor', [input], attrs, { domain: 'ai.onnx.ml', output: 'score' }), core.DataType.FLOAT, ['N', 1]);
+  return core.makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
+}
+
+module.exports = { python, pythonWorker, median, min, fmt, ratio, treeEnsemble };

@@ -36,68 +36,13 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { python, pythonWorker, median, min, fmt, ratio } = require('./common');
+const { python, pythonWorker, median, min, fmt, ratio, treeEnsemble } = require('./common');
 
 const root = path.resolve(__dirname, '..');
 const ROUNDS = 5;
 const PPE = [1, 16, 64];
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-/** 100 regression trees of depth 5 over 30 features, thresholds around `x`'s values (xorshift, seed 7). */
-function treeEnsemble(core, x) {
-  let s = 7;
-  const uniform = () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return ((s >>> 0) + 0.5) / 4294967296;
-  };
-  const at = { treeids: [], nodeids: [], featureids: [], values: [], modes: [], truenodeids: [], falsenodeids: [] };
-  const targets = { treeids: [], nodeids: [], ids: [], weights: [] };
-  for (let t = 0; t < 100; t++) {
-    for (let n = 0; n < 63; n++) {
-      at.treeids.push(t);
-      at.nodeids.push(n);
-      if (n < 31) {
-        const f = Math.floor(uniform() * 30);
-        at.featureids.push(f);
-        at.values.push(x[f] * (0.7 + 0.6 * uniform()));
-        at.modes.push('BRANCH_LEQ');
-        at.truenodeids.push(2 * n + 1);
-        at.falsenodeids.push(2 * n + 2);
-      } else {
-        at.featureids.push(0);
-        at.values.push(0);
-        at.modes.push('LEAF');
-        at.truenodeids.push(0);
-        at.falsenodeids.push(0);
-        targets.treeids.push(t);
-        targets.nodeids.push(n);
-        targets.ids.push(0);
-        targets.weights.push(uniform() - 0.5);
-      }
-    }
-  }
-  const g = new core.GraphBuilder('trees');
-  const input = g.input('features', core.DataType.FLOAT, ['N', 30]);
-  const attrs = {
-    n_targets: 1,
-    nodes_treeids: at.treeids,
-    nodes_nodeids: at.nodeids,
-    nodes_featureids: at.featureids,
-    nodes_values: core.Attr.floats(at.values),
-    nodes_modes: at.modes,
-    nodes_truenodeids: at.truenodeids,
-    nodes_falsenodeids: at.falsenodeids,
-    target_treeids: targets.treeids,
-    target_nodeids: targets.nodeids,
-    target_ids: targets.ids,
-    target_weights: core.Attr.floats(targets.weights),
-  };
-  g.output(g.op('TreeEnsembleRegressor', [input], attrs, { domain: 'ai.onnx.ml', output: 'score' }), core.DataType.FLOAT, ['N', 1]);
-  return core.makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
-}
 
 /** Eight rows: the sample scaled by 0.8, 0.85, ..., 1.15 (feature permutation shuffles among them). */
 function batchOf(t) {

@@ -40,7 +40,8 @@ export interface PerturbationSetup {
 }
 
 export async function perturbationSetup(explainer: Explainer, inputs: Record<string, Tensor>, opts: CommonOptions): Promise<PerturbationSetup> {
-  const batch = explainer.validate(inputs);
+  // NaN inputs are missing values, which a model may take (a tree ensemble's missing-value track); an output made NaN by them is refused with the result
+  const batch = explainer.validate(inputs, { missingValues: true });
   const { target, classes } = await explainer.resolveTarget(inputs, opts, batch, 'forward');
   const engine = await explainer.engine(inputs, opts, target, 'forward');
   const feeds = await explainer.modelFeeds(engine, inputs);
@@ -85,7 +86,8 @@ export function rowsLike(value: ReplacementValue, x: Tensor, count: number, what
     const from = (rows === 1 ? 0 : r) * per;
     for (let i = 0; i < per; i++) {
       const v = src[from + i];
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new RangeError(`${what} holds ${v} at flat index ${from + i}`);
+      // rows of data may hold missing values (NaN), never infinities
+      if (typeof v === 'number' && !Number.isFinite(v) && !Number.isNaN(v)) throw new RangeError(`${what} holds ${v} at flat index ${from + i}`);
       put(out, r * per + i, v);
     }
   }
