@@ -6,6 +6,7 @@ skl2onnx nor onnxmltools):
   rf_classifier.onnx     sklearn RandomForestClassifier, 3 classes, 8 trees of depth 4, 6 features:
                          TreeEnsembleClassifier, BRANCH_LEQ, class_weights = leaf class shares / n_trees
                          (skl2onnx), post_transform NONE.
+  rf_zipmap.onnx         the same forest with its probabilities through a ZipMap, as skl2onnx writes by default.
   gb_regressor.onnx      sklearn GradientBoostingRegressor, 20 trees of depth 3, learning rate 0.1:
                          TreeEnsembleRegressor, base_values = [init mean], weights = lr * leaf value.
   gb_binary.onnx         sklearn GradientBoostingClassifier (binary), 15 trees of depth 3: one class id (0),
@@ -107,6 +108,14 @@ def add_xgb_booster(nodes, booster, class_of_tree=lambda t: 0):
                 nodes.branch(t, n, f, float(np.float32(node["split_condition"])), "BRANCH_LT", node["yes"], node["no"], int(node["missing"] == node["yes"]), hits=float(node.get("cover", 1)))
 
 
+def zipmap_type():
+    """seq(map(int64, float)), ZipMap's output (onnx 1.12's helper has no map type maker)."""
+    t = onnx.TypeProto()
+    t.sequence_type.elem_type.map_type.key_type = TensorProto.INT64
+    t.sequence_type.elem_type.map_type.value_type.tensor_type.elem_type = TensorProto.FLOAT
+    return t
+
+
 def data(rng, n, d, missing=0.0):
     x = rng.normal(size=(n, d)).astype(np.float32)
     if missing:
@@ -132,6 +141,16 @@ def main():
     node = helper.make_node("TreeEnsembleClassifier", ["x"], ["label", "probabilities"], name="rf", domain="ai.onnx.ml",
                             classlabels_int64s=[0, 1, 2], post_transform="NONE", **nodes.attrs("class"))
     onnx.save(model_with(node, 6, [helper.make_tensor_value_info("label", TensorProto.INT64, [None]), helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 3])]), os.path.join(OUT, "rf_classifier.onnx"))
+    # as skl2onnx writes a classifier by default: the probabilities through a ZipMap, a list of {class: probability}
+    zipmap = helper.make_node("ZipMap", ["probabilities"], ["output_probability"], name="zipmap", domain="ai.onnx.ml", classlabels_int64s=[0, 1, 2])
+    node.output[1] = "probabilities"
+    graph = helper.make_graph([node, zipmap], "rf_zipmap", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 6])],
+                              [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
+                               helper.make_value_info("output_probability", zipmap_type())])
+    zm = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)], producer_name="make_tree_models.py")
+    zm.ir_version = 8
+    onnx.checker.check_model(zm)
+    onnx.save(zm, os.path.join(OUT, "rf_zipmap.onnx"))
     xs, bg = X[:4], X[100:116]
     meta["rf_classifier"] = {"rows": rows(xs), "background": rows(bg), "library": rf.predict_proba(xs).tolist(), "library_output": "predict_proba"}
 

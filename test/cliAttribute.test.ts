@@ -291,8 +291,8 @@ test('a tree ensemble end to end: the gradient methods refuse it naming the ones
   fs.writeFileSync(input, encodeNpy({ data: Float32Array.from([0.2, 0.9]), shape: [1, 2], dtype: 'float32' }));
   const refused = cli('attribute', model, '--input', input, '--target', 'sum', '--method', 'ig', '--quiet');
   expect(refused.code).toBe(1);
-  expect(refused.err).toMatch(/piecewise constant: .* explain it with a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime\n$/);
-  expect(cli('inspect', model).out).toContain('explain it with a method that only runs the model: occlusion, feature-ablation');
+  expect(refused.err).toMatch(/piecewise constant: .* explain it with tree-shap \(exact, read from the trees\) or a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime\n$/);
+  expect(cli('inspect', model).out).toContain('explain it with tree-shap (exact, read from the trees) or a method that only runs the model: occlusion, feature-ablation');
   const json = path.join(dir, 'stump.json');
   const r = cli('attribute', model, '--input', input, '--target', 'sum', '--method', 'kernel-shap', '--json', json, '--quiet');
   expect(r.err).toBe('');

@@ -146,7 +146,7 @@ describe('a tree ensemble', () => {
     expect(c.piecewiseConstant).toEqual([{ opType: 'TreeEnsembleRegressor', domain: 'ai.onnx.ml', nodes: ['TreeEnsembleRegressor_node'] }]);
     const why = piecewiseConstantReason(c)!;
     expect(why).toBe(
-      "output 'y' depends on 'x' only through ai.onnx.ml::TreeEnsembleRegressor (TreeEnsembleRegressor_node), which is piecewise constant: the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; explain it with a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime",
+      "output 'y' depends on 'x' only through ai.onnx.ml::TreeEnsembleRegressor (TreeEnsembleRegressor_node), which is piecewise constant: the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; explain it with tree-shap (exact, read from the trees) or a method that only runs the model: occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime",
     );
     const ex = new Explainer(runtime, model);
     try {

@@ -316,3 +316,21 @@ test("a model whose trees read their features through an op that mixes them is r
     await ex.release();
   }
 });
+
+test("a classifier whose probabilities go through a ZipMap (skl2onnx's default) is explained from its trees, as the same forest without it", async () => {
+  const zipped = new Explainer(runtime, load('rf_zipmap'));
+  const plain = new Explainer(runtime, load('rf_classifier'));
+  try {
+    const rows = rowsOf(meta.rf_classifier.rows);
+    const background = rowsOf(meta.rf_classifier.background);
+    const a = await explainWith(zipped, { x: tensorOf(rows) }, { method: 'auto', background: tensorOf(background) });
+    const b = await treeShap(plain, { x: tensorOf(rows) }, { background: tensorOf(background) });
+    expect(a.method).toBe('tree-shap');
+    expect(a.outputName).toBe('probabilities');
+    expect(Array.from(a.attributions.x.data)).toEqual(Array.from(b.attributions.x.data));
+    expect(a.classes).toEqual(b.classes);
+  } finally {
+    await zipped.release();
+    await plain.release();
+  }
+});

@@ -8,6 +8,7 @@ import { dataTypeName, elementCount, tensorDims } from './onnx/tensor';
 import { typeShape, normalizeDomain, type Dim } from './onnx/graph';
 import { forEachGraphIn } from './onnx/walk';
 import { attrInts, attrStrings } from './onnx/attributes';
+import { TREE_ENSEMBLE_OPS } from './trees/readForest';
 
 export interface TensorSummary {
   name: string;
@@ -22,13 +23,12 @@ export interface TensorSummary {
   minFeatures?: number;
 }
 
-const TREE_OPS = new Set(['TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'TreeEnsemble']);
 
 /** The widest feature index + 1 each graph input's tree-ensemble readers split on. */
 function treeFeatureWidths(model: ModelProto): Map<string, number> {
   const out = new Map<string, number>();
   for (const n of model.graph?.node ?? []) {
-    if (normalizeDomain(n.domain) !== 'ai.onnx.ml' || !TREE_OPS.has(n.opType ?? '')) continue;
+    if (normalizeDomain(n.domain) !== 'ai.onnx.ml' || !TREE_ENSEMBLE_OPS.includes(n.opType ?? '')) continue;
     const ids = attrInts(n, 'nodes_featureids') ?? [];
     // TreeEnsemble (opset 5) keeps its leaves apart: every node is a branch
     const modes = n.opType === 'TreeEnsemble' ? undefined : attrStrings(n, 'nodes_modes');

@@ -5,6 +5,7 @@
  * before anything runs: a tensor is taken to be floating point unless the
  * model's type information says otherwise.
  */
+import { TREE_ENSEMBLE_OPS } from '../trees/readForest';
 import type { ModelProto } from '../onnx/types';
 import { GraphIndex, opsetVersion, normalizeDomain, nodeDependencies } from '../onnx/graph';
 import { isFloatType } from './emitter';
@@ -185,7 +186,9 @@ export function piecewiseConstantReason(r: CoverageReport): string | undefined {
   if (!r.piecewiseConstant.length) return undefined;
   return (
     `output '${r.output}' depends on ${r.wrt.map((w) => `'${w}'`).join(', ')} only through ${describeOps(r.piecewiseConstant)}, which ${r.piecewiseConstant.length > 1 || r.piecewiseConstant[0].nodes.length > 1 ? 'are' : 'is'} piecewise constant: ` +
-    `the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; explain it with a method that only runs the model: ${MODEL_ONLY_METHODS.join(', ')}`
+    `the output's gradient is zero almost everywhere, so neither graph gradients nor finite differences explain it; ` +
+    (r.piecewiseConstant.some((o) => o.domain === 'ai.onnx.ml' && TREE_ENSEMBLE_OPS.includes(o.opType)) ? 'explain it with tree-shap (exact, read from the trees) or ' : 'explain it with ') +
+    `a method that only runs the model: ${MODEL_ONLY_METHODS.join(', ')}`
   );
 }
 
