@@ -218,6 +218,34 @@ maybe('perturbation methods from the page: occlusion on the image model, kernel-
   await page.close();
 }, 600000);
 
+maybe('a tree ensemble opened from a file starts on tree-shap and computes what Node computes', async () => {
+  const page = await openPage('wasm');
+  const file = path.join(repoRoot, 'test/fixtures/trees/gb_regressor.onnx');
+  await page.setInputFiles('#model-file', file);
+  await page.waitForSelector('#input-section:not([hidden]) #tabular-values');
+  // no gradient: the method list opened on what 'auto' picks for it
+  expect(await page.$eval('#method', (e) => (e as HTMLSelectElement).value)).toBe('tree-shap');
+  expect(await page.$eval('#model-info', (e) => e.textContent)).toContain('explain it with tree-shap (exact, read from the trees)');
+  const row = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/trees/trees.json'), 'utf8')).models.gb_regressor.rows[0] as number[];
+  await page.fill('#tabular-values', row.join(', '));
+  const before = await page.evaluate(() => window.__onnxExplain.runs);
+  await page.click('#run');
+  await page.waitForFunction((n) => window.__onnxExplain.runs > n || !!window.__onnxExplain.error, before, { timeout: 60000 });
+  const state = await page.evaluate(() => window.__onnxExplain);
+  if (state.error) throw new Error(`the page failed: ${state.error}`);
+  const got = state.lastResult as { method: string; attributions: number[] };
+  expect(got.method).toBe('tree-shap');
+  expect(await page.$eval('#summary', (e) => e.textContent)).toContain('read from the trees (path-dependent, raw scores, node covers from hitrates)');
+  const ex = await NodeExplainer.load(file, { device: 'cpu' });
+  try {
+    const want = await ex.explain({ x: { type: 'float32', dims: [1, row.length], data: Float32Array.from(row) } }, { method: 'tree-shap' });
+    expect(got.attributions).toEqual(Array.from(want.attributions.x.data as Float32Array));
+  } finally {
+    await ex.release();
+  }
+  await page.close();
+}, 300000);
+
 maybe('WebGPU: the image model on the WebGPU EP when Chromium offers an adapter', async () => {
   const page = await openPage('auto');
   const ep = await page.evaluate(() => window.__onnxExplain.ep);
