@@ -334,3 +334,88 @@ test("a classifier whose probabilities go through a ZipMap (skl2onnx's default) 
     await plain.release();
   }
 });
+
+describe('every spelling the reader knows, against onnxruntime', () => {
+  /** Two trees of depth 2 over 3 features with the given modes, targets and attributes. */
+  function regressor(opts: { modes: string[]; aggregate?: string; transform?: string; targets?: number; asTensor?: boolean; classifier?: 'strings' | 'ints' }) {
+    const g = new GraphBuilder('spellings');
+    const x = g.input('x', DataType.FLOAT, ['N', 3]);
+    const targets = opts.targets ?? 1;
+    // per tree: node 0 splits on f0 (mode 0), node 1 on f1 (mode 1), leaves 2, 3, 4
+    const modes = [0, 1].flatMap((t) => [opts.modes[t * 2], opts.modes[t * 2 + 1], 'LEAF', 'LEAF', 'LEAF']);
+    const values = [0.25, 0.5, 0, 0, 0, 1, -0.5, 0, 0, 0];
+    const spread = [0, 1].flatMap((t) => [2, 3, 4].flatMap((n) => Array.from({ length: targets }, (_, k) => 0.5 + t - n * 0.7 + k * 0.9)));
+    // PROBIT takes a probability: scores kept inside (0, 1)
+    const weights = opts.transform === 'PROBIT' ? spread.map((v) => 0.2 + 0.05 * v) : spread;
+    const prefix = opts.classifier ? 'class' : 'target';
+    const attrs: Record<string, unknown> = {
+      nodes_treeids: [0, 0, 0, 0, 0, 1, 1, 1, 1, 1],
+      nodes_nodeids: [0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
+      nodes_featureids: [0, 1, 0, 0, 0, 2, 1, 0, 0, 0],
+      nodes_modes: modes,
+      nodes_truenodeids: [1, 2, 0, 0, 0, 1, 2, 0, 0, 0],
+      nodes_falsenodeids: [4, 3, 0, 0, 0, 4, 3, 0, 0, 0],
+      nodes_missing_value_tracks_true: [1, 0, 0, 0, 0, 0, 1, 0, 0, 0],
+      [`${prefix}_treeids`]: [0, 1].flatMap((t) => [2, 3, 4].flatMap(() => new Array(targets).fill(t))),
+      [`${prefix}_nodeids`]: [0, 1].flatMap(() => [2, 3, 4].flatMap((n) => new Array(targets).fill(n))),
+      [`${prefix}_ids`]: [0, 1].flatMap(() => [2, 3, 4].flatMap(() => Array.from({ length: targets }, (_, k) => k))),
+      post_transform: opts.transform ?? 'NONE',
+    };
+    if (opts.asTensor) {
+      attrs.nodes_values_as_tensor = makeTensor('', Float32Array.from(values), [values.length]);
+      attrs[`${prefix}_weights_as_tensor`] = makeTensor('', Float32Array.from(weights), [weights.length]);
+    } else {
+      attrs.nodes_values = Attr.floats(values);
+      attrs[`${prefix}_weights`] = Attr.floats(weights);
+    }
+    if (opts.classifier === 'strings') attrs.classlabels_strings = Array.from({ length: targets }, (_, k) => `class ${k}`);
+    else if (opts.classifier === 'ints') attrs.classlabels_int64s = Array.from({ length: targets }, (_, k) => k);
+    else {
+      attrs.n_targets = targets;
+      attrs.aggregate_function = opts.aggregate ?? 'SUM';
+      attrs.base_values = Attr.floats(Array.from({ length: targets }, (_, k) => 0.1 * (k + 1)));
+    }
+    const outs = opts.classifier ? ['label', 'scores'] : ['scores'];
+    g.opN(opts.classifier ? 'TreeEnsembleClassifier' : 'TreeEnsembleRegressor', [x], outs.length, attrs as never, { domain: 'ai.onnx.ml', outputs: outs });
+    if (opts.classifier) g.output('label', opts.classifier === 'strings' ? DataType.STRING : DataType.INT64, ['N']);
+    g.output('scores', DataType.FLOAT, ['N', targets]);
+    return makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
+  }
+  const rows = [[0.1, 0.5, 2], [0.25, 0.7, -1], [NaN, 0.4, 1], [0.3, NaN, 0.5], [1, 0.5, -0.5], [-2, 3, 1]].map((r) => Float32Array.from(r));
+  // (PROBIT of a score outside (0, 1) is NaN on both sides)
+  const ulps = (a: number, b: number) => (a === b || (Number.isNaN(a) && Number.isNaN(b)) ? 0 : Math.abs(a - b) / (Math.abs(b) * 2 ** -23));
+
+  test.each([
+    ['GT and GTE, SUM', { modes: ['BRANCH_GT', 'BRANCH_GTE', 'BRANCH_GT', 'BRANCH_GTE'] }],
+    ['EQ and NEQ, AVERAGE', { modes: ['BRANCH_EQ', 'BRANCH_NEQ', 'BRANCH_NEQ', 'BRANCH_EQ'], aggregate: 'AVERAGE' }],
+    ['LT and LEQ, MIN over 2 targets', { modes: ['BRANCH_LT', 'BRANCH_LEQ', 'BRANCH_LEQ', 'BRANCH_LT'], aggregate: 'MIN', targets: 2 }],
+    ['MAX over 2 targets, thresholds and weights as tensors', { modes: ['BRANCH_LEQ', 'BRANCH_GT', 'BRANCH_LT', 'BRANCH_GTE'], aggregate: 'MAX', targets: 2, asTensor: true }],
+    ['SOFTMAX_ZERO over 3 targets', { modes: ['BRANCH_LEQ', 'BRANCH_LEQ', 'BRANCH_LEQ', 'BRANCH_LEQ'], transform: 'SOFTMAX_ZERO', targets: 3 }],
+    ['PROBIT over 2 targets', { modes: ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_LEQ', 'BRANCH_LT'], transform: 'PROBIT', targets: 2 }],
+    ['LOGISTIC over 2 targets', { modes: ['BRANCH_LEQ', 'BRANCH_LT', 'BRANCH_LEQ', 'BRANCH_LT'], transform: 'LOGISTIC', targets: 2 }],
+    ['a classifier with string labels, SOFTMAX', { modes: ['BRANCH_LEQ', 'BRANCH_GT', 'BRANCH_LEQ', 'BRANCH_GT'], transform: 'SOFTMAX', targets: 3, classifier: 'strings' as const }],
+  ])('%s', async (_, opts) => {
+    const model = regressor(opts);
+    const forest = forestOf(model);
+    const want = await ort(model, rows, 'scores');
+    rows.forEach((r, i) => {
+      const got = Array.from(forestScores(forest, r));
+      // raw sums bit for bit; a transform may differ in the last bit (glibc's expf/logf are not correctly rounded)
+      got.forEach((v, j) => expect(ulps(v, want[i][j])).toBeLessThanOrEqual(opts.transform && opts.transform !== 'NONE' ? 1 : 0));
+    });
+    // most scores are numbers (a case of NaNs alone would check nothing)
+    expect(want.flat().filter(Number.isFinite).length).toBeGreaterThan(want.flat().length / 2);
+    if (opts.classifier === 'strings') expect(forest.classLabels).toEqual(['class 0', 'class 1', 'class 2']);
+  });
+
+  test('MIN and MAX do not add up: tree-shap refuses them, naming the aggregate', async () => {
+    const ex = new Explainer(runtime, regressor({ modes: ['BRANCH_LEQ', 'BRANCH_LEQ', 'BRANCH_LEQ', 'BRANCH_LEQ'], aggregate: 'MAX' }));
+    try {
+      await expect(treeShap(ex, { x: tensorOf(rows) }, { background: tensorOf(rows), target: 0 })).rejects.toThrow(
+        "TreeEnsembleRegressor 'TreeEnsembleRegressor_node': aggregate_function MAX does not add the trees up, so TreeSHAP's per-tree values do not apply; explain it with kernel-shap",
+      );
+    } finally {
+      await ex.release();
+    }
+  });
+});
