@@ -305,6 +305,21 @@ test("a model whose trees read their features through an op that mixes them is r
       const want = await bruteInterventional(model, rows[e], background, 0);
       r.featureAttributions[e].forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(1e-6));
     }
+    // a constant first (2 - x) is followed too
+    const flipped = cloneModel(model);
+    const scaler = flipped.graph!.node![0];
+    scaler.opType = 'Sub';
+    scaler.domain = '';
+    scaler.attribute = [];
+    flipped.graph!.initializer!.push(makeTensor('two', Float32Array.of(2), []));
+    scaler.input = ['two', 'x'];
+    const fx = new Explainer(runtime, flipped);
+    const rf = await treeShap(fx, { x: tensorOf(rows) }, { background: tensorOf(background), target: 0 });
+    for (let e = 0; e < 2; e++) {
+      const want = await bruteInterventional(flipped, rows[e], background, 0);
+      rf.featureAttributions[e].forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThan(1e-6));
+    }
+    await fx.release();
     // the same trees behind a Normalizer (which mixes the features) are refused
     const mixed = cloneModel(model);
     mixed.graph!.node![0].opType = 'Normalizer';

@@ -51,15 +51,18 @@ export function locateForest(model: ModelProto): LocatedForest {
     const p = producer.get(t);
     if (!p) throw new Error(`the trees read '${t}', which neither a graph input nor a node makes`);
     const key = normalizeDomain(p.domain) ? `${normalizeDomain(p.domain)}::${p.opType}` : p.opType ?? '';
-    const others = (p.input ?? []).slice(1).filter(Boolean);
+    // the varying operand: the first, or for arithmetic with the constant first (2 * x), the second
+    const operands = (p.input ?? []).filter(Boolean);
+    const varying = ARITHMETIC.has(key) && operands.length === 2 && constants.has(operands[0]) ? operands[1] : operands[0];
+    const others = operands.filter((o) => o !== varying);
     const perFeature = PER_FEATURE.has(key) || (ARITHMETIC.has(key) && others.every((o) => constants.has(o)));
-    if (!perFeature || constants.has(p.input![0])) {
+    if (!perFeature || constants.has(varying)) {
       throw new Error(
         `the trees read their features through ${key} ('${p.name || p.output![0]}'), which ${ARITHMETIC.has(key) ? 'combines two tensors' : 'may mix features'}: tree-shap can only follow ops that act on each feature alone; explain the model with kernel-shap`,
       );
     }
     prefix.unshift(p);
-    t = p.input![0];
+    t = varying;
   }
   const scores = node.opType === 'TreeEnsembleClassifier' ? node.output![1] : node.output![0];
   if (!scores) throw new Error(`${forest.node} has no score output`);
