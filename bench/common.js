@@ -86,4 +86,15 @@ function treeEnsemble(core, x) {
   return core.makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
 }
 
-module.exports = { python, pythonWorker, median, min, fmt, ratio, treeEnsemble };
+/** Relative L2 distance of a from b. */
+function relL2(a, b) {
+  let d = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += (a[i] - b[i]) ** 2;
+    n += b[i] ** 2;
+  }
+  return Math.sqrt(d / n);
+}
+
+module.exports = { python, pythonWorker, median, min, fmt, ratio, treeEnsemble, relL2 };

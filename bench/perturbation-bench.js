@@ -36,7 +36,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { python, pythonWorker, median, min, fmt, ratio, treeEnsemble } = require('./common');
+const { python, pythonWorker, median, min, fmt, ratio, treeEnsemble, relL2 } = require('./common');
 
 const root = path.resolve(__dirname, '..');
 const ROUNDS = 5;
@@ -50,16 +50,6 @@ function batchOf(t) {
   const data = new Float32Array(8 * per);
   for (let r = 0; r < 8; r++) for (let i = 0; i < per; i++) data[r * per + i] = t.data[i] * (0.8 + 0.05 * r);
   return { type: 'float32', dims: [8, ...t.dims.slice(1)], data };
-}
-
-function relL2(a, b) {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
 }
 
 async function main() {

@@ -23,22 +23,12 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
-const { median, min, fmt, treeEnsemble } = require('./common');
+const { median, min, fmt, treeEnsemble, relL2 } = require('./common');
 
 const root = path.resolve(__dirname, '..');
 const ROUNDS = 5;
 const ROWS = 16;
 const now = () => Number(process.hrtime.bigint()) / 1e6;
-
-function relL2(a, b) {
-  let d = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    d += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(d / n);
-}
 
 async function main() {
   const core = require(path.join(root, 'packages/core/dist'));
