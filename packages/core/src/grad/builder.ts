@@ -13,6 +13,7 @@ import { nodeLabel } from '../onnx/attributes';
 import { makeValueInfo } from '../onnx/builder';
 import { Emitter, GradientError, isFloatType } from './emitter';
 import { differentiablePaths, ruleFor } from './paths';
+import type { RuleSet } from './ruleSets';
 import { explainedOutput } from '../inspect';
 import type { ShapeTable, SymDim } from './shapes';
 import './rules';
@@ -40,6 +41,8 @@ export interface GradientRequest {
   cut?: string[];
   /** Static shapes with a symbolic batch, from probeShapes. */
   shapes: ShapeTable;
+  /** Local rules to change (Guided Backprop, Deconvolution): ruleSets.ts. Default: the standard rules. */
+  rules?: RuleSet;
 }
 
 export interface GradientModel {
@@ -195,8 +198,8 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     const needs = x.map((i) => !!i && active(i));
     // a subgraph (If, Loop, Scan) reading a differentiated tensor from the outer scope is a path too: without a rule it must not be skipped as if it were none
     if (!needs.some(Boolean) && !nodeDependencies(node).some((d) => active(d))) continue;
-    const entry = ruleFor(node, opset);
-    if (!entry) {
+    const rule = req.rules?.override(node, opset) ?? ruleFor(node, opset)?.rule;
+    if (!rule) {
       const domain = node.domain ? `${node.domain}::` : '';
       throw new MissingGradientError(
         node.opType ?? '?',
@@ -204,7 +207,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
         `no gradient rule for op ${domain}${node.opType} at opset ${opset} (${nodeLabel(node)}); use finite differences for this model`,
       );
     }
-    const grads = entry.rule({ node, opset, e, dY, needs, x, y: node.output ?? [] });
+    const grads = rule({ node, opset, e, dY, needs, x, y: node.output ?? [] });
     grads.forEach((g, i) => {
       if (g && needs[i]) {
         const list = contributions.get(x[i]) ?? [];

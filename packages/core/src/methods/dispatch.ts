@@ -17,6 +17,8 @@ import { inputXGradient } from './inputXGradient';
 import { noiseTunnel, type NoiseTunnelOptions } from './noiseTunnel';
 import { gradientShap, type GradientShapOptions } from './gradientShap';
 import { gradCam, type GradCamResult } from './gradCam';
+import { guidedBackprop } from './guidedBackprop';
+import { deconvolution } from './deconvolution';
 import { occlusion, type OcclusionOptions } from './occlusion';
 import { featureAblation } from './featureAblation';
 import { featurePermutation } from './featurePermutation';
@@ -155,6 +157,20 @@ export const METHOD_TABLE = {
       if (!o.layer) throw new Error('grad-cam needs a convolution layer: name its output tensor (--at on the command line)');
       return gradCam(ex, x, { ...o, layer: o.layer });
     },
+  },
+  'guided-backprop': {
+    label: 'Guided Backprop',
+    family: 'gradient',
+    summary: "the gradient with ReLU's backward passing only positive gradients where its input was positive (Springenberg et al. 2015); graph gradients only",
+    options: [],
+    run: (ex, x, o) => guidedBackprop(ex, x, o),
+  },
+  deconvolution: {
+    label: 'Deconvolution',
+    family: 'gradient',
+    summary: "the gradient with ReLU's backward a ReLU of the incoming gradient (Zeiler & Fergus 2014); graph gradients only",
+    options: [],
+    run: (ex, x, o) => deconvolution(ex, x, o),
   },
   occlusion: {
     label: 'Occlusion',

@@ -18,6 +18,7 @@ import { GradientError } from '../grad/emitter';
 import { gradientCoverage, finiteDifferenceReason, piecewiseConstantReason } from '../grad/coverage';
 import { probeModel, type ShapeTable } from '../grad/shapes';
 import { lowerAndCheck, type CheckedLowering } from '../grad/lower/check';
+import { ruleSet, type RuleSetName } from '../grad/ruleSets';
 import { makeBatchable, type BatchableModel } from '../grad/batch';
 import { rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type AbortSignalLike } from './progress';
@@ -40,6 +41,12 @@ export interface EngineOptions {
    * perturbation methods and top-class lookups run through it).
    */
   forwardOnly?: boolean;
+  /**
+   * Backward rules changed for a method defined that way (Guided Backprop,
+   * Deconvolution: grad/ruleSets.ts). Graph gradients only: finite
+   * differences know nothing of backward rules.
+   */
+  rules?: RuleSetName;
   /** Kind of target: the rewritten model differs for class, index and sum targets. */
   target: Target;
 }
@@ -213,17 +220,20 @@ export class GradientEngine {
       if (opts.at) cutGraph(gradientBase, [opts.at], lowered.shapes);
     }
     const gradientShapes = lowered?.shapes ?? shapes;
+    const modified = opts.rules && opts.rules !== 'standard' ? opts.rules : undefined;
     try {
+      if (modified && mode === 'fd') throw new GradientError(`${modified} changes backward rules: it needs graph gradients, not finite differences`);
       if (mode === 'fd') {
         reason = 'finite differences were asked for';
       } else {
         try {
-          gradientModel = buildGradientModel(gradientBase, { output: outputName, target: opts.target, wrt: attributed, shapes: gradientShapes });
+          gradientModel = buildGradientModel(gradientBase, { output: outputName, target: opts.target, wrt: attributed, shapes: gradientShapes, rules: ruleSet(opts.rules) });
         } catch (e) {
           if (!(e instanceof GradientError)) throw e;
           // the reason inspect gives, from the same analysis, when it names one
           const covered = finiteDifferenceReason(coverage);
           const why = [covered ?? (e instanceof MissingGradientError ? e.message : `the gradient graph could not be built: ${e.message}`), ...prepared.lowering.notes].join('; ');
+          if (modified) throw new GradientError(`${modified} changes backward rules, so it needs graph gradients, and this model has none: ${why}`);
           if (mode === 'graph') throw prepared.lowering.notes.length ? new GradientError(why) : e;
           reason = why;
         }

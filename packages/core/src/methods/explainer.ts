@@ -11,6 +11,7 @@ import { summarizeModel, explainedOutput } from '../inspect';
 import { embeddingOutputs } from '../grad/coverage';
 import { checkInput } from '../checkInput';
 import type { Target } from '../grad/builder';
+import type { RuleSetName } from '../grad/ruleSets';
 import { GradientEngine, prepareModel, FD_EVALUATIONS_PER_ELEMENT, type GradientMode, type PreparedModel } from './engine';
 import type { SymDim } from '../grad/shapes';
 import { gatherRows, rowSize, asFloat32 } from './tensors';
@@ -204,7 +205,7 @@ export class Explainer {
    * example as the sample. kind 'forward': the model's output only (see
    * EngineOptions.forwardOnly), attributing inputs of any type.
    */
-  async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target, kind: 'gradient' | 'forward' = 'gradient'): Promise<GradientEngine> {
+  async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target, kind: 'gradient' | 'forward' = 'gradient', rules: RuleSetName = 'standard'): Promise<GradientEngine> {
     const forwardOnly = kind === 'forward';
     if (forwardOnly && opts.at) throw new Error(`'at' (layer attribution) needs gradients; the perturbation methods vary model inputs: choose them with 'attribute'`);
     const wrt = opts.at ? [] : opts.attribute ?? (forwardOnly ? this.perturbedInputs() : this.floatInputs());
@@ -230,10 +231,10 @@ export class Explainer {
     const output = this.outputName(opts);
     const { key: shapeKey, prepared } = this.prepare(inputs);
     const mode = forwardOnly ? 'forward' : opts.gradients ?? 'auto';
-    const key = JSON.stringify([shapeKey, output, wrt, opts.at ?? '', mode, target.kind, target.kind === 'index' ? target.index : []]);
+    const key = JSON.stringify([shapeKey, output, wrt, opts.at ?? '', mode, rules, target.kind, target.kind === 'index' ? target.index : []]);
     let engine = this.engines.get(key);
     if (!engine) {
-      engine = prepared.then((p) => GradientEngine.create(this.runtime, p, { output, wrt, at: opts.at, gradients: opts.gradients, target, forwardOnly }));
+      engine = prepared.then((p) => GradientEngine.create(this.runtime, p, { output, wrt, at: opts.at, gradients: opts.gradients, target, forwardOnly, rules }));
       this.engines.set(key, engine);
       engine.catch(() => this.engines.delete(key));
     }

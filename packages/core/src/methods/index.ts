@@ -12,6 +12,8 @@ export * from './inputXGradient';
 export * from './noiseTunnel';
 export * from './gradientShap';
 export * from './gradCam';
+export * from './guidedBackprop';
+export * from './deconvolution';
 export * from './upsample';
 export * from './dispatch';
 export * from './perturbation';

@@ -1,0 +1,43 @@
+#!/usr/bin/python3
+"""Reference attributions for the methods that change backward rules (test/methods/captumModified.test.ts),
+from Captum 0.8 run on the shipped models rebuilt in PyTorch from their own .onnx weights, in float64:
+GuidedBackprop and Deconvolution (Captum hooks every nn.ReLU module; the shipped models use nn.ReLU for
+every ReLU) on the digits CNN (convolutions, ReLU, MaxPool, a linear head) and the tabular MLP.
+
+    CAPTUM_SRC=/path/to/captum-v0.8.0 /usr/bin/python3 models/make_modified_refs.py
+
+Same requirements as make_method_refs.py. CI never runs this; it reads test/fixtures/methods/modified_refs.json.
+"""
+import json
+import os
+
+import torch
+
+from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
+from captum.attr import Deconvolution, GuidedBackprop
+import numpy as np
+
+
+def main():
+    cases = []
+
+    def add(name, model, method, inputs, options, expected):
+        cases.append({"name": name, "model": model, "method": method, "inputs": {k: tensor_json(v) for k, v in inputs.items()},
+                      "options": options, "expected": {k: tensor_json(v.detach()) for k, v in expected.items()}})
+
+    digits = rebuilt(mm.DigitsCNN(), "digits_cnn.onnx")
+    tabular = rebuilt(mm.TabularMLP(np.zeros(30), np.ones(30)), "tabular_mlp.onnx")
+    xd = ours_rows(torch.cat([sample("digit_3.npy"), sample("digit_7.npy"), sample("digit_0.npy")]))
+    td = [3, 1, 0]
+    xt = ours_rows(torch.cat([sample("patient_0.npy"), sample("patient_1.npy")]))
+    tt = [1, 0]
+    for cls, method in [(GuidedBackprop, "guided-backprop"), (Deconvolution, "deconvolution")]:
+        add(f"{method} digits CNN", "digits_cnn.onnx", method, {"image": xd}, {"target": td}, {"image": cls(digits).attribute(xd, target=td)})
+        add(f"{method} tabular MLP", "tabular_mlp.onnx", method, {"features": xt}, {"target": tt}, {"features": cls(tabular).attribute(xt, target=tt)})
+    with open(os.path.join(OUT, "modified_refs.json"), "w") as f:
+        json.dump({"captum": captum.__version__, "torch": torch.__version__, "cases": cases}, f)
+    print(f"wrote {len(cases)} cases")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+/**
+ * The methods that change backward rules against Captum 0.8 itself
+ * (models/make_modified_refs.py, float64 on the same weights): Guided
+ * Backprop and Deconvolution on the digits CNN (convolutions, ReLU, MaxPool,
+ * a linear head) and the tabular MLP, relative L2 < 1e-5. And what they
+ * refuse: finite differences, which know no backward rules.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Explainer, decodeModel, explainWith, guidedBackprop, saliency, type MethodName } from '@onnx-explain/core';
+import { runtime, relL2 } from '../grad/fd';
+import { repoRoot } from '../helpers/ort';
+import { toTensor, type Case } from './refs';
+
+const refs = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/methods/modified_refs.json'), 'utf8')) as { captum: string; cases: Case[] };
+const explainers = new Map<string, Explainer>();
+const explainer = (file: string) => {
+  if (!explainers.has(file)) explainers.set(file, new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models', file)))));
+  return explainers.get(file)!;
+};
+afterAll(async () => {
+  for (const e of explainers.values()) await e.release();
+});
+const errors: string[] = [];
+afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n') + '\n'));
+
+test('the references come from Captum 0.8', () => {
+  expect(refs.captum).toBe('0.8.0');
+  expect(refs.cases.map((c) => c.method)).toEqual(['guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution']);
+});
+
+test.each(refs.cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
+  const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, toTensor(v)]));
+  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: (c.options as { target: number[] }).target });
+  expect(r.method).toBe(c.method);
+  expect(r.gradientSource).toBe('graph');
+  for (const [k, want] of Object.entries(c.expected)) {
+    const err = relL2(r.attributions[k].data as Float32Array, want.data);
+    errors.push(`${c.name.padEnd(40)} ${err.toExponential(2)}`);
+    expect(err).toBeLessThan(1e-5);
+    // and it is not the plain gradient
+    const plain = await saliency(explainer(c.model), inputs, { target: (c.options as { target: number[] }).target, abs: false });
+    expect(relL2(plain.attributions[k].data as Float32Array, want.data)).toBeGreaterThan(1e-2);
+  }
+});
+
+test('finite differences are refused: they know nothing of backward rules', async () => {
+  const ex = explainer('tabular_mlp.onnx');
+  const x = toTensor(refs.cases[1].inputs.features);
+  await expect(guidedBackprop(ex, { features: x }, { target: 0, gradients: 'fd' })).rejects.toThrow('guided-backprop changes backward rules: it needs graph gradients, not finite differences');
+});
+
+test("the IG paper's example f(x) = 1 - ReLU(1 - x): IG gives f(x) - f(0), Guided Backprop and Deconvolution drop the negative gradient ReLU passes back", async () => {
+  const { GraphBuilder, DataType, makeModel, integratedGradients, deconvolution } = await import('@onnx-explain/core');
+  const g = new GraphBuilder('paper');
+  const x = g.input('x', DataType.FLOAT, ['N', 1]);
+  const one = g.constant(Float32Array.of(1), []);
+  g.output(g.op('Sub', [one, g.op('Relu', [g.op('Sub', [one, x])])], {}, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+  const ex = new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+  try {
+    const xs = { x: { type: 'float32' as const, dims: [2, 1], data: Float32Array.of(0.5, 2) } };
+    const ig = await integratedGradients(ex, xs, { target: 0, steps: 64 });
+    // f(0.5) - f(0) = 0.5, f(2) - f(0) = 1
+    expect(Array.from(ig.attributions.x.data as Float32Array).map((v) => +v.toFixed(3))).toEqual([0.5, 1]);
+    const grad = await saliency(ex, xs, { target: 0, abs: false });
+    expect(Array.from(grad.attributions.x.data as Float32Array, (v) => v + 0)).toEqual([1, 0]);
+    for (const method of [guidedBackprop, deconvolution]) {
+      const r = await method(ex, xs, { target: 0 });
+      // the gradient reaching ReLU's output is -1: both rules zero it
+      expect(Array.from(r.attributions.x.data as Float32Array, (v) => v + 0)).toEqual([0, 0]);
+    }
+  } finally {
+    await ex.release();
+  }
+});
