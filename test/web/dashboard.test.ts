@@ -168,8 +168,10 @@ maybe('one page, three models in turn (text, tabular, image), each run straight 
 
 /** Runs a method from the page with some fields filled; returns what the page shows and computed. */
 async function runMethod(page: Page, example: string, sample: string, method: string, fields: Record<string, string>) {
+  // the example loads its first sample after it opens: wait for that, or it may land after the sample clicked here
+  await page.evaluate(() => (window.__onnxExplain.opened = undefined));
   await page.click(`button[data-example="${example}"]`);
-  await page.waitForSelector('#input-section:not([hidden]) button.sample');
+  await page.waitForFunction((k) => window.__onnxExplain.opened === k, example, { timeout: 30000 });
   await page.click(`button.sample[data-sample="${sample}"]`);
   await page.selectOption('#method', method);
   for (const [id, v] of Object.entries(fields)) await page.fill(`#${id}`, v);
