@@ -2,7 +2,8 @@
 """Reference attributions for the methods that change backward rules (test/methods/captumModified.test.ts),
 from Captum 0.8 run on the shipped models rebuilt in PyTorch from their own .onnx weights, in float64:
 GuidedBackprop and Deconvolution (Captum hooks every nn.ReLU module; the shipped models use nn.ReLU for
-every ReLU) on the digits CNN (convolutions, ReLU, MaxPool, a linear head) and the tabular MLP.
+every ReLU) on the digits CNN (convolutions, ReLU, MaxPool, a linear head) and the tabular MLP; DeepLift
+(Rescale) on the tabular MLP from a zero baseline and from a baseline row, with Captum's convergence deltas.
 
     CAPTUM_SRC=/path/to/captum-v0.8.0 /usr/bin/python3 models/make_modified_refs.py
 
@@ -14,7 +15,7 @@ import os
 import torch
 
 from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
-from captum.attr import Deconvolution, GuidedBackprop
+from captum.attr import DeepLift, Deconvolution, GuidedBackprop
 import numpy as np
 
 
@@ -34,6 +35,16 @@ def main():
     for cls, method in [(GuidedBackprop, "guided-backprop"), (Deconvolution, "deconvolution")]:
         add(f"{method} digits CNN", "digits_cnn.onnx", method, {"image": xd}, {"target": td}, {"image": cls(digits).attribute(xd, target=td)})
         add(f"{method} tabular MLP", "tabular_mlp.onnx", method, {"features": xt}, {"target": tt}, {"features": cls(tabular).attribute(xt, target=tt)})
+    # DeepLift (Rescale) on the MLP: zero baseline, and a baseline row; its convergence delta as Captum reports it
+    torch.manual_seed(0)
+    base = ours_rows(xt[:1] * (0.5 + torch.rand(1, xt.shape[1], dtype=torch.float64)))
+    for name, b, opt in [("zero baseline", torch.zeros_like(xt[:1]), None), ("a baseline row", base, {"tensor": tensor_json(base)})]:
+        a, delta = DeepLift(tabular).attribute(xt, baselines=b, target=tt, return_convergence_delta=True)
+        options = {"target": tt}
+        if opt:
+            options["baselines"] = opt
+        add(f"deeplift tabular MLP, {name}", "tabular_mlp.onnx", "deeplift", {"features": xt}, options, {"features": a})
+        cases[-1]["delta"] = delta.tolist()
     with open(os.path.join(OUT, "modified_refs.json"), "w") as f:
         json.dump({"captum": captum.__version__, "torch": torch.__version__, "cases": cases}, f)
     print(f"wrote {len(cases)} cases")

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Explainer, decodeModel, explainWith, guidedBackprop, saliency, type MethodName } from '@onnx-explain/core';
+import { Explainer, decodeModel, explainWith, guidedBackprop, saliency, deepLift, type MethodName } from '@onnx-explain/core';
 import { runtime, relL2 } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
 import { toTensor, type Case } from './refs';
@@ -26,18 +26,24 @@ afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n
 
 test('the references come from Captum 0.8', () => {
   expect(refs.captum).toBe('0.8.0');
-  expect(refs.cases.map((c) => c.method)).toEqual(['guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution']);
+  expect(refs.cases.map((c) => c.method)).toEqual(['guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'deeplift', 'deeplift']);
 });
 
 test.each(refs.cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
   const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, toTensor(v)]));
-  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: (c.options as { target: number[] }).target });
+  const o = c.options as { target: number[]; baselines?: { tensor: Parameters<typeof toTensor>[0] } };
+  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: o.target, baselines: o.baselines ? toTensor(o.baselines.tensor) : undefined });
   expect(r.method).toBe(c.method);
   expect(r.gradientSource).toBe('graph');
   for (const [k, want] of Object.entries(c.expected)) {
     const err = relL2(r.attributions[k].data as Float32Array, want.data);
     errors.push(`${c.name.padEnd(40)} ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-5);
+    if (c.delta) {
+      // completeness holds to float32 precision, as Captum's does in float64
+      r.delta!.forEach((d, e) => expect(Math.abs(d)).toBeLessThan(1e-5 * Math.max(1, Math.abs(r.outputs[e]))));
+      c.delta.forEach((d) => expect(Math.abs(d)).toBeLessThan(1e-9));
+    }
     // and it is not the plain gradient
     const plain = await saliency(explainer(c.model), inputs, { target: (c.options as { target: number[] }).target, abs: false });
     expect(relL2(plain.attributions[k].data as Float32Array, want.data)).toBeGreaterThan(1e-2);
@@ -64,6 +70,10 @@ test("the IG paper's example f(x) = 1 - ReLU(1 - x): IG gives f(x) - f(0), Guide
     expect(Array.from(ig.attributions.x.data as Float32Array).map((v) => +v.toFixed(3))).toEqual([0.5, 1]);
     const grad = await saliency(ex, xs, { target: 0, abs: false });
     expect(Array.from(grad.attributions.x.data as Float32Array, (v) => v + 0)).toEqual([1, 0]);
+    // DeepLift's Rescale through the one ReLU: exactly f(x) - f(0), as IG (the paper's point)
+    const dl = await deepLift(ex, xs, { target: 0 });
+    expect(Array.from(dl.attributions.x.data as Float32Array)).toEqual([0.5, 1]);
+    expect(dl.delta).toEqual([0, 0]);
     for (const method of [guidedBackprop, deconvolution]) {
       const r = await method(ex, xs, { target: 0 });
       // the gradient reaching ReLU's output is -1: both rules zero it
@@ -72,4 +82,11 @@ test("the IG paper's example f(x) = 1 - ReLU(1 - x): IG gives f(x) - f(0), Guide
   } finally {
     await ex.release();
   }
+});
+
+test("DeepLift on a model with MaxPool is refused, naming the op whose rule is not built (never the plain gradient in its place)", async () => {
+  const x = toTensor(refs.cases[0].inputs.image);
+  await expect(deepLift(explainer('digits_cnn.onnx'), { image: x }, { target: 3 })).rejects.toThrow(
+    /DeepLift reaches MaxPool \('.*'\), whose rule, Captum's maxpool rule \(the max's multiplier from the example and its baseline together\), is not built yet; explain this model with ig/,
+  );
 });

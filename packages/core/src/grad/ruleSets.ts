@@ -1,19 +1,21 @@
 /**
  * Rule sets: the chain rule with some local backward rules changed, for
  * the attribution methods that are defined that way (Springenberg et al.
- * 2015's Guided Backpropagation, Zeiler & Fergus 2014's Deconvolution).
+ * 2015's Guided Backpropagation, Zeiler & Fergus 2014's Deconvolution,
+ * Shrikumar et al. 2017's DeepLift).
  * The builder takes a rule set and asks it first for each node; every op it
  * does not override keeps its standard rule (registry.ts).
  *
- * As Captum 0.8 (GuidedBackprop, Deconvolution), only ReLU's rule changes:
+ * For Guided Backprop and Deconvolution, as Captum 0.8, only ReLU's rule changes:
  * Captum hooks nn.ReLU modules, and a PyTorch ReLU (module or function)
  * exports as an ONNX Relu. LeakyRelu, PRelu and Clip keep their gradient.
  */
 import type { NodeProto } from '../onnx/types';
 import { normalizeDomain } from '../onnx/graph';
-import type { GradRule } from './registry';
+import { findGradient, type GradRule } from './registry';
+import { GradientError } from './emitter';
 
-export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution';
+export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution' | 'deeplift';
 
 export interface RuleSet {
   name: RuleSetName;
@@ -33,10 +35,59 @@ const guided: GradRule = (c) => {
 /** Deconvolution: ReLU's backward is a ReLU of the incoming gradient, whatever the input's sign. */
 const deconvolution: GradRule = (c) => [c.e.op('Relu', [c.dY[0]!])];
 
+/**
+ * DeepLift's Rescale rule (Shrikumar et al. 2017), as Captum 0.8's
+ * `nonlinear`: the rows of a batch are the examples followed by their
+ * baselines (first half x, second half x'), and an elementwise
+ * nonlinearity's backward multiplies by (f(x) - f(x')) / (x - x'), the same
+ * for both halves, or by its derivative where |x - x'| < 1e-10. Every other
+ * op keeps its rule, so linear ops carry the multipliers through.
+ */
+const DEEPLIFT_EPS = 1e-10;
+const rescale =
+  (standard: GradRule): GradRule =>
+  (c) => {
+    const e = c.e;
+    const halves = (t: string) => {
+      const [a, b] = e.opN('Split', [t], 2, c.opset >= 18 ? { axis: 0, num_outputs: 2 } : { axis: 0 });
+      const d = e.sub(a, b);
+      return e.concat([d, d], 0);
+    };
+    const dIn = halves(c.x[0]);
+    const dOut = halves(c.y[0]);
+    const small = e.op('Less', [e.op('Abs', [dIn]), e.constF([DEEPLIFT_EPS], [], dIn)]);
+    const ratio = e.div(dOut, e.select(small, e.constF([1], [], dIn), dIn));
+    return [e.select(small, standard(c)[0]!, e.mul(c.dY[0]!, ratio))];
+  };
+
+/** DeepLift's rules for the nonlinearities Captum 0.8 gives one (nn.ReLU, ELU, LeakyReLU, Sigmoid, Tanh, Softplus). */
+const DEEPLIFT_NONLINEAR = new Set(['Relu', 'Elu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Softplus']);
+/** Ops Captum gives DeepLift rules of their own that are not built here: refused rather than given the plain gradient. */
+const DEEPLIFT_MISSING: Record<string, string> = {
+  MaxPool: "Captum's maxpool rule (the max's multiplier from the example and its baseline together)",
+  Softmax: "Captum's softmax rule (a Rescale normalised over the outputs)",
+};
+
+function deepliftOverride(node: NodeProto, opset: number): GradRule | undefined {
+  if (normalizeDomain(node.domain)) return undefined;
+  const op = node.opType ?? '';
+  if (DEEPLIFT_NONLINEAR.has(op)) {
+    const standard = findGradient(op, '', opset)?.rule;
+    return standard && rescale(standard);
+  }
+  if (DEEPLIFT_MISSING[op]) {
+    return () => {
+      throw new GradientError(`DeepLift reaches ${op} ('${node.name || node.output?.[0]}'), whose rule, ${DEEPLIFT_MISSING[op]}, is not built yet; explain this model with ig`);
+    };
+  }
+  return undefined;
+}
+
 const SETS: Record<RuleSetName, RuleSet> = {
   standard: { name: 'standard', override: () => undefined },
   'guided-backprop': { name: 'guided-backprop', override: (node) => (isRelu(node) ? guided : undefined) },
   deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) ? deconvolution : undefined) },
+  deeplift: { name: 'deeplift', override: deepliftOverride },
 };
 
 export function ruleSet(name: RuleSetName = 'standard'): RuleSet {

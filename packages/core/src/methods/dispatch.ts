@@ -19,6 +19,7 @@ import { gradientShap, type GradientShapOptions } from './gradientShap';
 import { gradCam, type GradCamResult } from './gradCam';
 import { guidedBackprop } from './guidedBackprop';
 import { deconvolution } from './deconvolution';
+import { deepLift, type DeepLiftOptions } from './deepLift';
 import { occlusion, type OcclusionOptions } from './occlusion';
 import { featureAblation } from './featureAblation';
 import { featurePermutation } from './featurePermutation';
@@ -171,6 +172,13 @@ export const METHOD_TABLE = {
     summary: "the gradient with ReLU's backward a ReLU of the incoming gradient (Zeiler & Fergus 2014); graph gradients only",
     options: [],
     run: (ex, x, o) => deconvolution(ex, x, o),
+  },
+  deeplift: {
+    label: 'DeepLift',
+    family: 'gradient',
+    summary: "multipliers (f(x) - f(x')) / (x - x') through every nonlinearity, the example and its baseline run together (Rescale rule, Shrikumar et al. 2017); sums to F(x) - F(baseline); graph gradients only",
+    options: ['baselines'],
+    run: (ex, x, o) => deepLift(ex, x, o as DeepLiftOptions),
   },
   occlusion: {
     label: 'Occlusion',

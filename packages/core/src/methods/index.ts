@@ -14,6 +14,7 @@ export * from './gradientShap';
 export * from './gradCam';
 export * from './guidedBackprop';
 export * from './deconvolution';
+export * from './deepLift';
 export * from './upsample';
 export * from './dispatch';
 export * from './perturbation';
