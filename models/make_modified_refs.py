@@ -15,7 +15,7 @@ import os
 import torch
 
 from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
-from captum.attr import DeepLift, Deconvolution, GuidedBackprop
+from captum.attr import DeepLift, Deconvolution, GuidedBackprop, GuidedGradCam
 import numpy as np
 
 
@@ -35,6 +35,9 @@ def main():
     for cls, method in [(GuidedBackprop, "guided-backprop"), (Deconvolution, "deconvolution")]:
         add(f"{method} digits CNN", "digits_cnn.onnx", method, {"image": xd}, {"target": td}, {"image": cls(digits).attribute(xd, target=td)})
         add(f"{method} tabular MLP", "tabular_mlp.onnx", method, {"features": xt}, {"target": tt}, {"features": cls(tabular).attribute(xt, target=tt)})
+    # Guided Grad-CAM at the second convolution's ReLU (features[3]), Captum's defaults (nearest upsampling)
+    add("guided-grad-cam digits CNN", "digits_cnn.onnx", "guided-grad-cam", {"image": xd}, {"target": td, "layer": "/features/features.3/Relu_output_0"},
+        {"image": GuidedGradCam(digits, digits.features[3]).attribute(xd, target=td)})
     # DeepLift (Rescale) on the MLP: zero baseline, and a baseline row; its convergence delta as Captum reports it
     torch.manual_seed(0)
     base = ours_rows(xt[:1] * (0.5 + torch.rand(1, xt.shape[1], dtype=torch.float64)))

@@ -52,6 +52,7 @@ describe.each([
   ['grad-cam', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'grad-cam', '--at', '/features/features.3/Relu_output_0'], { method: 'grad-cam', layer: '/features/features.3/Relu_output_0' }],
   ['layer ig on the text model, fd', 'models/text_classifier.onnx', 'models/samples/review_positive.npy', ['--at', EMB, '--gradients', 'fd', '--steps', '10'], { method: 'ig', at: EMB, gradients: 'fd', steps: 10 }],
   ['guided-backprop', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'guided-backprop'], { method: 'guided-backprop' }],
+  ['guided-grad-cam', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', ['--method', 'guided-grad-cam', '--at', '/features/features.3/Relu_output_0'], { method: 'guided-grad-cam', layer: '/features/features.3/Relu_output_0' }],
   ['deeplift from a constant baseline', 'models/tabular_mlp.onnx', 'models/samples/patient_0.npy', ['--method', 'deeplift', '--baseline', '10'], { method: 'deeplift', baselines: 10 }],
   ['occlusion 3x3 stride 2, baseline 0.5', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', ['--method', 'occlusion', '--window', '3,3', '--stride', '2', '--baseline', '0.5'], { method: 'occlusion', window: [3, 3], strides: 2, baselines: 0.5 }],
   ['feature-ablation over a grid', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'feature-ablation', '--feature-mask', 'grid:4x2'], { method: 'feature-ablation', featureMask: 'grid:4x2' }],

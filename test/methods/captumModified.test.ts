@@ -1,9 +1,11 @@
 /**
  * The methods that change backward rules against Captum 0.8 itself
  * (models/make_modified_refs.py, float64 on the same weights): Guided
- * Backprop and Deconvolution on the digits CNN (convolutions, ReLU, MaxPool,
- * a linear head) and the tabular MLP, relative L2 < 1e-5. And what they
- * refuse: finite differences, which know no backward rules.
+ * Backprop, Deconvolution and Guided Grad-CAM on the digits CNN
+ * (convolutions, ReLU, MaxPool, a linear head), Guided Backprop,
+ * Deconvolution and DeepLift on the tabular MLP, relative L2 < 1e-5. And
+ * what they refuse: finite differences, which know no backward rules, and
+ * DeepLift through ops whose rules are not built.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,13 +28,13 @@ afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n
 
 test('the references come from Captum 0.8', () => {
   expect(refs.captum).toBe('0.8.0');
-  expect(refs.cases.map((c) => c.method)).toEqual(['guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'deeplift', 'deeplift']);
+  expect(refs.cases.map((c) => c.method)).toEqual(['guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift']);
 });
 
 test.each(refs.cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
   const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, toTensor(v)]));
-  const o = c.options as { target: number[]; baselines?: { tensor: Parameters<typeof toTensor>[0] } };
-  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: o.target, baselines: o.baselines ? toTensor(o.baselines.tensor) : undefined });
+  const o = c.options as { target: number[]; layer?: string; baselines?: { tensor: Parameters<typeof toTensor>[0] } };
+  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: o.target, layer: o.layer, baselines: o.baselines ? toTensor(o.baselines.tensor) : undefined });
   expect(r.method).toBe(c.method);
   expect(r.gradientSource).toBe('graph');
   for (const [k, want] of Object.entries(c.expected)) {

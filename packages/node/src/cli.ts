@@ -160,8 +160,9 @@ export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
         integration: a.integration,
         baselines,
         internalBatchSize: a.batchSize,
-        at: method === 'grad-cam' ? undefined : a.at,
-        layer: method === 'grad-cam' ? a.at : undefined,
+        // a method at a layer it must be given (Grad-CAM's convolution) takes --at as that layer
+        at: 'needsLayer' in METHOD_TABLE[method] ? undefined : a.at,
+        layer: 'needsLayer' in METHOD_TABLE[method] ? a.at : undefined,
         gradients: a.gradients,
         samples: a.samples,
         stdev: a.stdev,
@@ -280,7 +281,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: help('integration') })
           .option('baseline', { type: 'string', describe: help('baselines', 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)') })
           .option('batch-size', { type: 'number', coerce: positiveInt('batch-size', 4096), describe: "rows per session run (interpolation points); bounds memory (default: sized to the model's activations, 1 to 64)" })
-          .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam, the convolution output' })
+          .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam and guided-grad-cam, the convolution output' })
           .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider: cuda when available (auto), or force one' })
           .option('samples', { type: 'number', coerce: positiveInt('samples', 100000), describe: help('samples') })

@@ -20,6 +20,7 @@ import { gradCam, type GradCamResult } from './gradCam';
 import { guidedBackprop } from './guidedBackprop';
 import { deconvolution } from './deconvolution';
 import { deepLift, type DeepLiftOptions } from './deepLift';
+import { guidedGradCam } from './guidedGradCam';
 import { occlusion, type OcclusionOptions } from './occlusion';
 import { featureAblation } from './featureAblation';
 import { featurePermutation } from './featurePermutation';
@@ -172,6 +173,17 @@ export const METHOD_TABLE = {
     summary: "the gradient with ReLU's backward a ReLU of the incoming gradient (Zeiler & Fergus 2014); graph gradients only",
     options: [],
     run: (ex, x, o) => deconvolution(ex, x, o),
+  },
+  'guided-grad-cam': {
+    label: 'Guided Grad-CAM',
+    family: 'gradient',
+    summary: "Guided Backprop times a convolution layer's Grad-CAM map, upsampled to the input (nearest, as Captum); graph gradients only",
+    options: ['layer'],
+    needsLayer: true,
+    run: (ex, x, o) => {
+      if (!o.layer) throw new Error('guided-grad-cam needs a convolution layer: name its output tensor (--at on the command line)');
+      return guidedGradCam(ex, x, { ...o, layer: o.layer });
+    },
   },
   deeplift: {
     label: 'DeepLift',

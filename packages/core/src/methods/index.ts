@@ -15,6 +15,7 @@ export * from './gradCam';
 export * from './guidedBackprop';
 export * from './deconvolution';
 export * from './deepLift';
+export * from './guidedGradCam';
 export * from './upsample';
 export * from './dispatch';
 export * from './perturbation';

@@ -26,3 +26,17 @@ export function upsampleBilinear(t: Tensor, [oh, ow]: [number, number]): Tensor 
   return { type: 'float32', dims: [n, oh, ow], data: out };
 }
 
+
+/** Nearest-neighbour resize of [N, H, W] maps, source index floor(i * in / out) (PyTorch's 'nearest', Captum's default for Guided Grad-CAM). */
+export function upsampleNearest(t: Tensor, [oh, ow]: [number, number]): Tensor {
+  const [n, h, w] = t.dims;
+  const src = asFloat32(t);
+  const out = new Float32Array(n * oh * ow);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      const i = Math.min(h - 1, Math.floor((y * h) / oh));
+      for (let x = 0; x < ow; x++) out[(b * oh + y) * ow + x] = src[(b * h + i) * w + Math.min(w - 1, Math.floor((x * w) / ow))];
+    }
+  }
+  return { type: 'float32', dims: [n, oh, ow], data: out };
+}
