@@ -15,7 +15,7 @@ import os
 import torch
 
 from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
-from captum.attr import DeepLift, Deconvolution, GuidedBackprop, GuidedGradCam
+from captum.attr import DeepLift, DeepLiftShap, Deconvolution, GuidedBackprop, GuidedGradCam
 import numpy as np
 
 
@@ -48,6 +48,10 @@ def main():
             options["baselines"] = opt
         add(f"deeplift tabular MLP, {name}", "tabular_mlp.onnx", "deeplift", {"features": xt}, options, {"features": a})
         cases[-1]["delta"] = delta.tolist()
+    # DeepLiftShap over five baseline rows
+    dist = ours_rows(xt[:1] * (0.5 + torch.rand(5, xt.shape[1], dtype=torch.float64)))
+    a, delta = DeepLiftShap(tabular).attribute(xt, baselines=dist, target=tt, return_convergence_delta=True)
+    add("deeplift-shap tabular MLP, five baseline rows", "tabular_mlp.onnx", "deeplift-shap", {"features": xt}, {"target": tt, "baselines": {"tensor": tensor_json(dist)}}, {"features": a})
     with open(os.path.join(OUT, "modified_refs.json"), "w") as f:
         json.dump({"captum": captum.__version__, "torch": torch.__version__, "cases": cases}, f)
     print(f"wrote {len(cases)} cases")

@@ -21,6 +21,7 @@ import { guidedBackprop } from './guidedBackprop';
 import { deconvolution } from './deconvolution';
 import { deepLift, type DeepLiftOptions } from './deepLift';
 import { guidedGradCam } from './guidedGradCam';
+import { deepLiftShap, type DeepLiftShapOptions } from './deepLiftShap';
 import { occlusion, type OcclusionOptions } from './occlusion';
 import { featureAblation } from './featureAblation';
 import { featurePermutation } from './featurePermutation';
@@ -191,6 +192,13 @@ export const METHOD_TABLE = {
     summary: "multipliers (f(x) - f(x')) / (x - x') through every nonlinearity, the example and its baseline run together (Rescale rule, Shrikumar et al. 2017); sums to F(x) - F(baseline); graph gradients only",
     options: ['baselines'],
     run: (ex, x, o) => deepLift(ex, x, o as DeepLiftOptions),
+  },
+  'deeplift-shap': {
+    label: 'DeepLiftShap',
+    family: 'gradient',
+    summary: 'DeepLift from each row of a baseline distribution, averaged (sums to F(x) - mean F(baselines)); graph gradients only',
+    options: ['baselines'],
+    run: (ex, x, o) => deepLiftShap(ex, x, o as DeepLiftShapOptions),
   },
   occlusion: {
     label: 'Occlusion',

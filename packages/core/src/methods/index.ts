@@ -16,6 +16,7 @@ export * from './guidedBackprop';
 export * from './deconvolution';
 export * from './deepLift';
 export * from './guidedGradCam';
+export * from './deepLiftShap';
 export * from './upsample';
 export * from './dispatch';
 export * from './perturbation';
