@@ -86,9 +86,54 @@ test("the IG paper's example f(x) = 1 - ReLU(1 - x): IG gives f(x) - f(0), Guide
   }
 });
 
-test("DeepLift on a model with MaxPool is refused, naming the op whose rule is not built (never the plain gradient in its place)", async () => {
-  const x = toTensor(refs.cases[0].inputs.image);
-  await expect(deepLift(explainer('digits_cnn.onnx'), { image: x }, { target: 3 })).rejects.toThrow(
-    /DeepLift reaches MaxPool \('.*'\), whose rule, Captum's maxpool rule \(the max's multiplier from the example and its baseline together\), is not built yet; explain this model with ig/,
-  );
+test("DeepLift through a Softmax is refused, naming the op whose rule is not built (never the plain gradient in its place)", async () => {
+  const { GraphBuilder, DataType, makeModel } = await import('@onnx-explain/core');
+  const g = new GraphBuilder('softmax');
+  const x = g.input('x', DataType.FLOAT, ['N', 3]);
+  g.output(g.op('Softmax', [g.op('Relu', [x])], { axis: 1 }, { output: 'y' }), DataType.FLOAT, ['N', 3]);
+  const ex = new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+  try {
+    await expect(deepLift(ex, { x: { type: 'float32', dims: [1, 3], data: Float32Array.of(1, 2, 3) } }, { target: 0 })).rejects.toThrow(
+      /DeepLift reaches Softmax \('.*'\), whose rule, Captum's softmax rule \(a Rescale less its mean over the whole batch\), is not built yet; explain this model with ig/,
+    );
+  } finally {
+    await ex.release();
+  }
+});
+
+describe("DeepLift's MaxPool rule (Captum 0.8's maxpool)", () => {
+  /** y = 2 * max(x0..x3) over one 2x2 window. */
+  async function pooled() {
+    const { GraphBuilder, DataType, makeModel } = await import('@onnx-explain/core');
+    const g = new GraphBuilder('pool');
+    const x = g.input('x', DataType.FLOAT, ['N', 1, 2, 2]);
+    const p = g.op('MaxPool', [x], { kernel_shape: [2, 2] });
+    g.output(g.op('Mul', [g.op('Flatten', [p]), g.constant(Float32Array.of(2), [])], {}, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+    return new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+  }
+  test.each([
+    // the baseline's max is lower: all of max(y, y') - y' at the example's argmax
+    [[1, 5, 2, 3], [4, 0, 1, 2], [0, 2, 0, 0]],
+    // the baseline's max is higher: y - max(y, y') at the baseline's argmax, nothing at the example's
+    [[1, 5, 2, 3], [6, 0, 0, 0], [-2, 0, 0, 0]],
+    // the same argmax: y - y' there
+    [[1, 5, 2, 3], [0, 2, 1, 1], [0, 6, 0, 0]],
+  ])('x %j, baseline %j: attributions %j, in closed form', async (x, b, want) => {
+    const ex = await pooled();
+    try {
+      const r = await deepLift(ex, { x: { type: 'float32', dims: [1, 1, 2, 2], data: Float32Array.from(x) } }, { target: 0, baselines: { type: 'float32', dims: [1, 1, 2, 2], data: Float32Array.from(b) } });
+      expect(Array.from(r.attributions.x.data as Float32Array, (v) => v + 0)).toEqual(want);
+      expect(r.delta[0]).toBe(0);
+    } finally {
+      await ex.release();
+    }
+  });
+
+  test('on the digits CNN (ReLU into MaxPool, many exact ties) completeness holds to float32 rounding from several baselines', async () => {
+    const x = toTensor(refs.cases[0].inputs.image);
+    for (const baselines of [0, 0.25, 1]) {
+      const r = await deepLift(explainer('digits_cnn.onnx'), { image: x }, { target: [3, 1, 0], baselines });
+      r.delta.forEach((d, e) => expect(Math.abs(d)).toBeLessThan(1e-5 * Math.max(1, Math.abs(r.outputs[e] - r.baselineOutputs[e]))));
+    }
+  });
 });

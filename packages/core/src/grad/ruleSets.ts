@@ -60,20 +60,46 @@ const rescale =
     return [e.select(small, standard(c)[0]!, e.mul(c.dY[0]!, ratio))];
   };
 
+/**
+ * DeepLift's MaxPool rule, as Captum 0.8's `maxpool`: the outputs' change is
+ * split at the larger of the two maxima (max(y, y') - y' for the example's
+ * rows, y - max(y, y') for the baseline's), each routed back to its own
+ * rows' argmax like the plain gradient, the two summed, and divided by the
+ * inputs' change (the derivative where that is below 1e-10).
+ */
+const maxpoolRescale =
+  (standard: GradRule): GradRule =>
+  (c) => {
+    const e = c.e;
+    const split = (t: string) => e.opN('Split', [t], 2, c.opset >= 18 ? { axis: 0, num_outputs: 2 } : { axis: 0 });
+    const [xa, xb] = split(c.x[0]);
+    const dx = e.sub(xa, xb);
+    const dIn = e.concat([dx, dx], 0);
+    const [ya, yb] = split(c.y[0]);
+    const top = e.op('Max', [ya, yb]);
+    const dOut = e.concat([e.sub(top, yb), e.sub(ya, top)], 0);
+    const routed = standard({ ...c, dY: [e.mul(c.dY[0]!, dOut), ...c.dY.slice(1)] })[0]!;
+    const [ra, rb] = split(routed);
+    const both = e.add(ra, rb);
+    const u = e.concat([both, both], 0);
+    const small = e.op('Less', [e.op('Abs', [dIn]), e.constF([DEEPLIFT_EPS], [], dIn)]);
+    return [e.select(small, standard(c)[0]!, e.div(u, e.select(small, e.constF([1], [], dIn), dIn)))];
+  };
+
 /** DeepLift's rules for the nonlinearities Captum 0.8 gives one (nn.ReLU, ELU, LeakyReLU, Sigmoid, Tanh, Softplus). */
 const DEEPLIFT_NONLINEAR = new Set(['Relu', 'Elu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Softplus']);
 /** Ops Captum gives DeepLift rules of their own that are not built here: refused rather than given the plain gradient. */
 const DEEPLIFT_MISSING: Record<string, string> = {
-  MaxPool: "Captum's maxpool rule (the max's multiplier from the example and its baseline together)",
-  Softmax: "Captum's softmax rule (a Rescale normalised over the outputs)",
+  // Captum's subtracts the mean over the whole batch, examples and baselines together: a result that would depend on how rows are batched
+  Softmax: "Captum's softmax rule (a Rescale less its mean over the whole batch)",
 };
 
 function deepliftOverride(node: NodeProto, opset: number): GradRule | undefined {
   if (normalizeDomain(node.domain)) return undefined;
   const op = node.opType ?? '';
-  if (DEEPLIFT_NONLINEAR.has(op)) {
+  if (DEEPLIFT_NONLINEAR.has(op) || op === 'MaxPool') {
     const standard = findGradient(op, '', opset)?.rule;
-    return standard && rescale(standard);
+    return standard && (op === 'MaxPool' ? maxpoolRescale(standard) : rescale(standard));
   }
   if (DEEPLIFT_MISSING[op]) {
     return () => {
