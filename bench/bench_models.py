@@ -8,7 +8,7 @@
       encoder128  a 2-layer transformer encoder over 128 token ids (d=128, 4 heads);
       image224.npy, tokens128.npy  the inputs.
   bench_models.py serve    answers JSON requests on stdin, one per line, with one
-      JSON line on stdout: {"op": "captum" | "eager" | "forward" | "perturb", "key": ..., ...}.
+      JSON line on stdout: {"op": "captum" | "eager" | "forward" | "perturb" | "modified", "key": ..., ...}.
       ig-bench.js alternates these with its own runs, in one process each, so
       both sides are timed in the same minutes on the same machine.
 
@@ -251,6 +251,16 @@ def serve():
                 a = captum_ig(fn).attribute(x, target=0, n_steps=req["steps"], method="gausslegendre", internal_batch_size=req["ibs"])
                 if req.get("save"):
                     np.save(req["save"], a.detach().numpy().astype(np.float32))
+        elif op == "modified":
+            if not src:
+                out["error"] = "not timed: CAPTUM_SRC is not set"
+            else:
+                from captum.attr import DeepLift, Deconvolution, GuidedBackprop
+                cls = {"guided-backprop": GuidedBackprop, "deconvolution": Deconvolution, "deeplift": DeepLift}[req["method"]]
+                try:
+                    cls(fwd).attribute(x, target=0)
+                except Exception as e:  # Captum refuses some models (DeepLift on reused modules): say why, do not time
+                    out["error"] = f"not timed: Captum {cls.__name__} failed: {str(e).splitlines()[0][:160]}"
         elif op == "perturb":
             if not src:
                 out["error"] = "not timed: CAPTUM_SRC is not set"

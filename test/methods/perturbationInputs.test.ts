@@ -96,6 +96,10 @@ describe('feature masks', () => {
     expect(() => featureMasks(ids([4], [0, -1, 1, 1]), x, ['x'], 2)).toThrow("feature mask for 'x' holds -1 at flat index 1: ids are integers from 0");
     expect(() => featureMasks('grid:3', x, ['x'], 2)).toThrow("feature mask 'grid:3' is not one of: elements, grid:RxC (e.g. grid:7x7), slic:N (e.g. slic:50), or a tensor of ids");
     expect(() => featureMasks('grid:9x2', { x: f32([1, 1, 8, 8]) }, ['x'], 1)).toThrow("grid 9x2 does not fit input 'x' of 8x8 pixels");
+    // an image's worth of ids (150,528) is checked without overflowing the stack
+    const big = { x: f32([1, 3, 224, 224]) };
+    const ids150k: Tensor = { type: 'int32', dims: [3, 224, 224], data: Int32Array.from({ length: 3 * 224 * 224 }, (_, i) => i) };
+    expect(featureMasks(ids150k, big, ['x'], 1)[0].count).toBe(150528);
     // one mask per example is allowed, and each example gets its own
     const per = featureMasks(ids([2, 4], [0, 0, 1, 1, 0, 1, 2, 3]), x, ['x'], 2);
     expect(per.map((p) => p.count)).toEqual([2, 4]);

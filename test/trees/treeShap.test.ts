@@ -434,3 +434,63 @@ describe('every spelling the reader knows, against onnxruntime', () => {
     }
   });
 });
+
+describe('edge layouts (found in review)', () => {
+  /** A one-split ensemble: x0 <= 0.5 ? leaf 1 : leaf 2, with the given op, outputs and attributes. */
+  function oneSplit(op: string, attrs: Record<string, unknown>, type = DataType.FLOAT) {
+    const g = new GraphBuilder('edge');
+    const x = g.input('x', type, ['N', 1]);
+    const base = {
+      nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [0, 0, 0], nodes_values: Attr.floats([0.5, 0, 0]),
+      nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'], nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
+    };
+    const outs = op === 'TreeEnsembleClassifier' ? ['label', 'scores'] : ['scores'];
+    g.opN(op, [x], outs.length, { ...base, ...attrs } as never, { domain: 'ai.onnx.ml', outputs: outs, name: 'trees' });
+    if (outs.length === 2) g.output('label', DataType.INT64, ['N']);
+    g.output('scores', DataType.FLOAT, ['N', op === 'TreeEnsembleClassifier' ? 2 : (attrs.n_targets as number) ?? 1]);
+    return makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
+  }
+  const binary = (extra: Record<string, unknown>) =>
+    oneSplit('TreeEnsembleClassifier', { classlabels_int64s: [0, 1], class_treeids: [0, 0], class_nodeids: [1, 2], class_weights: Attr.floats([0.3, 0.6]), class_ids: [0, 0], ...extra });
+
+  test("a binary classifier under PROBIT: two columns, the first onnxruntime's; the second onnxruntime never writes (it holds whatever was in memory), ours is 0", async () => {
+    const model = binary({ post_transform: 'PROBIT' });
+    const rows = [Float32Array.of(0.2), Float32Array.of(0.9)];
+    const want = await ort(model, rows, 'scores');
+    rows.forEach((r, i) => {
+      const got = Array.from(forestScores(forestOf(model), r));
+      expect(got.length).toBe(2);
+      expect(got[0]).toBe(want[i][0]);
+      expect(got[1]).toBe(0);
+    });
+  });
+
+  test('two-label layouts onnxruntime does not sum over trees are refused, naming the layout', () => {
+    expect(() => readForest(binary({ class_ids: [1, 1] }).graph!.node![0])).toThrow("TreeEnsembleClassifier 'trees': a two-label classifier whose weights all go to class id 1");
+    expect(() => readForest(binary({ base_values: Attr.floats([0.1, 0.2]) }).graph!.node![0])).toThrow("TreeEnsembleClassifier 'trees': a two-label classifier with one class id and 2 base_values");
+  });
+
+  test('a regressor target with a base value that some path never reaches is refused (onnxruntime drops the base there)', async () => {
+    const model = oneSplit('TreeEnsembleRegressor', { n_targets: 2, base_values: Attr.floats([1, 2]), target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 1], target_weights: Attr.floats([3, 5]) });
+    const ex = new Explainer(runtime, model);
+    try {
+      await expect(treeShap(ex, { x: tensorOf([Float32Array.of(0)]) }, { background: tensorOf([Float32Array.of(1)]), target: 1 })).rejects.toThrow(
+        "TreeEnsembleRegressor 'trees': target 0 has a base value but no tree reaches it on every path",
+      );
+    } finally {
+      await ex.release();
+    }
+  });
+
+  test('int64 features are read as numbers', async () => {
+    const model = oneSplit('TreeEnsembleRegressor', { n_targets: 1, target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([3, 5]) }, DataType.INT64);
+    const ex = new Explainer(runtime, model);
+    try {
+      const r = await treeShap(ex, { x: { type: 'int64', dims: [1, 1], data: BigInt64Array.of(0n) } }, { background: { type: 'int64', dims: [1, 1], data: BigInt64Array.of(1n) }, target: 0 });
+      // x0 = 0 takes leaf 1 (3), the background's 1 takes leaf 2 (5)
+      expect(r.featureAttributions).toEqual([[-2]]);
+    } finally {
+      await ex.release();
+    }
+  });
+});

@@ -167,7 +167,9 @@ export function featureMasks(spec: FeatureMaskSpec | undefined, feeds: Record<st
     const seen = new Set<number>();
     for (const v of Object.values(ids)) for (const id of v) if (id >= 0) seen.add(id);
     const count = seen.size;
-    const max = Math.max(-1, ...seen);
+    // (a loop: spreading an image's worth of ids into Math.max overflows the stack)
+    let max = -1;
+    for (const id of seen) if (id > max) max = id;
     if (max !== count - 1) {
       let missing = 0;
       while (seen.has(missing)) missing++;

@@ -25,7 +25,7 @@ import { locateForest, type LocatedForest } from '../trees/locate';
 import { interventionalTreeShap, pathDependentTreeShap, expectedRawScores, countedCovers, hitrateCovers, type TargetValues } from '../trees/shapley';
 import { rawScores, forestScores } from '../trees/evaluate';
 import type { Forest } from '../trees/forest';
-import { rowSize, asFloat32 } from './tensors';
+import { rowSize } from './tensors';
 import { TargetError } from './explainer';
 
 export interface TreeShapOptions extends Omit<CommonOptions, 'at' | 'gradients' | 'attribute'> {
@@ -66,8 +66,9 @@ async function treeRows(explainer: Explainer, located: LocatedForest, feeds: Rec
     }
   }
   const per = rowSize(t);
-  const data = t.data instanceof Float64Array ? t.data : asFloat32(t);
-  return Array.from({ length: t.dims[0] }, (_, r) => Float64Array.from(data.subarray(r * per, (r + 1) * per)));
+  // any numeric type the trees take (float, double, int32, int64), as numbers
+  const data = Float64Array.from(t.data as ArrayLike<number | bigint>, Number);
+  return Array.from({ length: t.dims[0] }, (_, r) => data.slice(r * per, (r + 1) * per));
 }
 
 /** The explained value of a row for a class/target (raw or transformed), and the sign that maps raw target values onto it. */
@@ -94,9 +95,10 @@ function valuesFor(forest: Forest, phi: TargetValues, target: number | 'sum', wi
 }
 
 /** Exact Shapley values of the transformed output against one background row, by enumerating the features where they differ. */
-function enumeratedValues(forest: Forest, x: Float64Array, r: Float64Array, target: number | 'sum', width: number, k: number): Float64Array {
+function enumeratedValues(forest: Forest, split: Set<number>, x: Float64Array, r: Float64Array, target: number | 'sum', width: number, k: number): Float64Array {
+  // only features some tree splits on can change the output
   const differ: number[] = [];
-  for (let i = 0; i < width; i++) if (!(x[i] === r[i] || (Number.isNaN(x[i]) && Number.isNaN(r[i])))) differ.push(i);
+  for (let i = 0; i < width; i++) if (split.has(i) && !(x[i] === r[i] || (Number.isNaN(x[i]) && Number.isNaN(r[i])))) differ.push(i);
   const m = differ.length;
   if (m > MAX_ENUMERATED) {
     throw new Error(
@@ -134,6 +136,16 @@ export async function treeShap(explainer: Explainer, inputs: Record<string, Tens
   if (algorithm !== 'interventional' && algorithm !== 'path-dependent') throw new RangeError(`algorithm must be 'interventional' or 'path-dependent', got '${algorithm as string}'`);
   if (algorithm === 'interventional' && !opts.background) throw new Error('interventional TreeSHAP needs background rows (--background)');
   if (algorithm === 'path-dependent' && output === 'probability') throw new Error("the probability output's values are exact by enumeration against background rows: use algorithm 'interventional' with a background");
+  // a regressor's base value counts only where some leaf of its target is reached (onnxruntime writes 0 otherwise): not additive unless always reached
+  if (forest.opType !== 'TreeEnsembleClassifier') {
+    forest.base.forEach((b, t) => {
+      const always = forest.trees.some((tree) => tree.yes.every((child, n) => child >= 0 || tree.leafTargets[n].includes(t)));
+      if (b !== 0 && !always) {
+        throw new Error(`${forest.node}: target ${t} has a base value but no tree reaches it on every path, and onnxruntime adds the base only where some leaf of it is reached: its output is not a sum over trees, so TreeSHAP does not apply; explain it with kernel-shap`);
+      }
+    });
+  }
+  const splitFeatures = new Set(forest.trees.flatMap((tree) => Array.from(tree.feature).filter((_, n) => tree.yes[n] >= 0)));
   // the inputs, and the background, as the rows the trees split on
   const x = await treeRows(explainer, located, inputs);
   const width = x[0].length;
@@ -184,7 +196,7 @@ export async function treeShap(explainer: Explainer, inputs: Record<string, Tens
     let base: number;
     if (output === 'probability') {
       values = new Float64Array(width);
-      background.forEach((r, k) => enumeratedValues(forest, x[e], r, target, width, k).forEach((v, i) => (values[i] += v / background.length)));
+      background.forEach((r, k) => enumeratedValues(forest, splitFeatures, x[e], r, target, width, k).forEach((v, i) => (values[i] += v / background.length)));
       base = background.reduce((s, r) => s + scoreOf(forest, r, target, 'probability'), 0) / background.length;
     } else if (algorithm === 'interventional') {
       values = valuesFor(forest, interventionalTreeShap(forest, x[e], background, width), target, width);

@@ -87,7 +87,8 @@ export function transformScores(forest: Forest, raw: Float64Array): Float64Array
   const r = Array.from(raw, (v) => f32(v, d));
   if (forest.binary) {
     const s = r[0];
-    if (forest.postTransform === 'PROBIT') return Float64Array.of(probit(s));
+    // onnxruntime writes only the first column under PROBIT; its second holds whatever was in memory: 0 here
+    if (forest.postTransform === 'PROBIT') return Float64Array.of(probit(s), 0);
     const positive = forest.trees.every((t) => t.leafWeights.every((w) => w.every((v) => v >= 0)));
     if (forest.postTransform === 'LOGISTIC') return positive ? Float64Array.of(Math.fround(1 - logistic(s)), logistic(s)) : Float64Array.of(logistic(-s), logistic(s));
     return positive ? Float64Array.of(Math.fround(1 - s), s) : Float64Array.of(-s, s);

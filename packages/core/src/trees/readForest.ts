@@ -120,9 +120,15 @@ function readLegacy(node: NodeProto, name: string): Forest {
   const labels = classifier ? labelsOf(node) : undefined;
   if (classifier && !labels) throw new ForestError(`${name}: neither classlabels_int64s nor classlabels_strings is given`);
   const nTargetsDeclared = classifier ? labels!.length : attrInt(node, 'n_targets', 1);
-  const maxId = li.reduce((a, b) => Math.max(a, b), -1);
-  // two labels with every weight on one class id: one raw score, two output columns
-  const binary = classifier && labels!.length === 2 && maxId === 0;
+  // two labels with every weight on one class id: one raw score, two output columns (onnxruntime's binary case)
+  const ids = new Set(li);
+  const binary = classifier && labels!.length === 2 && ids.size === 1;
+  if (binary && !ids.has(0)) {
+    throw new ForestError(`${name}: a two-label classifier whose weights all go to class id 1: onnxruntime's binary layout for it (class id 0 with one score) is not this one, and its output here is not reproduced; class_ids 0 is the converters' layout`);
+  }
+  if (binary && (floatsOf(node, 'base_values')?.values.length ?? 0) > 1) {
+    throw new ForestError(`${name}: a two-label classifier with one class id and ${floatsOf(node, 'base_values')!.values.length} base_values: onnxruntime's output for this layout is not a sum over trees ([s + b0, 0]); the converters write one base value`);
+  }
   const nTargets = binary ? 1 : nTargetsDeclared;
   for (const id of li) if (id < 0 || id >= nTargets) throw new ForestError(`${name}: ${prefix}_ids holds ${id}, outside 0..${nTargets - 1}`);
   // group node positions by tree, in order of first appearance
