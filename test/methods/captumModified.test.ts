@@ -137,3 +137,10 @@ describe("DeepLift's MaxPool rule (Captum 0.8's maxpool)", () => {
     }
   });
 });
+
+test('deeplift-shap without baseline rows is refused before any work, naming what it needs', async () => {
+  const { deepLiftShap } = await import('@onnx-explain/core');
+  const x = toTensor(refs.cases[1].inputs.features);
+  await expect(deepLiftShap(explainer('tabular_mlp.onnx'), { features: x }, { target: 0 } as never)).rejects.toThrow('deeplift-shap needs baseline rows (a distribution, a tensor [K, ...]), got none: --baseline FILE');
+  await expect(deepLiftShap(explainer('tabular_mlp.onnx'), { features: x }, { target: 0, baselines: 'zeros' } as never)).rejects.toThrow("deeplift-shap needs baseline rows (a distribution, a tensor [K, ...]), got 'zeros'");
+});

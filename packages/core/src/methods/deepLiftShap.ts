@@ -22,7 +22,9 @@ export async function deepLiftShap(
   opts: DeepLiftShapOptions,
 ): Promise<AttributionResult & { baselineOutputs: number[]; delta: number[] }> {
   const batch = explainer.validate(inputs);
-  if (!opts.baselines) throw new Error('deeplift-shap needs baseline rows (a distribution, [K, ...]): --baseline FILE');
+  if (!opts.baselines || typeof opts.baselines !== 'object') {
+    throw new Error(`deeplift-shap needs baseline rows (a distribution, a tensor [K, ...]), got ${opts.baselines === undefined ? 'none' : `'${String(opts.baselines)}'`}: --baseline FILE`);
+  }
   const attributed = opts.attribute ?? explainer.floatInputs();
   const given: Record<string, Tensor> = 'dims' in opts.baselines ? Object.fromEntries(attributed.map((w) => [w, opts.baselines as Tensor])) : (opts.baselines as Record<string, Tensor>);
   let K = -1;
