@@ -15,6 +15,7 @@ import os
 import torch
 
 from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
+import torch.onnx  # noqa: F401
 from captum.attr import DeepLift, DeepLiftShap, Deconvolution, GuidedBackprop, GuidedGradCam
 import numpy as np
 
@@ -52,6 +53,49 @@ def main():
     # delta is -1.78, 0.76 and -2.67 from the zero baseline, and on small CNNs exported here with random
     # inputs it stayed at 1e-3 to 5e-2 wherever a ReLU or BatchNorm stood next to the pool; its maxpool rule
     # is checked in closed form instead, test/methods/captumModified.test.ts.)
+    # Architectures exported from PyTorch here (torch.onnx.export, opset 13, seeded weights, BatchNorm in eval
+    # mode with drawn statistics): a CNN with BatchNorm and MaxPool, and a ResNet basic block (two convolutions
+    # with BatchNorm, the identity added back, then ReLU). Inputs drawn uniformly (no ties).
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU())
+            self.c1, self.b1, self.r1 = torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU()
+            self.c2, self.b2 = torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.BatchNorm2d(4)
+            self.out = torch.nn.ReLU()
+            self.head = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4 * 8 * 8, 3))
+
+        def forward(self, x):
+            h = self.stem(x)
+            return self.head(self.out(self.b2(self.c2(self.r1(self.b1(self.c1(h))))) + h))
+
+    torch.manual_seed(5)
+    bn_cnn = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    block = Block()
+    for net, file in [(bn_cnn, "bn_cnn.onnx"), (block, "res_block.onnx")]:
+        for mod in net.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.data.uniform_(0.5, 1.5)
+                mod.bias.data.uniform_(-0.3, 0.3)
+        net.eval()
+        torch.onnx.export(net, torch.zeros(1, 1, 8, 8), os.path.join(OUT, file), input_names=["image"], output_names=["logits"],
+                          dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
+        net.double()
+    xr = ours_rows(torch.rand(3, 1, 8, 8, dtype=torch.float64))
+    tr = [0, 1, 2]
+    for net, file, name in [(bn_cnn, "bn_cnn.onnx", "CNN with BatchNorm and MaxPool"), (block, "res_block.onnx", "ResNet basic block")]:
+        model = f"../test/fixtures/methods/{file}"
+        for cls, method in [(GuidedBackprop, "guided-backprop"), (Deconvolution, "deconvolution")]:
+            add(f"{method} {name}", model, method, {"image": xr}, {"target": tr}, {"image": cls(net).attribute(xr, target=tr)})
+    a, delta = DeepLift(block).attribute(xr, baselines=0.1, target=tr, return_convergence_delta=True)
+    assert delta.abs().max() < 1e-9, delta
+    add("deeplift ResNet basic block, baseline 0.1", "../test/fixtures/methods/res_block.onnx", "deeplift", {"image": xr},
+        {"target": tr, "baselines": {"tensor": tensor_json(torch.full_like(xr[:1], 0.1))}}, {"image": a})
+    cases[-1]["delta"] = delta.tolist()
     # DeepLiftShap over five baseline rows
     dist = ours_rows(xt[:1] * (0.5 + torch.rand(5, xt.shape[1], dtype=torch.float64)))
     a, delta = DeepLiftShap(tabular).attribute(xt, baselines=dist, target=tt, return_convergence_delta=True)

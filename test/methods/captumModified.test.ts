@@ -3,7 +3,10 @@
  * (models/make_modified_refs.py, float64 on the same weights): Guided
  * Backprop, Deconvolution and Guided Grad-CAM on the digits CNN
  * (convolutions, ReLU, MaxPool, a linear head), Guided Backprop,
- * Deconvolution and DeepLift on the tabular MLP, relative L2 < 1e-5. And
+ * Deconvolution and DeepLift on the tabular MLP, Guided Backprop and
+ * Deconvolution on a CNN with BatchNorm and MaxPool and on a ResNet basic
+ * block, DeepLift on the block (exported from PyTorch by the reference
+ * script), relative L2 < 1e-5. And
  * what they refuse: finite differences, which know no backward rules, and
  * DeepLift through ops whose rules are not built.
  */
@@ -28,7 +31,10 @@ afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n
 
 test('the references come from Captum 0.8', () => {
   expect(refs.captum).toBe('0.8.0');
-  expect(refs.cases.map((c) => c.method)).toEqual(['guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift', 'deeplift-shap']);
+  expect(refs.cases.map((c) => c.method)).toEqual([
+    'guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift',
+    'guided-backprop', 'deconvolution', 'guided-backprop', 'deconvolution', 'deeplift', 'deeplift-shap',
+  ]);
 });
 
 test.each(refs.cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
