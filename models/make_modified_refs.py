@@ -16,7 +16,7 @@ import torch
 
 from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
 import torch.onnx  # noqa: F401
-from captum.attr import DeepLift, DeepLiftShap, Deconvolution, GuidedBackprop, GuidedGradCam
+from captum.attr import LRP, DeepLift, DeepLiftShap, Deconvolution, GuidedBackprop, GuidedGradCam
 import numpy as np
 
 
@@ -96,6 +96,13 @@ def main():
     add("deeplift ResNet basic block, baseline 0.1", "../test/fixtures/methods/res_block.onnx", "deeplift", {"image": xr},
         {"target": tr, "baselines": {"tensor": tensor_json(torch.full_like(xr[:1], 0.1))}}, {"image": a})
     cases[-1]["delta"] = delta.tolist()
+    # LRP (epsilon rule everywhere, Captum's defaults) on the digits CNN and the MLP (Captum's LRP refuses the
+    # exported CNN's nn.Flatten: it has no rule for it)
+    for net, model, x, t, name in [(digits, "digits_cnn.onnx", xd, td, "digits CNN"), (tabular, "tabular_mlp.onnx", xt, tt, "tabular MLP")]:
+        key = "features" if model == "tabular_mlp.onnx" else "image"
+        a, delta = LRP(net).attribute(x, target=t, return_convergence_delta=True)
+        add(f"lrp {name}", model, "lrp", {key: x}, {"target": t}, {key: a})
+        cases[-1]["lrp_delta"] = delta.tolist()
     # DeepLiftShap over five baseline rows
     dist = ours_rows(xt[:1] * (0.5 + torch.rand(5, xt.shape[1], dtype=torch.float64)))
     a, delta = DeepLiftShap(tabular).attribute(xt, baselines=dist, target=tt, return_convergence_delta=True)

@@ -118,7 +118,7 @@ describe('bad input gets one clear line and a non-zero exit', () => {
   });
 
   test.each([
-    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--method', 'shap'], /^onnx-explain: Invalid values: Argument: method, Given: "shap", Choices: "auto", "ig", "saliency", .*"grad-cam", "guided-backprop", "deconvolution", "guided-grad-cam", "deeplift", "deeplift-shap", "occlusion", .*"lime", "tree-shap" \(see --help\)\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_0.npy', '--method', 'shap'], /^onnx-explain: Invalid values: Argument: method, Given: "shap", Choices: "auto", "ig", "saliency", .*"grad-cam", "guided-backprop", "deconvolution", "guided-grad-cam", "deeplift", "deeplift-shap", "lrp", "occlusion", .*"lime", "tree-shap" \(see --help\)\n$/],
     [['attribute', 'models/digits_cnn.onnx'], /^onnx-explain: Missing required argument: input \(see --help\)\n$/],
   ])('a bad choice or a missing option is one line naming it, exit 2: %j', (args, message) => {
     const r = cli(...(args as string[]));

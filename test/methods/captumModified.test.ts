@@ -33,7 +33,7 @@ test('the references come from Captum 0.8', () => {
   expect(refs.captum).toBe('0.8.0');
   expect(refs.cases.map((c) => c.method)).toEqual([
     'guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift',
-    'guided-backprop', 'deconvolution', 'guided-backprop', 'deconvolution', 'deeplift', 'deeplift-shap',
+    'guided-backprop', 'deconvolution', 'guided-backprop', 'deconvolution', 'deeplift', 'lrp', 'lrp', 'deeplift-shap',
   ]);
 });
 
@@ -51,6 +51,11 @@ test.each(refs.cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
       // completeness holds to float32 precision, as Captum's does in float64
       r.delta!.forEach((d, e) => expect(Math.abs(d)).toBeLessThan(1e-5 * Math.max(1, Math.abs(r.outputs[e]))));
       c.delta?.forEach((d) => expect(Math.abs(d)).toBeLessThan(1e-9));
+    }
+    const lrpDelta = (c as Case & { lrp_delta?: number[] }).lrp_delta;
+    if (lrpDelta) {
+      // the relevance lost on the way (epsilon, biases): Captum's convergence delta, F(x) - sum
+      r.delta!.forEach((d, e) => expect(Math.abs(d - lrpDelta[e])).toBeLessThan(1e-4 * Math.max(1, Math.abs(r.outputs[e]))));
     }
     // and it is not the plain gradient
     const plain = await saliency(explainer(c.model), inputs, { target: (c.options as { target: number[] }).target, abs: false });

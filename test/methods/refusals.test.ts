@@ -79,7 +79,7 @@ describe('methods', () => {
     const ex = twoInputs();
     const x = { x: f32([1, 3]), b: f32([1, 1]) };
     await expect(explainWith(ex, x, { method: 'deep-taylor' as never })).rejects.toThrow(
-      "unknown method 'deep-taylor'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam, guided-backprop, deconvolution, guided-grad-cam, deeplift, deeplift-shap, occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime, tree-shap",
+      "unknown method 'deep-taylor'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam, guided-backprop, deconvolution, guided-grad-cam, deeplift, deeplift-shap, lrp, occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime, tree-shap",
     );
     await expect(explainWith(ex, x, { method: 'grad-cam' })).rejects.toThrow('grad-cam needs a convolution layer');
     await ex.release();

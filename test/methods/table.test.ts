@@ -11,7 +11,7 @@ import { repoRoot } from '../helpers/ort';
 import { sample, stackRows } from '../helpers/samples';
 
 test('the rows, and who reads which option', () => {
-  expect(METHODS).toEqual(['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam', 'guided-backprop', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift-shap', 'occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime', 'tree-shap']);
+  expect(METHODS).toEqual(['ig', 'saliency', 'input-x-gradient', 'smoothgrad', 'gradient-shap', 'grad-cam', 'guided-backprop', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift-shap', 'lrp', 'occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime', 'tree-shap']);
   // the methods a piecewise-constant model is sent to are the table's perturbation family
   expect(MODEL_ONLY_METHODS).toEqual(METHODS.filter((m) => METHOD_TABLE[m].family === 'perturbation'));
   for (const m of METHODS) {
@@ -40,9 +40,9 @@ test('every method runs through explainWith on the digits CNN and says which it 
       const r = await explainWith(ex, x, { method: m, target: 3, steps: 8, samples: 16, layer, window: [4, 4], featureMask: 'grid:2x2' });
       seen.push(r.method);
     }
-    expect(seen).toEqual(['integrated-gradients', 'saliency', 'input-x-gradient', 'noise-tunnel(saliency, smoothgrad)', 'gradient-shap', 'grad-cam', 'guided-backprop', 'deconvolution', 'guided-grad-cam', 'deeplift', 'occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime']);
+    expect(seen).toEqual(['integrated-gradients', 'saliency', 'input-x-gradient', 'noise-tunnel(saliency, smoothgrad)', 'gradient-shap', 'grad-cam', 'guided-backprop', 'deconvolution', 'guided-grad-cam', 'deeplift', 'lrp', 'occlusion', 'feature-ablation', 'feature-permutation', 'shapley-sampling', 'kernel-shap', 'lime']);
     await expect(explainWith(ex, x, { method: 'grad-cam' })).rejects.toThrow('grad-cam needs a convolution layer');
-    await expect(explainWith(ex, x, { method: 'shap' as never })).rejects.toThrow("unknown method 'shap'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam, guided-backprop, deconvolution, guided-grad-cam, deeplift, deeplift-shap, occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime, tree-shap");
+    await expect(explainWith(ex, x, { method: 'shap' as never })).rejects.toThrow("unknown method 'shap'; use one of ig, saliency, input-x-gradient, smoothgrad, gradient-shap, grad-cam, guided-backprop, deconvolution, guided-grad-cam, deeplift, deeplift-shap, lrp, occlusion, feature-ablation, feature-permutation, shapley-sampling, kernel-shap, lime, tree-shap");
     // tree-shap reads a tree ensemble, which the CNN is not
     await expect(explainWith(ex, x, { method: 'tree-shap' })).rejects.toThrow('the model has no tree-ensemble node');
     // auto on a model with a gradient is IG

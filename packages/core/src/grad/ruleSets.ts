@@ -15,7 +15,7 @@ import { normalizeDomain } from '../onnx/graph';
 import { findGradient, type GradRule } from './registry';
 import { GradientError } from './emitter';
 
-export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution' | 'deeplift';
+export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution' | 'deeplift' | 'lrp';
 
 export interface RuleSet {
   name: RuleSetName;
@@ -109,11 +109,50 @@ function deepliftOverride(node: NodeProto, opset: number): GradRule | undefined 
   return undefined;
 }
 
+/**
+ * LRP with the epsilon rule (Bach et al. 2015), as Captum 0.8's LRP with its
+ * default rules: each layer with weights or pooling (Gemm, Conv,
+ * BatchNormalization, MaxPool, AveragePool, GlobalAveragePool: the ONNX forms
+ * of the nn modules Captum gives EpsilonRule) divides the relevance reaching
+ * its output z by z + eps sign(z) (sign 0 taken as 1), passes it back as
+ * the gradient would, and multiplies by its input; ReLU and Tanh pass
+ * relevance through unchanged. The method multiplies the result by the
+ * explained output (lrp.ts). A Linear exported as MatMul + Add (inputs of
+ * more than two axes) is not one layer here and keeps its gradient.
+ */
+const LRP_EPS = 1e-9;
+const LRP_LAYERS = new Set(['Gemm', 'Conv', 'BatchNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
+const LRP_PASS_THROUGH = new Set(['Relu', 'Tanh']);
+
+const epsilonRule =
+  (standard: GradRule): GradRule =>
+  (c) => {
+    const e = c.e;
+    const z = c.y[0];
+    const sign = e.op('Sign', [z]);
+    const stable = e.select(e.op('Equal', [sign, e.constF([0], [], z)]), e.constF([1], [], z), sign);
+    const scaled = e.div(c.dY[0]!, e.add(z, e.scale(stable, LRP_EPS)));
+    const back = standard({ ...c, dY: [scaled, ...c.dY.slice(1)], needs: c.needs.map((n, i) => n && i === 0) });
+    return [back[0] && e.mul(back[0], c.x[0])];
+  };
+
+function lrpOverride(node: NodeProto, opset: number): GradRule | undefined {
+  if (normalizeDomain(node.domain)) return undefined;
+  const op = node.opType ?? '';
+  if (LRP_PASS_THROUGH.has(op)) return (c) => [c.dY[0]];
+  if (LRP_LAYERS.has(op)) {
+    const standard = findGradient(op, '', opset)?.rule;
+    return standard && epsilonRule(standard);
+  }
+  return undefined;
+}
+
 const SETS: Record<RuleSetName, RuleSet> = {
   standard: { name: 'standard', override: () => undefined },
   'guided-backprop': { name: 'guided-backprop', override: (node) => (isRelu(node) ? guided : undefined) },
   deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) ? deconvolution : undefined) },
   deeplift: { name: 'deeplift', override: deepliftOverride },
+  lrp: { name: 'lrp', override: lrpOverride },
 };
 
 export function ruleSet(name: RuleSetName = 'standard'): RuleSet {

@@ -22,6 +22,7 @@ import { deconvolution } from './deconvolution';
 import { deepLift, type DeepLiftOptions } from './deepLift';
 import { guidedGradCam } from './guidedGradCam';
 import { deepLiftShap, type DeepLiftShapOptions } from './deepLiftShap';
+import { lrp } from './lrp';
 import { occlusion, type OcclusionOptions } from './occlusion';
 import { featureAblation } from './featureAblation';
 import { featurePermutation } from './featurePermutation';
@@ -199,6 +200,13 @@ export const METHOD_TABLE = {
     summary: 'DeepLift from each row of a baseline distribution, averaged (sums to F(x) - mean F(baselines)); graph gradients only',
     options: ['baselines'],
     run: (ex, x, o) => deepLiftShap(ex, x, o as DeepLiftShapOptions),
+  },
+  lrp: {
+    label: 'LRP (epsilon)',
+    family: 'gradient',
+    summary: 'relevance propagated back layer by layer with the epsilon rule, ReLU passing it through (Bach et al. 2015, as Captum); graph gradients only',
+    options: [],
+    run: (ex, x, o) => lrp(ex, x, o),
   },
   occlusion: {
     label: 'Occlusion',

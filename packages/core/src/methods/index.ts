@@ -17,6 +17,7 @@ export * from './deconvolution';
 export * from './deepLift';
 export * from './guidedGradCam';
 export * from './deepLiftShap';
+export * from './lrp';
 export * from './upsample';
 export * from './dispatch';
 export * from './perturbation';
