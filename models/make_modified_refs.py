@@ -16,6 +16,7 @@ import torch
 
 from make_method_refs import OUT, rebuilt, sample, tensor_json, ours_rows, mm, captum  # noqa: F401  (asserts Captum 0.8)
 import torch.onnx  # noqa: F401
+from captum.attr._utils.lrp_rules import Alpha1_Beta0_Rule, EpsilonRule, GammaRule
 from captum.attr import LRP, DeepLift, DeepLiftShap, Deconvolution, GuidedBackprop, GuidedGradCam
 import numpy as np
 
@@ -103,6 +104,17 @@ def main():
         a, delta = LRP(net).attribute(x, target=t, return_convergence_delta=True)
         add(f"lrp {name}", model, "lrp", {key: x}, {"target": t}, {key: a})
         cases[-1]["lrp_delta"] = delta.tolist()
+    # LRP with rules chosen per layer (Captum: a rule attribute on the module; ours: by node name or op type)
+    digits.features[0].rule = GammaRule(gamma=0.5)
+    digits.features[2].rule = Alpha1_Beta0_Rule()
+    digits.classifier.rule = EpsilonRule(epsilon=1e-3)
+    a, delta = LRP(digits).attribute(xd, target=td, return_convergence_delta=True)
+    add("lrp digits CNN, gamma / z+ / epsilon 1e-3 per layer", "digits_cnn.onnx", "lrp", {"image": xd},
+        {"target": td, "layerRules": {"/features/features.0/Conv": {"rule": "gamma", "gamma": 0.5}, "/features/features.2/Conv": {"rule": "alpha1beta0"}, "Gemm": {"rule": "epsilon", "epsilon": 1e-3}}}, {"image": a})
+    cases[-1]["lrp_delta"] = delta.tolist()
+    for mod in [digits.features[0], digits.features[2], digits.classifier]:
+        if hasattr(mod, "rule"):
+            del mod.rule
     # DeepLiftShap over five baseline rows
     dist = ours_rows(xt[:1] * (0.5 + torch.rand(5, xt.shape[1], dtype=torch.float64)))
     a, delta = DeepLiftShap(tabular).attribute(xt, baselines=dist, target=tt, return_convergence_delta=True)

@@ -53,6 +53,7 @@ describe.each([
   ['layer ig on the text model, fd', 'models/text_classifier.onnx', 'models/samples/review_positive.npy', ['--at', EMB, '--gradients', 'fd', '--steps', '10'], { method: 'ig', at: EMB, gradients: 'fd', steps: 10 }],
   ['guided-backprop', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'guided-backprop'], { method: 'guided-backprop' }],
   ['guided-grad-cam', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', ['--method', 'guided-grad-cam', '--at', '/features/features.3/Relu_output_0'], { method: 'guided-grad-cam', layer: '/features/features.3/Relu_output_0' }],
+  ['lrp with rules per layer', 'models/digits_cnn.onnx', 'models/samples/digit_0.npy', ['--method', 'lrp', '--lrp-rule', 'Conv=gamma:0.5', '--lrp-rule', '/classifier/Gemm=epsilon:0.001'], { method: 'lrp', layerRules: { Conv: { rule: 'gamma', gamma: 0.5 }, '/classifier/Gemm': { rule: 'epsilon', epsilon: 0.001 } } }],
   ['deeplift from a constant baseline', 'models/tabular_mlp.onnx', 'models/samples/patient_0.npy', ['--method', 'deeplift', '--baseline', '10'], { method: 'deeplift', baselines: 10 }],
   ['occlusion 3x3 stride 2, baseline 0.5', 'models/digits_cnn.onnx', 'models/samples/digit_7.npy', ['--method', 'occlusion', '--window', '3,3', '--stride', '2', '--baseline', '0.5'], { method: 'occlusion', window: [3, 3], strides: 2, baselines: 0.5 }],
   ['feature-ablation over a grid', 'models/digits_cnn.onnx', 'models/samples/digit_3.npy', ['--method', 'feature-ablation', '--feature-mask', 'grid:4x2'], { method: 'feature-ablation', featureMask: 'grid:4x2' }],
@@ -181,6 +182,7 @@ describe('bad input: one clear line, non-zero exit', () => {
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'lime', '--samples', '0'], /^onnx-explain: --samples must be a whole number from 1 to 100,000, got '0'\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'feature-permutation'], /^onnx-explain: feature permutation shuffles features among the examples of a batch: it needs at least 2 examples, got 1\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'lime', '--samples', '3'], /^onnx-explain: LIME: 3 samples do not determine a surrogate over 64 features \(.*\); take more samples, or set a ridge penalty\n$/],
+    [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--method', 'lrp', '--lrp-rule', 'Conv=zplus'], /^onnx-explain: --lrp-rule 'Conv=zplus' is not LAYER=RULE\[:VALUE\] with RULE one of epsilon, gamma, alpha1beta0, identity \(e\.g\. Conv=gamma:0\.25\)\n$/],
     [['attribute', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--device', 'cuda'], /^onnx-explain: CUDA was asked for but onnxruntime-node cannot use it \(.*\)\. .*--onnxruntime-node-install=cuda12\n$/],
   ])('%j', (args, message) => {
     const r = cli(...(args as string[]), '--quiet');

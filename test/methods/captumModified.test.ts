@@ -33,14 +33,14 @@ test('the references come from Captum 0.8', () => {
   expect(refs.captum).toBe('0.8.0');
   expect(refs.cases.map((c) => c.method)).toEqual([
     'guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift',
-    'guided-backprop', 'deconvolution', 'guided-backprop', 'deconvolution', 'deeplift', 'lrp', 'lrp', 'deeplift-shap',
+    'guided-backprop', 'deconvolution', 'guided-backprop', 'deconvolution', 'deeplift', 'lrp', 'lrp', 'lrp', 'deeplift-shap',
   ]);
 });
 
 test.each(refs.cases.map((c) => [c.name, c] as const))('%s', async (_, c) => {
   const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, toTensor(v)]));
-  const o = c.options as { target: number[]; layer?: string; baselines?: { tensor: Parameters<typeof toTensor>[0] } };
-  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: o.target, layer: o.layer, baselines: o.baselines ? toTensor(o.baselines.tensor) : undefined });
+  const o = c.options as { target: number[]; layer?: string; baselines?: { tensor: Parameters<typeof toTensor>[0] }; layerRules?: Record<string, never> };
+  const r = await explainWith(explainer(c.model), inputs, { method: c.method as MethodName, target: o.target, layer: o.layer, baselines: o.baselines ? toTensor(o.baselines.tensor) : undefined, layerRules: o.layerRules });
   expect(r.method).toBe(c.method);
   expect(r.gradientSource).toBe('graph');
   for (const [k, want] of Object.entries(c.expected)) {

@@ -292,6 +292,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('background', { type: 'string', describe: help('background', 'a file (.npy/.json) of background rows, [K, ...input row]; removed features take each in turn') })
           .option('seed', { type: 'number', coerce: positiveInt('seed', 2 ** 32 - 1), describe: help('seed') })
           .option('output', { choices: ['raw', 'probability'] as const, describe: help('treeOutput') })
+          .option('lrp-rule', { type: 'string', array: true, describe: help('layerRules', 'LAYER=RULE[:VALUE], LAYER an op type or node name, RULE epsilon|gamma|alpha1beta0|identity (e.g. Conv=gamma:0.25); repeatable') })
           .option('algorithm', { choices: ['interventional', 'path-dependent'] as const, describe: help('algorithm') })
           .option('kernel-width', { type: 'number', coerce: finite('kernel-width', { positive: true }), describe: help('kernelWidth') })
           .option('ridge', { type: 'number', coerce: finite('ridge'), describe: help('ridge') })
@@ -318,6 +319,7 @@ export async function main(argv: string[]): Promise<void> {
           maxEvaluations: a['max-evaluations'],
           featureMask: a['feature-mask'],
           kernelWidth: a['kernel-width'],
+          lrpRule: a['lrp-rule'],
         } as AttributeArgs);
       },
     )

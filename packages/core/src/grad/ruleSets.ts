@@ -17,6 +17,14 @@ import { GradientError } from './emitter';
 
 export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution' | 'deeplift' | 'lrp';
 
+/** LRP's rule for one layer (Captum 0.8's EpsilonRule, GammaRule, Alpha1_Beta0_Rule, IdentityRule). */
+export type LrpLayerRule = { rule: 'epsilon'; epsilon?: number } | { rule: 'gamma'; gamma?: number } | { rule: 'alpha1beta0' } | { rule: 'identity' };
+
+/** A rule set by name, or LRP with rules chosen per layer: keys are op types ('Conv') or node names, a node's name winning. */
+export type RuleSetSpec = RuleSetName | { name: 'lrp'; layers: Record<string, LrpLayerRule> };
+
+export const ruleSetName = (spec: RuleSetSpec | undefined): RuleSetName => (spec === undefined ? 'standard' : typeof spec === 'string' ? spec : spec.name);
+
 export interface RuleSet {
   name: RuleSetName;
   /** The rule replacing the standard one for this node, or undefined to keep it. */
@@ -124,39 +132,71 @@ const LRP_EPS = 1e-9;
 const LRP_LAYERS = new Set(['Gemm', 'Conv', 'BatchNormalization', 'MaxPool', 'AveragePool', 'GlobalAveragePool']);
 const LRP_PASS_THROUGH = new Set(['Relu', 'Tanh']);
 
-const epsilonRule =
-  (standard: GradRule): GradRule =>
+/**
+ * One LRP layer: its output z recomputed with changed weights (gamma: W +
+ * gamma max(W, 0); alpha1beta0: max(W, 0); Captum changes the module's
+ * weights and feeds each layer its original input, which is the same), the
+ * relevance divided by z + eps sign(z), passed back through that layer as
+ * its gradient would be, and multiplied by the input. Identity passes the
+ * relevance through unchanged.
+ */
+const layerRule =
+  (standard: GradRule, rule: LrpLayerRule): GradRule =>
   (c) => {
     const e = c.e;
-    const z = c.y[0];
+    if (rule.rule === 'identity') return [c.dY[0]];
+    let ctx = c;
+    let z = c.y[0];
+    const weights = c.x[1];
+    if ((rule.rule === 'gamma' || rule.rule === 'alpha1beta0') && weights) {
+      const positive = e.op('Relu', [weights]);
+      const changed = rule.rule === 'gamma' ? e.add(weights, e.scale(positive, rule.gamma ?? 0.25)) : positive;
+      const x = [c.x[0], changed, ...c.x.slice(2)];
+      // the layer again, its attributes as they are, on the changed weights; the rules read the shapes of what they touch
+      z = e.fresh(`${c.node.opType}_lrp`);
+      e.nodes.push({ ...c.node, name: e.fresh(`${c.node.opType}_lrp_node`), input: x, output: [z] });
+      e.shapes.set(changed, { ...(e.shapes.get(weights) ?? { type: e.elemType(weights), dims: e.shape(weights) }) } as never);
+      e.shapes.set(z, e.shapes.get(c.y[0]) as never);
+      ctx = { ...c, node: { ...c.node, input: x, output: [z] }, x, y: [z] };
+    }
+    const eps = rule.rule === 'epsilon' ? rule.epsilon ?? LRP_EPS : LRP_EPS;
     const sign = e.op('Sign', [z]);
     const stable = e.select(e.op('Equal', [sign, e.constF([0], [], z)]), e.constF([1], [], z), sign);
-    const scaled = e.div(c.dY[0]!, e.add(z, e.scale(stable, LRP_EPS)));
-    const back = standard({ ...c, dY: [scaled, ...c.dY.slice(1)], needs: c.needs.map((n, i) => n && i === 0) });
+    const scaled = e.div(c.dY[0]!, e.add(z, e.scale(stable, eps)));
+    const back = standard({ ...ctx, dY: [scaled, ...c.dY.slice(1)], needs: c.needs.map((n, i) => n && i === 0) });
     return [back[0] && e.mul(back[0], c.x[0])];
   };
 
-function lrpOverride(node: NodeProto, opset: number): GradRule | undefined {
-  if (normalizeDomain(node.domain)) return undefined;
-  const op = node.opType ?? '';
-  if (LRP_PASS_THROUGH.has(op)) return (c) => [c.dY[0]];
-  if (LRP_LAYERS.has(op)) {
-    const standard = findGradient(op, '', opset)?.rule;
-    return standard && epsilonRule(standard);
-  }
-  return undefined;
-}
+const lrpOverride =
+  (layers: Record<string, LrpLayerRule>) =>
+  (node: NodeProto, opset: number): GradRule | undefined => {
+    if (normalizeDomain(node.domain)) return undefined;
+    const op = node.opType ?? '';
+    const chosen = (node.name && layers[node.name]) || layers[op];
+    if (LRP_PASS_THROUGH.has(op) && !chosen) return (c) => [c.dY[0]];
+    if (LRP_LAYERS.has(op) || chosen) {
+      const standard = findGradient(op, '', opset)?.rule;
+      return standard && layerRule(standard, chosen ?? { rule: 'epsilon' });
+    }
+    return undefined;
+  };
 
 const SETS: Record<RuleSetName, RuleSet> = {
   standard: { name: 'standard', override: () => undefined },
   'guided-backprop': { name: 'guided-backprop', override: (node) => (isRelu(node) ? guided : undefined) },
   deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) ? deconvolution : undefined) },
   deeplift: { name: 'deeplift', override: deepliftOverride },
-  lrp: { name: 'lrp', override: lrpOverride },
+  lrp: { name: 'lrp', override: lrpOverride({}) },
 };
 
-export function ruleSet(name: RuleSetName = 'standard'): RuleSet {
-  const set = SETS[name];
-  if (!set) throw new RangeError(`unknown rule set '${name as string}'; the rule sets are ${Object.keys(SETS).join(', ')}`);
+export function ruleSet(spec: RuleSetSpec = 'standard'): RuleSet {
+  if (typeof spec === 'object') {
+    for (const [k, r] of Object.entries(spec.layers)) {
+      if (!['epsilon', 'gamma', 'alpha1beta0', 'identity'].includes(r?.rule)) throw new RangeError(`LRP rule for '${k}' is '${(r as { rule?: string })?.rule}': use epsilon, gamma, alpha1beta0 or identity`);
+    }
+    return { name: 'lrp', override: lrpOverride(spec.layers) };
+  }
+  const set = SETS[spec];
+  if (!set) throw new RangeError(`unknown rule set '${spec as string}'; the rule sets are ${Object.keys(SETS).join(', ')}`);
   return set;
 }

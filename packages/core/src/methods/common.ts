@@ -10,7 +10,7 @@ import type { Tensor } from '../runtime';
 import { Explainer, type CommonOptions, type TargetSpec } from './explainer';
 import { rowSize, asFloat32 } from './tensors';
 import type { GradientEngine, GradientSource } from './engine';
-import type { RuleSetName } from '../grad/ruleSets';
+import type { RuleSetSpec } from '../grad/ruleSets';
 
 /**
  * A baseline for one attributed tensor: 'zeros', a constant, a tensor (one row
@@ -245,7 +245,7 @@ export function checkStdev(v: number): number {
 }
 
 /** Gradients of the target at the inputs themselves (one row per example). */
-export async function gradientsAt(explainer: Explainer, inputs: Record<string, Tensor>, opts: CommonOptions, method: string, rules: RuleSetName = 'standard') {
+export async function gradientsAt(explainer: Explainer, inputs: Record<string, Tensor>, opts: CommonOptions, method: string, rules: RuleSetSpec = 'standard') {
   const batch = explainer.validate(inputs);
   const { target, classes } = await explainer.resolveTarget(inputs, opts, batch);
   const engine = await explainer.engine(inputs, opts, target, 'gradient', rules);

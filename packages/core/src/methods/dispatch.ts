@@ -22,7 +22,7 @@ import { deconvolution } from './deconvolution';
 import { deepLift, type DeepLiftOptions } from './deepLift';
 import { guidedGradCam } from './guidedGradCam';
 import { deepLiftShap, type DeepLiftShapOptions } from './deepLiftShap';
-import { lrp } from './lrp';
+import { lrp, type LrpOptions } from './lrp';
 import { occlusion, type OcclusionOptions } from './occlusion';
 import { featureAblation } from './featureAblation';
 import { featurePermutation } from './featurePermutation';
@@ -39,7 +39,8 @@ export type ExplainOptions = IntegratedGradientsOptions &
   Partial<Pick<OcclusionOptions, 'window' | 'strides'>> &
   Pick<KernelShapOptions, 'background'> &
   Pick<LimeOptions, 'kernelWidth' | 'ridge'> &
-  Pick<TreeShapOptions, 'algorithm' | 'treeOutput'> & {
+  Pick<TreeShapOptions, 'algorithm' | 'treeOutput'> &
+  Pick<LrpOptions, 'layerRules'> & {
     /** A method of the table, or 'auto' (see chooseMethod). */
     method?: MethodName | 'auto';
     /** Grad-CAM's convolution layer (an intermediate tensor name). */
@@ -71,7 +72,8 @@ export type MethodOptionName =
   | 'kernelWidth'
   | 'ridge'
   | 'algorithm'
-  | 'treeOutput';
+  | 'treeOutput'
+  | 'layerRules';
 
 /** What each particular option means, with its default where all methods share one: the help the front ends show, from one place. */
 export const METHOD_OPTIONS: Record<MethodOptionName, { help: string; default?: string | number }> = {
@@ -98,6 +100,7 @@ export const METHOD_OPTIONS: Record<MethodOptionName, { help: string; default?: 
   kernelWidth: { help: 'width of the exponential kernel on the cosine distance from the example', default: 0.25 },
   ridge: { help: 'ridge penalty of the surrogate fit (0: weighted least squares)', default: 0 },
   algorithm: { help: 'interventional (over background rows; the default with a background) or path-dependent (under the trees\' node covers; the default without)' },
+  layerRules: { help: "LRP's rule per layer, by op type or node name: epsilon (default, 1e-9), gamma (0.25), alpha1beta0 (z+) or identity" },
   treeOutput: { help: 'raw: the trees\' summed scores before post_transform (a margin); probability: the score output after it, exact by enumeration', default: 'raw' },
 };
 
@@ -205,8 +208,8 @@ export const METHOD_TABLE = {
     label: 'LRP (epsilon)',
     family: 'gradient',
     summary: 'relevance propagated back layer by layer with the epsilon rule, ReLU passing it through (Bach et al. 2015, as Captum); graph gradients only',
-    options: [],
-    run: (ex, x, o) => lrp(ex, x, o),
+    options: ['layerRules'],
+    run: (ex, x, o) => lrp(ex, x, o as LrpOptions),
   },
   occlusion: {
     label: 'Occlusion',

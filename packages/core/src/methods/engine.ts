@@ -18,7 +18,7 @@ import { GradientError } from '../grad/emitter';
 import { gradientCoverage, finiteDifferenceReason, piecewiseConstantReason } from '../grad/coverage';
 import { probeModel, type ShapeTable } from '../grad/shapes';
 import { lowerAndCheck, type CheckedLowering } from '../grad/lower/check';
-import { ruleSet, type RuleSetName } from '../grad/ruleSets';
+import { ruleSet, ruleSetName, type RuleSetSpec } from '../grad/ruleSets';
 import { makeBatchable, type BatchableModel } from '../grad/batch';
 import { rowSize, asFloat32 } from './tensors';
 import { throwIfAborted, type AbortSignalLike } from './progress';
@@ -46,7 +46,7 @@ export interface EngineOptions {
    * Deconvolution: grad/ruleSets.ts). Graph gradients only: finite
    * differences know nothing of backward rules.
    */
-  rules?: RuleSetName;
+  rules?: RuleSetSpec;
   /** Kind of target: the rewritten model differs for class, index and sum targets. */
   target: Target;
 }
@@ -220,7 +220,7 @@ export class GradientEngine {
       if (opts.at) cutGraph(gradientBase, [opts.at], lowered.shapes);
     }
     const gradientShapes = lowered?.shapes ?? shapes;
-    const modified = opts.rules && opts.rules !== 'standard' ? opts.rules : undefined;
+    const modified = ruleSetName(opts.rules) !== 'standard' ? ruleSetName(opts.rules) : undefined;
     try {
       if (modified && mode === 'fd') throw new GradientError(`${modified} changes backward rules: it needs graph gradients, not finite differences`);
       if (mode === 'fd') {

@@ -11,7 +11,7 @@ import { summarizeModel, explainedOutput } from '../inspect';
 import { embeddingOutputs } from '../grad/coverage';
 import { checkInput } from '../checkInput';
 import type { Target } from '../grad/builder';
-import type { RuleSetName } from '../grad/ruleSets';
+import type { RuleSetSpec } from '../grad/ruleSets';
 import { GradientEngine, prepareModel, FD_EVALUATIONS_PER_ELEMENT, type GradientMode, type PreparedModel } from './engine';
 import type { SymDim } from '../grad/shapes';
 import { gatherRows, rowSize, asFloat32 } from './tensors';
@@ -205,7 +205,7 @@ export class Explainer {
    * example as the sample. kind 'forward': the model's output only (see
    * EngineOptions.forwardOnly), attributing inputs of any type.
    */
-  async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target, kind: 'gradient' | 'forward' = 'gradient', rules: RuleSetName = 'standard'): Promise<GradientEngine> {
+  async engine(inputs: Record<string, Tensor>, opts: CommonOptions, target: Target, kind: 'gradient' | 'forward' = 'gradient', rules: RuleSetSpec = 'standard'): Promise<GradientEngine> {
     const forwardOnly = kind === 'forward';
     if (forwardOnly && opts.at) throw new Error(`'at' (layer attribution) needs gradients; the perturbation methods vary model inputs: choose them with 'attribute'`);
     const wrt = opts.at ? [] : opts.attribute ?? (forwardOnly ? this.perturbedInputs() : this.floatInputs());

@@ -9,9 +9,21 @@
 import type { Tensor } from '../runtime';
 import type { Explainer, CommonOptions } from './explainer';
 import { gradientsAt, resultBase, type AttributionResult } from './common';
+import type { LrpLayerRule } from '../grad/ruleSets';
 
-export async function lrp(explainer: Explainer, inputs: Record<string, Tensor>, opts: CommonOptions = {}): Promise<AttributionResult & { delta: number[] }> {
-  const { engine, feeds, run, classes } = await gradientsAt(explainer, inputs, opts, 'lrp', 'lrp');
+export interface LrpOptions extends CommonOptions {
+  /**
+   * Rules per layer, keyed by op type ('Conv', 'Gemm') or node name (a
+   * node's name wins): { rule: 'epsilon', epsilon }, { rule: 'gamma', gamma }
+   * (default 0.25), { rule: 'alpha1beta0' } (z+), { rule: 'identity' }.
+   * Unnamed layers take the epsilon rule (1e-9), as Captum's defaults.
+   */
+  layerRules?: Record<string, LrpLayerRule>;
+}
+
+export async function lrp(explainer: Explainer, inputs: Record<string, Tensor>, opts: LrpOptions = {}): Promise<AttributionResult & { delta: number[] }> {
+  const rules = opts.layerRules && Object.keys(opts.layerRules).length ? { name: 'lrp' as const, layers: opts.layerRules } : 'lrp';
+  const { engine, feeds, run, classes } = await gradientsAt(explainer, inputs, opts, 'lrp', rules);
   const attributions: Record<string, Tensor> = {};
   for (const w of engine.attributed) {
     const per = run.grads[w].length / run.selected.length;

@@ -4,7 +4,7 @@
  * preprocessed to fit the model) and --vocab.
  */
 
-import { checkInput, type ModelSummary, type Tensor, type TargetSpec, type IntegrationMethod, type GradientMode, type ExplainOptions } from '@onnx-explain/core';
+import { checkInput, type ModelSummary, type Tensor, type TargetSpec, type IntegrationMethod, type GradientMode, type ExplainOptions, type LrpLayerRule } from '@onnx-explain/core';
 import { readInputFile } from '../inputFile';
 import { toTensor, type MethodName } from '../explain';
 import { isImageFile, loadImage, type LoadedImage } from '../image';
@@ -70,6 +70,7 @@ export interface AttributeArgs {
   ridge?: number;
   output?: 'raw' | 'probability';
   algorithm?: 'interventional' | 'path-dependent';
+  lrpRule?: string[];
   maxEvaluations?: number;
   labels?: string;
   vocab?: string;
@@ -168,7 +169,22 @@ export async function perturbationArgs(a: AttributeArgs): Promise<Partial<Explai
   if (a.seed !== undefined) out.seed = a.seed;
   if (a.kernelWidth !== undefined) out.kernelWidth = a.kernelWidth;
   if (a.ridge !== undefined) out.ridge = a.ridge;
+  if (a.lrpRule?.length) out.layerRules = Object.fromEntries(a.lrpRule.map(parseLrpRule));
   if (a.output !== undefined) out.treeOutput = a.output;
   if (a.algorithm !== undefined) out.algorithm = a.algorithm;
   return out;
+}
+
+/** --lrp-rule LAYER=RULE[:VALUE]: Conv=gamma:0.25, /classifier/Gemm=epsilon:1e-3, Conv=alpha1beta0, BatchNormalization=identity. */
+export function parseLrpRule(spec: string): [string, LrpLayerRule] {
+  const m = /^(.+)=(epsilon|gamma|alpha1beta0|identity)(?::(.+))?$/.exec(spec);
+  if (!m) throw new Error(`--lrp-rule '${spec}' is not LAYER=RULE[:VALUE] with RULE one of epsilon, gamma, alpha1beta0, identity (e.g. Conv=gamma:0.25)`);
+  const [, layer, rule, value] = m;
+  const v = value === undefined ? undefined : Number(value);
+  if (value !== undefined && (!Number.isFinite(v) || v! < 0 || !['epsilon', 'gamma'].includes(rule))) {
+    throw new Error(`--lrp-rule '${spec}': ${['epsilon', 'gamma'].includes(rule) ? 'the value must be a number >= 0' : `${rule} takes no value`}`);
+  }
+  if (rule === 'epsilon') return [layer, { rule, epsilon: v }];
+  if (rule === 'gamma') return [layer, { rule, gamma: v }];
+  return [layer, { rule } as LrpLayerRule];
 }
