@@ -255,8 +255,8 @@ def serve():
             if not src:
                 out["error"] = "not timed: CAPTUM_SRC is not set"
             else:
-                from captum.attr import DeepLift, Deconvolution, GuidedBackprop
-                cls = {"guided-backprop": GuidedBackprop, "deconvolution": Deconvolution, "deeplift": DeepLift}[req["method"]]
+                from captum.attr import LRP, DeepLift, Deconvolution, GuidedBackprop
+                cls = {"guided-backprop": GuidedBackprop, "deconvolution": Deconvolution, "deeplift": DeepLift, "lrp": LRP}[req["method"]]
                 try:
                     cls(fwd).attribute(x, target=0)
                 except Exception as e:  # Captum refuses some models (DeepLift on reused modules): say why, do not time

@@ -3,7 +3,7 @@
  * Part of `pnpm bench`: the methods that change backward rules on
  * torchvision's ResNet-18 (bench/models, exported by bench_models.py), one
  * 224x224 image, target class 0: onnx-explain's Guided Backprop,
- * Deconvolution and DeepLift (zero baseline) against its own IG(50) and
+ * Deconvolution, DeepLift (zero baseline) and LRP (epsilon) against its own IG(50) and
  * against Captum 0.8's same method on the PyTorch model, alternating, warm,
  * ROUNDS each. Where Captum refuses the model (its DeepLift hooks cannot
  * handle a module used twice, as torchvision's blocks use their ReLU), the
@@ -39,7 +39,7 @@ async function main() {
   const captumOk = !!process.env.CAPTUM_SRC && fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
   const py = captumOk ? pythonWorker() : undefined;
   const pyInfo = py ? await py.ready : undefined;
-  const methods = ['ig', 'guided-backprop', 'deconvolution', 'deeplift'];
+  const methods = ['ig', 'guided-backprop', 'deconvolution', 'deeplift', 'lrp'];
   const rows = {};
   for (const m of methods) {
     const opts = { method: m, target: 0, steps: 50 };
