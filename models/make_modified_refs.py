@@ -92,6 +92,10 @@ def main():
         model = f"../test/fixtures/methods/{file}"
         for cls, method in [(GuidedBackprop, "guided-backprop"), (Deconvolution, "deconvolution")]:
             add(f"{method} {name}", model, method, {"image": xr}, {"target": tr}, {"image": cls(net).attribute(xr, target=tr)})
+    dist_img = ours_rows(torch.rand(4, 1, 8, 8, dtype=torch.float64) * 0.3)
+    a, delta = DeepLiftShap(block).attribute(xr, baselines=dist_img, target=tr, return_convergence_delta=True)
+    add("deeplift-shap ResNet basic block, four baseline rows", "../test/fixtures/methods/res_block.onnx", "deeplift-shap", {"image": xr},
+        {"target": tr, "baselines": {"tensor": tensor_json(dist_img)}}, {"image": a})
     a, delta = DeepLift(block).attribute(xr, baselines=0.1, target=tr, return_convergence_delta=True)
     assert delta.abs().max() < 1e-9, delta
     add("deeplift ResNet basic block, baseline 0.1", "../test/fixtures/methods/res_block.onnx", "deeplift", {"image": xr},
