@@ -255,10 +255,18 @@ def serve():
             if not src:
                 out["error"] = "not timed: CAPTUM_SRC is not set"
             else:
-                from captum.attr import LRP, DeepLift, Deconvolution, GuidedBackprop
-                cls = {"guided-backprop": GuidedBackprop, "deconvolution": Deconvolution, "deeplift": DeepLift, "lrp": LRP}[req["method"]]
+                from captum.attr import LRP, DeepLift, DeepLiftShap, Deconvolution, GuidedBackprop, GuidedGradCam
+                m = req["method"]
+                cls = {"guided-backprop": GuidedBackprop, "deconvolution": Deconvolution, "deeplift": DeepLift, "lrp": LRP,
+                       "guided-grad-cam": GuidedGradCam, "deeplift-shap": DeepLiftShap}[m]
                 try:
-                    cls(fwd).attribute(x, target=0)
+                    if m == "guided-grad-cam":
+                        cls(fwd, fwd.layer4).attribute(x, target=0)
+                    elif m == "deeplift-shap":
+                        # the distribution modified-bench.js gives onnx-explain: the image scaled by 0, 0.1, ..., 0.4
+                        cls(fwd).attribute(x, baselines=torch.cat([x * (0.1 * k) for k in range(5)]), target=0)
+                    else:
+                        cls(fwd).attribute(x, target=0)
                 except Exception as e:  # Captum refuses some models (DeepLift on reused modules): say why, do not time
                     out["error"] = f"not timed: Captum {cls.__name__} failed: {str(e).splitlines()[0][:160]}"
         elif op == "perturb":

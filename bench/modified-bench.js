@@ -3,7 +3,8 @@
  * Part of `pnpm bench`: the methods that change backward rules on
  * torchvision's ResNet-18 (bench/models, exported by bench_models.py), one
  * 224x224 image, target class 0: onnx-explain's Guided Backprop,
- * Deconvolution, DeepLift (zero baseline) and LRP (epsilon) against its own IG(50) and
+ * Deconvolution, Guided Grad-CAM (at the last block), DeepLift (zero
+ * baseline), DeepLiftShap (5 baseline rows) and LRP (epsilon) against its own IG(50) and
  * against Captum 0.8's same method on the PyTorch model, alternating, warm,
  * ROUNDS each. Where Captum refuses the model (its DeepLift hooks cannot
  * handle a module used twice, as torchvision's blocks use their ReLU), the
@@ -39,10 +40,17 @@ async function main() {
   const captumOk = !!process.env.CAPTUM_SRC && fs.existsSync(python) && spawnSync(python, ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0;
   const py = captumOk ? pythonWorker() : undefined;
   const pyInfo = py ? await py.ready : undefined;
-  const methods = ['ig', 'guided-backprop', 'deconvolution', 'deeplift', 'lrp'];
+  const methods = ['ig', 'guided-backprop', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift-shap', 'lrp'];
+  // Guided Grad-CAM at the last block's output (Captum: model.layer4); DeepLiftShap over the image scaled by 0, 0.1, ..., 0.4
+  const layer = model.graph.node.find((n) => n.opType === 'GlobalAveragePool').input[0];
+  const img = x[model.graph.input[0].name];
+  const per = img.data.length;
+  const dist = new Float32Array(5 * per);
+  for (let k = 0; k < 5; k++) for (let i = 0; i < per; i++) dist[k * per + i] = Math.fround(img.data[i] * 0.1 * k);
+  const extra = { 'guided-grad-cam': { layer }, 'deeplift-shap': { baselines: { type: 'float32', dims: [5, ...img.dims.slice(1)], data: dist } } };
   const rows = {};
   for (const m of methods) {
-    const opts = { method: m, target: 0, steps: 50 };
+    const opts = { method: m, target: 0, steps: 50, ...extra[m] };
     const t0 = now();
     const r = await core.explainWith(ex, x, opts);
     rows[m] = { first: now() - t0, ours: [], captum: [], delta: r.delta?.[0], captumError: undefined };
@@ -54,7 +62,7 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const m of methods) {
       const t0 = now();
-      await core.explainWith(ex, x, { method: m, target: 0, steps: 50 });
+      await core.explainWith(ex, x, { method: m, target: 0, steps: 50, ...extra[m] });
       rows[m].ours.push(now() - t0);
       if (py && m !== 'ig' && !rows[m].captumError) {
         const c = await py.ask({ op: 'modified', key: 'tv_resnet18', method: m });
