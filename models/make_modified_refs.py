@@ -70,10 +70,20 @@ def main():
             h = self.stem(x)
             return self.head(self.out(self.b2(self.c2(self.r1(self.b1(self.c1(h))))) + h))
 
+    class BnCnn(torch.nn.Module):
+        # the flatten in forward, not an nn.Flatten: Captum's LRP refuses a module it has no rule for
+        def __init__(self):
+            super().__init__()
+            self.features = torch.nn.Sequential(
+                torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.ReLU())
+            self.head = torch.nn.Linear(64, 3)
+
+        def forward(self, x):
+            return self.head(torch.flatten(self.features(x), 1))
+
     torch.manual_seed(5)
-    bn_cnn = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    bn_cnn = BnCnn()
     block = Block()
     for net, file in [(bn_cnn, "bn_cnn.onnx"), (block, "res_block.onnx")]:
         for mod in net.modules():
@@ -92,6 +102,12 @@ def main():
         model = f"../test/fixtures/methods/{file}"
         for cls, method in [(GuidedBackprop, "guided-backprop"), (Deconvolution, "deconvolution")]:
             add(f"{method} {name}", model, method, {"image": xr}, {"target": tr}, {"image": cls(net).attribute(xr, target=tr)})
+        # Guided Grad-CAM at the last ReLU before the head
+        layer, tensor = (net.features[5], "/features/features.5/Relu_output_0") if net is bn_cnn else (net.r1, "/r1/Relu_output_0")
+        add(f"guided-grad-cam {name}", model, "guided-grad-cam", {"image": xr}, {"target": tr, "layer": tensor}, {"image": GuidedGradCam(net, layer).attribute(xr, target=tr)})
+    a, delta = LRP(bn_cnn).attribute(xr, target=tr, return_convergence_delta=True)
+    add("lrp CNN with BatchNorm and MaxPool", "../test/fixtures/methods/bn_cnn.onnx", "lrp", {"image": xr}, {"target": tr}, {"image": a})
+    cases[-1]["lrp_delta"] = delta.tolist()
     dist_img = ours_rows(torch.rand(4, 1, 8, 8, dtype=torch.float64) * 0.3)
     a, delta = DeepLiftShap(block).attribute(xr, baselines=dist_img, target=tr, return_convergence_delta=True)
     add("deeplift-shap ResNet basic block, four baseline rows", "../test/fixtures/methods/res_block.onnx", "deeplift-shap", {"image": xr},
