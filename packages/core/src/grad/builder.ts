@@ -190,9 +190,20 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
     }
     return list[0];
   };
+  // a rule set may scale a tensor's whole gradient by its value (LRP's input hooks): once, when the gradient is complete
+  const scaled = new Map<string, string | undefined>();
+  const finished = (name: string): string | undefined => {
+    if (!req.rules?.scalesTensor) return gradOf(name);
+    if (!scaled.has(name)) {
+      const g = gradOf(name);
+      const consumers = index.consumersOf(name).filter((c) => c.inputIndex >= 0 && (c.node.output ?? []).some((o) => active(o)));
+      scaled.set(name, g && req.rules.scalesTensor(consumers, opset) ? e.mul(g, name) : g);
+    }
+    return scaled.get(name);
+  };
   for (const node of [...order].reverse()) {
     if (!(node.output ?? []).some((o) => active(o))) continue;
-    const dY = (node.output ?? []).map((o) => (o && active(o) ? gradOf(o) : undefined));
+    const dY = (node.output ?? []).map((o) => (o && active(o) ? finished(o) : undefined));
     if (dY.every((g) => g === undefined)) continue;
     const x = node.input ?? [];
     const needs = x.map((i) => !!i && active(i));
@@ -221,7 +232,7 @@ export function buildGradientModel(source: ModelProto, req: GradientRequest): Gr
   const gradients: Record<string, string> = {};
   const newOutputs = [valueInfoFromShape(selected, yType, ['N'])];
   for (const w of req.wrt) {
-    const g = gradOf(w) ?? e.zerosLike(w);
+    const g = finished(w) ?? e.zerosLike(w);
     const out = names.fresh(`${w}/grad`);
     e.nodes.push({ opType: 'Identity', input: [g], output: [out], name: names.fresh('grad/output') } as NodeProto);
     const s = shapes.get(w);

@@ -29,6 +29,13 @@ export interface RuleSet {
   name: RuleSetName;
   /** The rule replacing the standard one for this node, or undefined to keep it. */
   override(node: NodeProto, opset: number): GradRule | undefined;
+  /**
+   * Whether a tensor's whole gradient (every consumer's part, summed) is
+   * multiplied by the tensor's value before it flows on: LRP's input hooks,
+   * which Captum registers on the tensor, not on the layer, so a tensor that
+   * feeds a layer and a residual Add is scaled once, over both parts.
+   */
+  scalesTensor?(consumers: { node: NodeProto; inputIndex: number }[], opset: number): boolean;
 }
 
 const isRelu = (node: NodeProto) => node.opType === 'Relu' && !normalizeDomain(node.domain);
@@ -163,9 +170,22 @@ const layerRule =
     const sign = e.op('Sign', [z]);
     const stable = e.select(e.op('Equal', [sign, e.constF([0], [], z)]), e.constF([1], [], z), sign);
     const scaled = e.div(c.dY[0]!, e.add(z, e.scale(stable, eps)));
-    const back = standard({ ...ctx, dY: [scaled, ...c.dY.slice(1)], needs: c.needs.map((n, i) => n && i === 0) });
-    return [back[0] && e.mul(back[0], c.x[0])];
+    // (the product with the input is the tensor's, taken over all its consumers: scalesTensor)
+    return [standard({ ...ctx, dY: [scaled, ...c.dY.slice(1)], needs: c.needs.map((n, i) => n && i === 0) })[0]];
   };
+
+/** The LRP rule a node takes: the one named for it or its op, epsilon for an unnamed layer, undefined for any other op. */
+const lrpRuleOf = (layers: Record<string, LrpLayerRule>, node: NodeProto): LrpLayerRule | undefined => {
+  if (normalizeDomain(node.domain)) return undefined;
+  const op = node.opType ?? '';
+  return (node.name && layers[node.name]) || layers[op] || (LRP_LAYERS.has(op) ? { rule: 'epsilon' } : undefined);
+};
+
+/** LRP multiplies by a tensor's value where it is the activation input of a layer with a rule other than identity. */
+const lrpScales =
+  (layers: Record<string, LrpLayerRule>) =>
+  (consumers: { node: NodeProto; inputIndex: number }[]): boolean =>
+    consumers.some((c) => c.inputIndex === 0 && (lrpRuleOf(layers, c.node)?.rule ?? 'identity') !== 'identity');
 
 const lrpOverride =
   (layers: Record<string, LrpLayerRule>) =>
@@ -186,7 +206,7 @@ const SETS: Record<RuleSetName, RuleSet> = {
   'guided-backprop': { name: 'guided-backprop', override: (node) => (isRelu(node) ? guided : undefined) },
   deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) ? deconvolution : undefined) },
   deeplift: { name: 'deeplift', override: deepliftOverride },
-  lrp: { name: 'lrp', override: lrpOverride({}) },
+  lrp: { name: 'lrp', override: lrpOverride({}), scalesTensor: lrpScales({}) },
 };
 
 export function ruleSet(spec: RuleSetSpec = 'standard'): RuleSet {
@@ -194,7 +214,7 @@ export function ruleSet(spec: RuleSetSpec = 'standard'): RuleSet {
     for (const [k, r] of Object.entries(spec.layers)) {
       if (!['epsilon', 'gamma', 'alpha1beta0', 'identity'].includes(r?.rule)) throw new RangeError(`LRP rule for '${k}' is '${(r as { rule?: string })?.rule}': use epsilon, gamma, alpha1beta0 or identity`);
     }
-    return { name: 'lrp', override: lrpOverride(spec.layers) };
+    return { name: 'lrp', override: lrpOverride(spec.layers), scalesTensor: lrpScales(spec.layers) };
   }
   const set = SETS[spec];
   if (!set) throw new RangeError(`unknown rule set '${spec as string}'; the rule sets are ${Object.keys(SETS).join(', ')}`);
