@@ -151,6 +151,16 @@ def main():
     for mod in [digits.features[0], digits.features[2], digits.classifier]:
         if hasattr(mod, "rule"):
             del mod.rule
+    # DeepLift through a Softmax (Captum's softmax rule: the Rescale multiplier less its mean over the whole batch)
+    torch.manual_seed(8)
+    smx = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), torch.nn.Softmax(dim=1)).eval()
+    torch.onnx.export(smx, torch.zeros(1, 6), os.path.join(OUT, "softmax_mlp.onnx"), input_names=["x"], output_names=["p"],
+                      dynamic_axes={"x": {0: "batch"}, "p": {0: "batch"}}, opset_version=13)
+    smx.double()
+    xs = ours_rows(torch.randn(3, 6, dtype=torch.float64))
+    a, delta = DeepLift(smx).attribute(xs, baselines=0.0, target=[0, 1, 2], return_convergence_delta=True)
+    add("deeplift MLP with a Softmax output", "../test/fixtures/methods/softmax_mlp.onnx", "deeplift", {"x": xs}, {"target": [0, 1, 2]}, {"x": a})
+    cases[-1]["delta"] = delta.tolist()
     # DeepLiftShap over five baseline rows
     dist = ours_rows(xt[:1] * (0.5 + torch.rand(5, xt.shape[1], dtype=torch.float64)))
     a, delta = DeepLiftShap(tabular).attribute(xt, baselines=dist, target=tt, return_convergence_delta=True)

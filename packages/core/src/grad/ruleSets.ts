@@ -13,7 +13,6 @@
 import type { NodeProto } from '../onnx/types';
 import { normalizeDomain } from '../onnx/graph';
 import { findGradient, type GradRule } from './registry';
-import { GradientError } from './emitter';
 
 export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution' | 'deeplift' | 'lrp';
 
@@ -101,25 +100,29 @@ const maxpoolRescale =
     return [e.select(small, standard(c)[0]!, e.div(u, e.select(small, e.constF([1], [], dIn), dIn)))];
   };
 
+/**
+ * DeepLift's Softmax rule, as Captum 0.8's `softmax`: the Rescale
+ * multiplier, less the mean of the result over the whole tensor (every row
+ * of the batch, examples and baselines together, as Captum takes it), which
+ * makes it depend on the rows run together: deepLift.ts runs a model with a
+ * Softmax in one session run.
+ */
+const softmaxRescale =
+  (standard: GradRule): GradRule =>
+  (c) => {
+    const unnormalised = rescale(standard)(c)[0]!;
+    const e = c.e;
+    return [e.sub(unnormalised, e.op('ReduceMean', [unnormalised], { keepdims: 1 }))];
+  };
+
 /** DeepLift's rules for the nonlinearities Captum 0.8 gives one (nn.ReLU, ELU, LeakyReLU, Sigmoid, Tanh, Softplus). */
 const DEEPLIFT_NONLINEAR = new Set(['Relu', 'Elu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'Softplus']);
-/** Ops Captum gives DeepLift rules of their own that are not built here: refused rather than given the plain gradient. */
-const DEEPLIFT_MISSING: Record<string, string> = {
-  // Captum's subtracts the mean over the whole batch, examples and baselines together: a result that would depend on how rows are batched
-  Softmax: "Captum's softmax rule (a Rescale less its mean over the whole batch)",
-};
-
 function deepliftOverride(node: NodeProto, opset: number): GradRule | undefined {
   if (normalizeDomain(node.domain)) return undefined;
   const op = node.opType ?? '';
-  if (DEEPLIFT_NONLINEAR.has(op) || op === 'MaxPool') {
+  if (DEEPLIFT_NONLINEAR.has(op) || op === 'MaxPool' || op === 'Softmax') {
     const standard = findGradient(op, '', opset)?.rule;
-    return standard && (op === 'MaxPool' ? maxpoolRescale(standard) : rescale(standard));
-  }
-  if (DEEPLIFT_MISSING[op]) {
-    return () => {
-      throw new GradientError(`DeepLift reaches ${op} ('${node.name || node.output?.[0]}'), whose rule, ${DEEPLIFT_MISSING[op]}, is not built yet; explain this model with ig`);
-    };
+    return standard && (op === 'MaxPool' ? maxpoolRescale(standard) : op === 'Softmax' ? softmaxRescale(standard) : rescale(standard));
   }
   return undefined;
 }

@@ -39,8 +39,9 @@ export async function deepLift(
   const attr: Record<string, Float32Array> = Object.fromEntries(attributed.map((w) => [w, new Float32Array(xs[w].length)]));
   const fx = new Float64Array(batch);
   const fb = new Float64Array(batch);
-  // k examples and their k baselines per session run
-  const k = Math.max(1, Math.min(batch, Math.floor(Math.min(opts.internalBatchSize ?? engine.suggestedBatchSize(), engine.maxRows) / 2) || 1));
+  // k examples and their k baselines per session run; all of them in one run when a Softmax's rule averages over the whole batch (Captum's)
+  const softmax = (explainer.model.graph?.node ?? []).some((n) => n.opType === 'Softmax' && !n.domain);
+  const k = softmax ? batch : Math.max(1, Math.min(batch, Math.floor(Math.min(opts.internalBatchSize ?? engine.suggestedBatchSize(), engine.maxRows) / 2) || 1));
   for (let start = 0; start < batch; start += k) {
     throwIfAborted(opts.signal);
     const n = Math.min(k, batch - start);
