@@ -151,6 +151,26 @@ def main():
     for mod in [digits.features[0], digits.features[2], digits.classifier]:
         if hasattr(mod, "rule"):
             del mod.rule
+    # DeepLift through MaxPool against Captum where Captum is complete: a convolution, MaxPool and the head (with a
+    # ReLU anywhere near the pool, Captum 0.8's own delta was 1e-3 to 1e-2 on these inputs)
+    class PoolCnn(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.pool, self.head = torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.MaxPool2d(2), torch.nn.Linear(64, 3)
+
+        def forward(self, x):
+            return self.head(torch.flatten(self.pool(self.conv(x)), 1))
+
+    torch.manual_seed(9)
+    pool_cnn = PoolCnn().eval()
+    torch.onnx.export(pool_cnn, torch.zeros(1, 1, 8, 8), os.path.join(OUT, "pool_cnn.onnx"), input_names=["image"], output_names=["logits"],
+                      dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
+    pool_cnn.double()
+    a, delta = DeepLift(pool_cnn).attribute(xr, baselines=0.25, target=tr, return_convergence_delta=True)
+    assert delta.abs().max() < 1e-9, delta
+    add("deeplift CNN with MaxPool, baseline 0.25", "../test/fixtures/methods/pool_cnn.onnx", "deeplift", {"image": xr},
+        {"target": tr, "baselines": {"tensor": tensor_json(torch.full_like(xr[:1], 0.25))}}, {"image": a})
+    cases[-1]["delta"] = delta.tolist()
     # DeepLift through a Softmax (Captum's softmax rule: the Rescale multiplier less its mean over the whole batch)
     torch.manual_seed(8)
     smx = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3), torch.nn.Softmax(dim=1)).eval()

@@ -34,7 +34,7 @@ test('the references come from Captum 0.8', () => {
   expect(refs.cases.map((c) => c.method)).toEqual([
     'guided-backprop', 'guided-backprop', 'deconvolution', 'deconvolution', 'guided-grad-cam', 'deeplift', 'deeplift',
     'guided-backprop', 'deconvolution', 'guided-grad-cam', 'guided-backprop', 'deconvolution', 'guided-grad-cam', 'lrp', 'lrp',
-    'deeplift-shap', 'deeplift', 'lrp', 'lrp', 'lrp', 'deeplift', 'deeplift-shap',
+    'deeplift-shap', 'deeplift', 'lrp', 'lrp', 'lrp', 'deeplift', 'deeplift', 'deeplift-shap',
   ]);
 
 });
