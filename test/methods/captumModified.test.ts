@@ -146,3 +146,23 @@ test('deeplift-shap without baseline rows is refused before any work, naming wha
   await expect(deepLiftShap(explainer('tabular_mlp.onnx'), { features: x }, { target: 0 } as never)).rejects.toThrow('deeplift-shap needs baseline rows (a distribution, a tensor [K, ...]), got none: --baseline FILE');
   await expect(deepLiftShap(explainer('tabular_mlp.onnx'), { features: x }, { target: 0, baselines: 'zeros' } as never)).rejects.toThrow("deeplift-shap needs baseline rows (a distribution, a tensor [K, ...]), got 'zeros'");
 });
+
+test('LeakyRelu is treated as ReLU-like: Guided Backprop keeps the positive part of its gradient, Deconvolution a ReLU of the incoming one', async () => {
+  const { GraphBuilder, DataType, makeModel, deconvolution } = await import('@onnx-explain/core');
+  // y = w . LeakyRelu(x), alpha 0.1, w = [1, -1, 2, -2]
+  const g = new GraphBuilder('leaky');
+  const x = g.input('x', DataType.FLOAT, ['N', 4]);
+  g.output(g.op('MatMul', [g.op('LeakyRelu', [x], { alpha: 0.1 }), g.constant(Float32Array.of(1, -1, 2, -2), [4, 1])], {}, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+  const ex = new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+  try {
+    const xs = { x: { type: 'float32' as const, dims: [1, 4], data: Float32Array.of(1, 1, -1, -1) } };
+    const plain = await saliency(ex, xs, { target: 0, abs: false });
+    expect(Array.from(plain.attributions.x.data as Float32Array).map((v) => +v.toFixed(6))).toEqual([1, -1, 0.2, -0.2]);
+    const gb = await guidedBackprop(ex, xs, { target: 0 });
+    expect(Array.from(gb.attributions.x.data as Float32Array).map((v) => +v.toFixed(6) + 0)).toEqual([1, 0, 0.2, 0]);
+    const dc = await deconvolution(ex, xs, { target: 0 });
+    expect(Array.from(dc.attributions.x.data as Float32Array).map((v) => +v.toFixed(6) + 0)).toEqual([1, 0, 2, 0]);
+  } finally {
+    await ex.release();
+  }
+});

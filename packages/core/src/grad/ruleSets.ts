@@ -6,9 +6,12 @@
  * The builder takes a rule set and asks it first for each node; every op it
  * does not override keeps its standard rule (registry.ts).
  *
- * For Guided Backprop and Deconvolution, as Captum 0.8, only ReLU's rule changes:
- * Captum hooks nn.ReLU modules, and a PyTorch ReLU (module or function)
- * exports as an ONNX Relu. LeakyRelu, PRelu and Clip keep their gradient.
+ * For Guided Backprop and Deconvolution, ReLU's rule changes as Captum 0.8's
+ * hooks on nn.ReLU change it (a PyTorch ReLU, module or function, exports
+ * as an ONNX Relu); LeakyRelu gets the same treatment (Captum has none for
+ * it): Guided Backprop keeps the positive part of its gradient,
+ * Deconvolution passes a ReLU of the incoming gradient. PRelu and Clip keep
+ * their gradient.
  */
 import type { NodeProto } from '../onnx/types';
 import { normalizeDomain } from '../onnx/graph';
@@ -38,6 +41,12 @@ export interface RuleSet {
 }
 
 const isRelu = (node: NodeProto) => node.opType === 'Relu' && !normalizeDomain(node.domain);
+const isLeakyRelu = (node: NodeProto) => node.opType === 'LeakyRelu' && !normalizeDomain(node.domain);
+
+/** Guided Backprop through a ReLU-like op (LeakyRelu): its own gradient, then only the positive part passed on. */
+const guidedLike =
+  (standard: GradRule): GradRule =>
+  (c) => [c.e.op('Relu', [standard(c)[0]!])];
 
 /** Guided Backpropagation: ReLU passes a gradient only where it is positive and the input was positive. */
 const guided: GradRule = (c) => {
@@ -206,8 +215,15 @@ const lrpOverride =
 
 const SETS: Record<RuleSetName, RuleSet> = {
   standard: { name: 'standard', override: () => undefined },
-  'guided-backprop': { name: 'guided-backprop', override: (node) => (isRelu(node) ? guided : undefined) },
-  deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) ? deconvolution : undefined) },
+  'guided-backprop': {
+    name: 'guided-backprop',
+    override: (node, opset) => {
+      if (isRelu(node)) return guided;
+      const standard = isLeakyRelu(node) ? findGradient('LeakyRelu', '', opset)?.rule : undefined;
+      return standard && guidedLike(standard);
+    },
+  },
+  deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) || isLeakyRelu(node) ? deconvolution : undefined) },
   deeplift: { name: 'deeplift', override: deepliftOverride },
   lrp: { name: 'lrp', override: lrpOverride({}), scalesTensor: lrpScales({}) },
 };
