@@ -166,3 +166,28 @@ test('LeakyRelu is treated as ReLU-like: Guided Backprop keeps the positive part
     await ex.release();
   }
 });
+
+test('Clip with a lower bound of 0 (ReLU6) is ReLU-like for both; another Clip keeps its gradient', async () => {
+  const { GraphBuilder, DataType, makeModel, deconvolution } = await import('@onnx-explain/core');
+  const clipModel = (lo: number) => {
+    const g = new GraphBuilder('clip');
+    const x = g.input('x', DataType.FLOAT, ['N', 3]);
+    const c = g.op('Clip', [x, g.constant(Float32Array.of(lo), []), g.constant(Float32Array.of(6), [])]);
+    g.output(g.op('MatMul', [c, g.constant(Float32Array.of(1, -1, 2), [3, 1])], {}, { output: 'y' }), DataType.FLOAT, ['N', 1]);
+    return new Explainer(runtime, makeModel(g.build(), { opset: 13 }));
+  };
+  const xs = { x: { type: 'float32' as const, dims: [1, 3], data: Float32Array.of(1, 2, -0.5) } };
+  const relu6 = clipModel(0);
+  const other = clipModel(-1);
+  try {
+    // ReLU6: the gradient is [1, -1, 0]; guided keeps [1, 0, 0]; deconvolution passes relu(w) = [1, 0, 2]
+    expect(Array.from((await guidedBackprop(relu6, xs, { target: 0 })).attributions.x.data as Float32Array, (v) => v + 0)).toEqual([1, 0, 0]);
+    expect(Array.from((await deconvolution(relu6, xs, { target: 0 })).attributions.x.data as Float32Array, (v) => v + 0)).toEqual([1, 0, 2]);
+    // Clip(-1, 6) is not ReLU-like: both are its plain gradient, [1, -1, 2]
+    expect(Array.from((await guidedBackprop(other, xs, { target: 0 })).attributions.x.data as Float32Array, (v) => v + 0)).toEqual([1, -1, 2]);
+    expect(Array.from((await deconvolution(other, xs, { target: 0 })).attributions.x.data as Float32Array, (v) => v + 0)).toEqual([1, -1, 2]);
+  } finally {
+    await relu6.release();
+    await other.release();
+  }
+});

@@ -9,13 +9,14 @@
  * For Guided Backprop and Deconvolution, ReLU's rule changes as Captum 0.8's
  * hooks on nn.ReLU change it (a PyTorch ReLU, module or function, exports
  * as an ONNX Relu); LeakyRelu gets the same treatment (Captum has none for
- * it): Guided Backprop keeps the positive part of its gradient,
- * Deconvolution passes a ReLU of the incoming gradient. PRelu and Clip keep
- * their gradient.
+ * it), and so does Clip with a lower bound of 0 (ReLU6): Guided Backprop
+ * keeps the positive part of its gradient, Deconvolution passes a ReLU of
+ * the incoming gradient. PRelu and other Clips keep their gradient.
  */
 import type { NodeProto } from '../onnx/types';
 import { normalizeDomain } from '../onnx/graph';
 import { findGradient, type GradRule } from './registry';
+import { attrFloat } from '../onnx/attributes';
 
 export type RuleSetName = 'standard' | 'guided-backprop' | 'deconvolution' | 'deeplift' | 'lrp';
 
@@ -42,6 +43,15 @@ export interface RuleSet {
 
 const isRelu = (node: NodeProto) => node.opType === 'Relu' && !normalizeDomain(node.domain);
 const isLeakyRelu = (node: NodeProto) => node.opType === 'LeakyRelu' && !normalizeDomain(node.domain);
+const isClip = (node: NodeProto) => node.opType === 'Clip' && !normalizeDomain(node.domain);
+
+/** Clip is ReLU-like when its lower bound is 0 (ReLU6): known only from the constant the rule sees, so decided there. */
+const whenClipAtZero =
+  (reluLike: GradRule, standard: GradRule): GradRule =>
+  (c) => {
+    const min = c.x[1] ? c.e.constantFloats(c.x[1]) : Float32Array.of(attrFloat(c.node, 'min', -Infinity));
+    return min?.length === 1 && min[0] === 0 ? reluLike(c) : standard(c);
+  };
 
 /** Guided Backprop through a ReLU-like op (LeakyRelu): its own gradient, then only the positive part passed on. */
 const guidedLike =
@@ -219,11 +229,19 @@ const SETS: Record<RuleSetName, RuleSet> = {
     name: 'guided-backprop',
     override: (node, opset) => {
       if (isRelu(node)) return guided;
-      const standard = isLeakyRelu(node) ? findGradient('LeakyRelu', '', opset)?.rule : undefined;
-      return standard && guidedLike(standard);
+      const standard = isLeakyRelu(node) || isClip(node) ? findGradient(node.opType!, '', opset)?.rule : undefined;
+      if (!standard) return undefined;
+      return isClip(node) ? whenClipAtZero(guidedLike(standard), standard) : guidedLike(standard);
     },
   },
-  deconvolution: { name: 'deconvolution', override: (node) => (isRelu(node) || isLeakyRelu(node) ? deconvolution : undefined) },
+  deconvolution: {
+    name: 'deconvolution',
+    override: (node, opset) => {
+      if (isRelu(node) || isLeakyRelu(node)) return deconvolution;
+      const standard = isClip(node) ? findGradient('Clip', '', opset)?.rule : undefined;
+      return standard && whenClipAtZero(deconvolution, standard);
+    },
+  },
   deeplift: { name: 'deeplift', override: deepliftOverride },
   lrp: { name: 'lrp', override: lrpOverride({}), scalesTensor: lrpScales({}) },
 };
