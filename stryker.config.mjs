@@ -45,6 +45,7 @@ function fontCode() {
 /** What `pnpm mutation <module>` mutates. */
 export const MODULES = {
   methods: ['packages/core/src/methods/**/*.ts'],
+  trees: ['packages/core/src/trees/**/*.ts'],
   checkInput: ['packages/core/src/checkInput.ts'],
   io: ['packages/core/src/io/**/*.ts'],
   viz: ['packages/core/src/viz/**/*.ts', '!packages/core/src/viz/font.ts', ...fontCode()],
