@@ -36,7 +36,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const { python, pythonWorker, median, min, fmt, ratio } = require('./common');
+const { python, pythonWorker, median, min, fmt, ratio, relL2 } = require('./common');
 
 const EMB = '/embedding/Gather_output_0';
 
@@ -75,15 +75,6 @@ async function worker(spec) {
   let forward;
   let reference;
   const attrOf = (r) => r.attributions[Object.keys(r.attributions)[0]].data;
-  const relL2 = (a, b) => {
-    let d = 0;
-    let n = 0;
-    for (let i = 0; i < b.length; i++) {
-      d += (a[i] - b[i]) ** 2;
-      n += b[i] ** 2;
-    }
-    return Math.sqrt(d / n);
-  };
   const base = { at, target: 0 };
   process.on('message', async (req) => {
     try {

@@ -13,11 +13,7 @@
  * float64; the worst case is about 3e-7); completeness deltas to 5e-6 of
  * the explained gap.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import {
-  Explainer,
-  decodeModel,
   integratedGradients,
   saliency,
   inputXGradient,
@@ -27,9 +23,8 @@ import {
   type Tensor,
   type Baseline,
 } from '@onnx-explain/core';
-import { runtime, relL2 } from '../grad/fd';
-import { repoRoot } from '../helpers/ort';
-import { refs, toTensor, type Case } from './refs';
+import { relL2 } from '../grad/fd';
+import { refs, toTensor, shippedExplainers, type Case } from './refs';
 
 function baselines(b: Case['options']['baselines']): Baseline | undefined {
   if (b === undefined || typeof b === 'number') return b;
@@ -38,17 +33,7 @@ function baselines(b: Case['options']['baselines']): Baseline | undefined {
 }
 
 const TOLERANCE = 5e-6;
-const explainers = new Map<string, Explainer>();
-const explainer = (file: string) => {
-  if (!explainers.has(file)) explainers.set(file, new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models', file)))));
-  return explainers.get(file)!;
-};
-afterAll(async () => {
-  for (const e of explainers.values()) await e.release();
-});
-
-const errors: string[] = [];
-afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n') + '\n'));
+const { explainer, errors } = shippedExplainers();
 
 function expectClose(name: string, got: ArrayLike<number>, want: number[]) {
   expect(got.length).toBe(want.length);

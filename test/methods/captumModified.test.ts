@@ -10,24 +10,12 @@
  * what they refuse: finite differences, which know no backward rules, and
  * DeepLift through ops whose rules are not built.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Explainer, decodeModel, explainWith, guidedBackprop, saliency, deepLift, type MethodName } from '@onnx-explain/core';
+import { Explainer, explainWith, guidedBackprop, saliency, deepLift, type MethodName } from '@onnx-explain/core';
 import { runtime, relL2 } from '../grad/fd';
-import { repoRoot } from '../helpers/ort';
-import { toTensor, type Case } from './refs';
+import { toTensor, shippedExplainers, loadCases, type Case } from './refs';
 
-const refs = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/methods/modified_refs.json'), 'utf8')) as { captum: string; cases: Case[] };
-const explainers = new Map<string, Explainer>();
-const explainer = (file: string) => {
-  if (!explainers.has(file)) explainers.set(file, new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models', file)))));
-  return explainers.get(file)!;
-};
-afterAll(async () => {
-  for (const e of explainers.values()) await e.release();
-});
-const errors: string[] = [];
-afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n') + '\n'));
+const refs = loadCases('modified_refs.json');
+const { explainer, errors } = shippedExplainers();
 
 test('the references come from Captum 0.8', () => {
   expect(refs.captum).toBe('0.8.0');

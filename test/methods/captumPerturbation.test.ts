@@ -6,25 +6,13 @@
  * our model runs in float32, and a perturbation's output drop is a
  * difference of two float32 outputs.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Explainer, decodeModel, explainWith, type ExplainOptions, type MethodName } from '@onnx-explain/core';
-import { runtime, relL2 } from '../grad/fd';
-import { repoRoot } from '../helpers/ort';
-import { toTensor, type Case } from './refs';
+import { explainWith, type ExplainOptions, type MethodName } from '@onnx-explain/core';
+import { relL2 } from '../grad/fd';
+import { toTensor, shippedExplainers, loadCases } from './refs';
 
-const refs = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/methods/perturbation_refs.json'), 'utf8')) as { captum: string; cases: Case[] };
+const refs = loadCases('perturbation_refs.json');
 
-const explainers = new Map<string, Explainer>();
-const explainer = (file: string) => {
-  if (!explainers.has(file)) explainers.set(file, new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models', file)))));
-  return explainers.get(file)!;
-};
-afterAll(async () => {
-  for (const e of explainers.values()) await e.release();
-});
-const errors: string[] = [];
-afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n') + '\n'));
+const { explainer, errors } = shippedExplainers();
 
 test('the references come from Captum 0.8 and cover every case asked for', () => {
   expect(refs.captum).toBe('0.8.0');

@@ -4,7 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeModel, type ModelProto, type Tensor } from '@onnx-explain/core';
+import { decodeModel, Explainer, type ModelProto, type Tensor } from '@onnx-explain/core';
+import { runtime } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
 
 export interface Ref {
@@ -74,3 +75,25 @@ export const toTensor = (t: JsonTensor): Tensor =>
     ? { type: 'int64', dims: t.shape, data: BigInt64Array.from(t.data.map(BigInt)) }
     : { type: 'float32', dims: t.shape, data: Float32Array.from(t.data) };
 
+
+/** The reference files' cases, by file name under test/fixtures/methods. */
+export const loadCases = (file: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/methods', file), 'utf8')) as { captum: string; cases: Case[] };
+
+/**
+ * One explainer per model file (a path under models/), made on first use and
+ * released after the file's tests; and the relative errors seen, printed
+ * with METHOD_REPORT=1. Call at a test file's top level.
+ */
+export function shippedExplainers() {
+  const explainers = new Map<string, Explainer>();
+  afterAll(async () => {
+    for (const e of explainers.values()) await e.release();
+  });
+  const errors: string[] = [];
+  afterAll(() => process.env.METHOD_REPORT && process.stderr.write(errors.join('\n') + '\n'));
+  const explainer = (file: string) => {
+    if (!explainers.has(file)) explainers.set(file, new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models', file)))));
+    return explainers.get(file)!;
+  };
+  return { explainer, errors };
+}

@@ -8,7 +8,7 @@
  */
 import type { Tensor } from '../runtime';
 import { Explainer, type CommonOptions, type TargetSpec } from './explainer';
-import { rowSize, asFloat32 } from './tensors';
+import { rowSize, asFloat32, isTensor } from './tensors';
 import type { GradientEngine, GradientSource } from './engine';
 import type { RuleSetSpec } from '../grad/ruleSets';
 
@@ -51,10 +51,6 @@ export interface AttributionResult {
   batchSize: number;
   /** What the result's own checks found doubtful (a completeness gap too large for its steps): to be shown, not hidden. */
   warnings?: string[];
-}
-
-function isTensor(v: unknown): v is Tensor {
-  return typeof v === 'object' && v !== null && 'dims' in v && 'data' in v;
 }
 
 function isBaselineValue(v: unknown): v is BaselineValue {

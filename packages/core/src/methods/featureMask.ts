@@ -14,6 +14,7 @@
  */
 import type { Tensor } from '../runtime';
 import { slic } from './slic';
+import { isTensor } from './tensors';
 
 export type FeatureMaskSpec = 'elements' | string | Tensor | Record<string, Tensor>;
 
@@ -43,10 +44,6 @@ export function imageAxes(rowDims: number[]): ImageAxes | undefined {
   if (a <= 4 && !(c < a)) return { channels: a, height: b, width: c, channelsLast: false };
   if (c <= 4) return { channels: c, height: a, width: b, channelsLast: true };
   return undefined;
-}
-
-function isTensor(v: unknown): v is Tensor {
-  return typeof v === 'object' && v !== null && 'dims' in v && 'data' in v;
 }
 
 /** Pixel labels (H*W) spread over an image row's elements. */

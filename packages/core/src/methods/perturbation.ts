@@ -13,7 +13,7 @@ import type { TypedArray } from '../onnx/tensor';
 import type { Explainer, CommonOptions } from './explainer';
 import type { GradientEngine } from './engine';
 import { resultBase, type AttributionResult } from './common';
-import { rowSize } from './tensors';
+import { rowSize, isTensor } from './tensors';
 import { featureMasks, type ExampleFeatures, type FeatureMaskSpec } from './featureMask';
 
 /** What replaces a perturbed element: 0, a constant (a pad or unk token id), or a tensor (one row, or one per example). */
@@ -46,10 +46,6 @@ export async function perturbationSetup(explainer: Explainer, inputs: Record<str
   const engine = await explainer.engine(inputs, opts, target, 'forward');
   const feeds = await explainer.modelFeeds(engine, inputs);
   return { explainer, engine, batch, classes, feeds, attributed: engine.attributed };
-}
-
-function isTensor(v: unknown): v is Tensor {
-  return typeof v === 'object' && v !== null && 'dims' in v && 'data' in v;
 }
 
 const ctorOf = (t: Tensor) => t.data.constructor as new (n: number) => TypedArray;

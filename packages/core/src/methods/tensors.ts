@@ -17,3 +17,8 @@ export function gatherRows(t: Tensor, rowIndex: number[]): Tensor {
 export function asFloat32(t: Tensor): Float32Array {
   return t.data instanceof Float32Array ? t.data : Float32Array.from(t.data as ArrayLike<number>);
 }
+
+/** A value is a dense Tensor (as opposed to a number, a name, or a record of tensors). */
+export function isTensor(v: unknown): v is Tensor {
+  return typeof v === 'object' && v !== null && 'dims' in v && 'data' in v;
+}
