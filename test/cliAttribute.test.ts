@@ -17,6 +17,7 @@ const readInputFileSync = (file: string): Tensor => {
   return { type: a.dtype as Tensor['type'], dims: a.shape, data: a.data };
 };
 import { repoRoot, tmpDir } from './helpers/ort';
+import { stumpRegressor } from './helpers/trees';
 import { relL2 } from './grad/fd';
 import { encodeNpy } from '@onnx-explain/core';
 import { nvidiaDriverPresent } from '@onnx-explain/node';
@@ -273,25 +274,9 @@ test('token ids themselves, ablated one by one to <unk> (--baseline 1): each tok
 });
 
 test('a tree ensemble end to end: the gradient methods refuse it naming the ones that work, inspect says so, kernel-shap explains it', () => {
-  const { GraphBuilder, DataType, makeModel, Attr, encodeModel } = require('@onnx-explain/core');
-  const g = new GraphBuilder('stump');
-  const x = g.input('x', DataType.FLOAT, ['N', 2]);
-  g.output(
-    g.op(
-      'TreeEnsembleRegressor',
-      [x],
-      {
-        n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [1, 0, 0], nodes_values: Attr.floats([0.5, 0, 0]),
-        nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'], nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
-        target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
-      },
-      { domain: 'ai.onnx.ml', output: 'y' },
-    ),
-    DataType.FLOAT,
-    ['N', 1],
-  );
+  const { encodeModel } = require('@onnx-explain/core');
   const model = path.join(dir, 'stump.onnx');
-  fs.writeFileSync(model, encodeModel(makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] })));
+  fs.writeFileSync(model, encodeModel(stumpRegressor({ feature: 1 })));
   const input = path.join(dir, 'stump_x.npy');
   fs.writeFileSync(input, encodeNpy({ data: Float32Array.from([0.2, 0.9]), shape: [1, 2], dtype: 'float32' }));
   const refused = cli('attribute', model, '--input', input, '--target', 'sum', '--method', 'ig', '--quiet');

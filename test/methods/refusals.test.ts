@@ -10,6 +10,7 @@ import { decodeModel, Explainer, explainWith, integratedGradients, saliency, gra
 import { runtime } from '../grad/fd';
 import { sample, stackRows } from '../helpers/samples';
 import { repoRoot } from '../helpers/ort';
+import { stumpRegressor } from '../helpers/trees';
 
 const load = (file: string) => decodeModel(fs.readFileSync(path.join(repoRoot, 'models', file)));
 
@@ -118,27 +119,7 @@ describe('cancellation', () => {
 
 describe('a tree ensemble', () => {
   /** y = 1 where x0 <= 0.5, else 3: one stump (ai.onnx.ml TreeEnsembleRegressor), piecewise constant in x */
-  function stump() {
-    const g = new GraphBuilder('stump');
-    const x = g.input('x', DataType.FLOAT, ['N', 2]);
-    g.output(
-      g.op(
-        'TreeEnsembleRegressor',
-        [x],
-        {
-          n_targets: 1,
-          nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [0, 0, 0],
-          nodes_values: Attr.floats([0.5, 0, 0]), nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'],
-          nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
-          target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
-        },
-        { domain: 'ai.onnx.ml', output: 'y' },
-      ),
-      DataType.FLOAT,
-      ['N', 1],
-    );
-    return makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
-  }
+  const stump = () => stumpRegressor();
 
   test('is refused by every gradient method, by graph or finite differences, saying why and what it needs; inspect says so first', async () => {
     const model = stump();
@@ -161,24 +142,7 @@ describe('a tree ensemble', () => {
   });
 
   test('an input narrower than the features its trees split on is refused before onnxruntime runs (the declared width is open)', async () => {
-    const g = new GraphBuilder('open');
-    const x = g.input('x', DataType.FLOAT, ['N', 'F']);
-    g.output(
-      g.op(
-        'TreeEnsembleRegressor',
-        [x],
-        {
-          n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [3, 0, 0],
-          nodes_values: Attr.floats([0.5, 0, 0]), nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'],
-          nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
-          target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
-        },
-        { domain: 'ai.onnx.ml', output: 'y' },
-      ),
-      DataType.FLOAT,
-      ['N', 1],
-    );
-    const ex = new Explainer(runtime, makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] }));
+    const ex = new Explainer(runtime, stumpRegressor({ feature: 3, inputDims: ['N', 'F'] }));
     try {
       expect(ex.summary.inputs[0].minFeatures).toBe(4);
       await expect(explainWith(ex, { x: f32([1, 3]) }, { method: 'kernel-shap', target: 'sum' })).rejects.toThrow(

@@ -37,6 +37,7 @@ import {
 } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
+import { stumpRegressor } from '../helpers/trees';
 
 const dir = path.join(repoRoot, 'test/fixtures/trees');
 const meta = JSON.parse(fs.readFileSync(path.join(dir, 'trees.json'), 'utf8')).models as Record<string, { rows: (number | null)[][]; background: (number | null)[][] }>;
@@ -252,20 +253,7 @@ describe('TreeEnsemble (ai.onnx.ml opset 5)', () => {
 
 describe('bad forests are refused, naming the node and the attribute', () => {
   /** A one-split regressor with attributes replaced. */
-  function stump(change: Record<string, unknown>) {
-    const g = new GraphBuilder('bad');
-    const x = g.input('x', DataType.FLOAT, ['N', 2]);
-    const attrs: Record<string, unknown> = {
-      n_targets: 1, nodes_treeids: [0, 0, 0], nodes_nodeids: [0, 1, 2], nodes_featureids: [0, 0, 0],
-      nodes_values: Attr.floats([0.5, 0, 0]), nodes_modes: ['BRANCH_LEQ', 'LEAF', 'LEAF'],
-      nodes_truenodeids: [1, 0, 0], nodes_falsenodeids: [2, 0, 0],
-      target_treeids: [0, 0], target_nodeids: [1, 2], target_ids: [0, 0], target_weights: Attr.floats([1, 3]),
-      ...change,
-    };
-    g.output(g.op('TreeEnsembleRegressor', [x], attrs as never, { domain: 'ai.onnx.ml', output: 'y', name: 'trees' }), DataType.FLOAT, ['N', 1]);
-    const m = makeModel(g.build(), { opset: 13, extraOpsets: [{ domain: 'ai.onnx.ml', version: 3 }] });
-    return m.graph!.node![0];
-  }
+  const stump = (change: Record<string, unknown>) => stumpRegressor({ name: 'trees', attrs: change }).graph!.node![0];
   test.each([
     ['a cycle', { nodes_truenodeids: [1, 0, 0], nodes_modes: ['BRANCH_LEQ', 'BRANCH_LEQ', 'LEAF'], nodes_falsenodeids: [2, 2, 0] }, "TreeEnsembleRegressor 'trees': tree 0 has no root: every node is some branch's child, a cycle (nodes_truenodeids / nodes_falsenodeids)"],
     ['an out-of-range child', { nodes_falsenodeids: [7, 0, 0] }, "TreeEnsembleRegressor 'trees': tree 0 node 0 points to node 7, which tree 0 does not have (nodes_falsenodeids)"],
