@@ -11,5 +11,6 @@ export * from './grad';
 export * from './runtime';
 export * from './methods';
 export * from './trees';
+export * from './text';
 export * from './viz';
 export * from './io/npy';
