@@ -38,6 +38,7 @@ import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult }
 import { isImageFile, loadImage } from './image';
 import type { Device } from './runtime';
 import { formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle, gradientsText, perturbationLines, printable } from './cli/report';
+import { attributeText, generate, type AttributeTextArgs, type GenerateArgs } from './cli/text';
 import { readInputs, readVocab, parseTarget, positiveInt, finite, perturbationArgs, type InputArgs, type AttributeArgs } from './cli/args';
 
 /** An option's help, default and the methods that read it ('[ig]'), from the methods table; `asGiven` words it for the command line instead. */
@@ -258,7 +259,12 @@ export async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
-          .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file (.npy, .json, .png, .jpg), or NAME=FILE for a model with several inputs (the ones not attributed are held fixed); repeatable' })
+          .option('input', { type: 'string', array: true, describe: 'input file (.npy, .json, .png, .jpg), or NAME=FILE for a model with several inputs (the ones not attributed are held fixed); repeatable' })
+          .option('text', { type: 'string', describe: 'text models: the text to explain, tokenized by --tokenizer (instead of --input)' })
+          .option('pair', { type: 'string', describe: 'text models: a second text, placed as the tokenizer\'s pair template says' })
+          .option('tokenizer', { type: 'string', describe: "text models: the model's tokenizer.json (Hugging Face format; read locally, never fetched)" })
+          .option('html', { type: 'string', describe: 'text models: write the tokens coloured by score as a self-contained HTML page here' })
+          .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'text models: colour tokens by score (auto: on a terminal, unless NO_COLOR is set)' })
           .option('target', { type: 'string', describe: 'class index N, a full index i,j,k over the non-batch axes, or sum; default: the top class' })
           .option('output-name', { type: 'string', describe: 'the model output to explain (default: the first)' })
           .option('method', {
@@ -279,7 +285,7 @@ export async function main(argv: string[]): Promise<void> {
           })
           .option('tolerance', { type: 'number', coerce: finite('tolerance', { positive: true, below: 1 }), describe: help('tolerance') })
           .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: help('integration') })
-          .option('baseline', { type: 'string', describe: help('baselines', 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens)') })
+          .option('baseline', { type: 'string', describe: help('baselines', 'zeros (default) or a file with the baseline; with --at, integer ids give the baseline layer value (e.g. pad tokens); with --text: pad (the default when the tokenizer has a padding token), zeros or a token id') })
           .option('batch-size', { type: 'number', coerce: positiveInt('batch-size', 4096), describe: "rows per session run (interpolation points); bounds memory (default: sized to the model's activations, 1 to 64)" })
           .option('at', { type: 'string', describe: 'attribute at this intermediate tensor (an embedding output); for grad-cam and guided-grad-cam, the convolution output' })
           .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
@@ -311,6 +317,12 @@ export async function main(argv: string[]): Promise<void> {
           .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' }),
       async (a) => {
+        if (a.text !== undefined) {
+          if (a.input?.length) throw new Error('give the text model its text with --text or its inputs with --input, not both');
+          await attributeText({ ...a, model: a.model, text: a.text, batchSize: a['batch-size'] } as AttributeTextArgs);
+          return;
+        }
+        if (!a.input?.length) throw new Error('give the input to explain: --input FILE (or NAME=FILE), or --text "..." with --tokenizer for a text model');
         await attribute({
           ...a,
           model: a.model,
@@ -322,6 +334,42 @@ export async function main(argv: string[]): Promise<void> {
           lrpRule: a['lrp-rule'],
         } as AttributeArgs);
       },
+    )
+    .command(
+      'generate <model>',
+      "Explain a decoder's continuation of a prompt: each generated token's log-probability attributed to every token before it (a prompt-by-generation matrix)",
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx decoder (logits [batch, sequence, vocabulary]; past key/value inputs are fed empty)' })
+          .option('tokenizer', { type: 'string', describe: "the model's tokenizer.json (needed for text prompts and to show tokens)" })
+          .option('prompt', { type: 'string', describe: 'the prompt text' })
+          .option('prompt-ids', { type: 'string', describe: 'the prompt as token ids, 5,17,300 (instead of --prompt)' })
+          .option('max-new-tokens', { type: 'number', default: 8, coerce: positiveInt('max-new-tokens', 1024), describe: 'tokens to generate greedily (stops at the end-of-text token)' })
+          .option('continuation', { type: 'string', describe: 'explain this continuation instead of generating one' })
+          .option('continuation-ids', { type: 'string', describe: 'the continuation as token ids' })
+          .option('method', { choices: ['auto', ...METHODS] as const, default: 'ig' as MethodName | 'auto', describe: 'ig (layer IG at the token embeddings) or another gradient method there; feature-ablation, shapley-sampling, kernel-shap or lime over the tokens for a model without a usable gradient' })
+          .option('steps', { type: 'number', default: 50, coerce: positiveInt('steps', 100000), describe: help('steps', 'interpolation steps per generated token') })
+          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: help('integration') })
+          .option('baseline', { type: 'string', describe: 'zeros (zero embeddings, positions kept; the default for gradient methods) or a token id in place of each token (the default for the perturbation methods: the padding or end-of-text token)' })
+          .option('batch-size', { type: 'number', coerce: positiveInt('batch-size', 4096), describe: 'rows per session run' })
+          .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
+          .option('output-name', { type: 'string', describe: 'the logits output (default: the first floating-point output)' })
+          .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider' })
+          .option('json', { type: 'string', describe: 'write the tokens, the generated rows and the matrix as JSON here' })
+          .option('html', { type: 'string', describe: 'write the rows and the matrix as a self-contained HTML page here' })
+          .option('png', { type: 'string', describe: 'write the matrix as a PNG heatmap here' })
+          .option('color', { choices: ['auto', 'always', 'never'] as const, default: 'auto' as const, describe: 'colour tokens by score (auto: on a terminal, unless NO_COLOR is set)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress or notices' }),
+      async (a) =>
+        generate({
+          ...a,
+          model: a.model,
+          promptIds: a['prompt-ids'],
+          maxNewTokens: a['max-new-tokens'],
+          continuationIds: a['continuation-ids'],
+          batchSize: a['batch-size'],
+          logits: a['output-name'],
+        } as GenerateArgs),
     )
     .command(
       'inspect <model>',
@@ -371,7 +419,7 @@ export async function main(argv: string[]): Promise<void> {
         });
       },
     )
-    .demandCommand(1, 'name a command: attribute, inspect, run or demo (see --help)')
+    .demandCommand(1, 'name a command: attribute, generate, inspect, run or demo (see --help)')
     .strict()
     .help()
     .fail((msg, err) => {

@@ -10,6 +10,13 @@
 import {
   Explainer,
   explainWith,
+  explainText,
+  explainGeneration,
+  type TextTokenizer,
+  type TextExplainOptions,
+  type TextExplanation,
+  type GenerationOptions,
+  type GenerationExplanation,
   type ModelProto,
   type Tensor,
   type ModelSummary,
@@ -54,6 +61,17 @@ export class NodeExplainer {
     const x: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(inputs)) x[k] = toTensor(v);
     return explainWith(this.explainer, x, opts);
+  }
+
+  /** Token attributions of a text (an encoder classifier), see core's explainText. */
+  explainText(tokenizer: TextTokenizer, text: string, opts: TextExplainOptions & { pair?: string } = {}): Promise<TextExplanation> {
+    return explainText(this.explainer, tokenizer, text, opts);
+  }
+
+  /** The generation matrix of a decoder for a prompt (ids, or a text with a tokenizer), see core's explainGeneration. */
+  explainGeneration(prompt: number[] | string, opts: GenerationOptions = {}, tokenizer?: TextTokenizer): Promise<GenerationExplanation> {
+    if (typeof prompt === 'string' && !tokenizer) throw new Error('a text prompt needs a tokenizer');
+    return explainGeneration(this.explainer, typeof prompt === 'string' ? tokenizer!.encode(prompt).ids : prompt, opts, tokenizer);
   }
 
   release(): Promise<void> {

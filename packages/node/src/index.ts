@@ -5,3 +5,4 @@ export * from './image';
 export * from './runtime';
 export * from './explain';
 export { parseNpy, encodeNpy, NpyError, type NdArray } from '@onnx-explain/core';
+export * from './tokenizerFile';

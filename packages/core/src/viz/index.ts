@@ -1,2 +1,3 @@
 export * from './heatmap';
 export { drawText, formatNumber, newImage, fillRect } from './font';
+export * from './tokens';

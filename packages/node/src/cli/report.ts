@@ -5,19 +5,12 @@
  */
 
 import * as path from 'node:path';
-import { attributionMap, renderHeatmap, describeOps, describeLowered, finiteDifferenceReason, piecewiseConstantReason, type CoverageReport, type ModelSummary, type Tensor } from '@onnx-explain/core';
+import { printable, attributionMap, renderHeatmap, describeOps, describeLowered, finiteDifferenceReason, piecewiseConstantReason, type CoverageReport, type ModelSummary, type Tensor } from '@onnx-explain/core';
 import type { ExplainResult } from '../explain';
 import { encodePng, type LoadedImage } from '../image';
 
-/**
- * A model's strings as a terminal shows them: control characters (escape
- * sequences that recolour, move the cursor or retitle the window, carriage
- * returns that overwrite a line) are written as \\u escapes instead.
- */
-export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+/** A model's strings as a terminal shows them (control characters escaped): core's printable, one definition for every view. */
+export { printable };
 
 export function formatShape(shape: ModelSummary['inputs'][number]['shape']): string {
   return shape ? `[${shape.map((d) => (d === null ? '?' : d)).join(', ')}]` : '(rank unknown)';
