@@ -96,6 +96,25 @@ describe('the BERT-style classifier: IG at the word embeddings equals PyTorch au
     expect(Math.max(...Array.from(padded, Math.abs))).toBeLessThan(1e-6);
   });
 
+  test.each([
+    ['lrp', /lrp: no LRP rule for ReduceMean .*Softmax \(\/layers\.0\/attn\/Softmax, \/layers\.1\/attn\/Softmax\); Erf .* on the way from '\/word_embeddings\/Gather_output_0' to the output .*explain it with ig or deeplift/],
+    ['deeplift-shap', /deeplift-shap takes rows of a baseline distribution .* use deeplift .* or gradient-shap/],
+    ['grad-cam', /grad-cam attributes at a convolution layer of an image model/],
+    ['tree-shap', /tree-shap reads tree ensembles/],
+    ['feature-permutation', /feature-permutation swaps features between examples/],
+  ])('%s is refused for a transformer with why, before any run', async (method, message) => {
+    await expect(explainText(ex, bertTok, 'the plot was good .', { method: method as any })).rejects.toThrow(message);
+  });
+
+  test('the other gradient methods at the embeddings: input x gradient is the embedding times its gradient, summed per token', async () => {
+    const r = await explainText(ex, bertTok, 'the plot was good .', { method: 'input-x-gradient' });
+    const s = await explainText(ex, bertTok, 'the plot was good .', { method: 'saliency' });
+    expect(r.result.at).toBe('/word_embeddings/Gather_output_0');
+    // saliency is |gradient| summed: every token scores above 0; input x gradient keeps signs
+    expect(s.scores.every((v) => v > 0)).toBe(true);
+    expect(r.scores.some((v) => v < 0) && r.scores.some((v) => v > 0)).toBe(true);
+  });
+
   test('feature ablation over tokens: each token becomes [PAD] ([CLS]/[SEP] kept) and scores F(x) - F(without it)', async () => {
     const text = 'honestly , the plot was not good .';
     const r = await explainText(ex, bertTok, text, { method: 'feature-ablation' });

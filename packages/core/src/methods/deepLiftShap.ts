@@ -25,7 +25,9 @@ export async function deepLiftShap(
   if (!opts.baselines || typeof opts.baselines !== 'object') {
     throw new Error(`deeplift-shap needs baseline rows (a distribution, a tensor [K, ...]), got ${opts.baselines === undefined ? 'none' : `'${String(opts.baselines)}'`}: --baseline FILE`);
   }
+  if (opts.at) throw new Error(`deeplift-shap pairs each example with rows of a baseline distribution of the model's inputs; at a layer ('${opts.at}') there is no such distribution: use deeplift at the layer, or gradient-shap`);
   const attributed = opts.attribute ?? explainer.floatInputs();
+  if (!attributed.length) throw new Error(`deeplift-shap attributes floating-point inputs and the model has none; attribute at a layer with deeplift or gradient-shap`);
   const given: Record<string, Tensor> = 'dims' in opts.baselines ? Object.fromEntries(attributed.map((w) => [w, opts.baselines as Tensor])) : (opts.baselines as Record<string, Tensor>);
   let K = -1;
   for (const w of attributed) {

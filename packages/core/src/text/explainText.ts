@@ -52,6 +52,7 @@ export function textMethod(method: MethodName | 'auto' | undefined): { name: Met
   if (!spec) throw new Error(`unknown method '${name}'`);
   if (spec.family === 'tree') throw new Error(`${name} reads tree ensembles; a text model is explained by the gradient methods at its embeddings or by the perturbation methods over its tokens`);
   if (spec.needsLayer) throw new Error(`${name} attributes at a convolution layer of an image model; for a text model choose ig, saliency, input-x-gradient, deeplift, ... (at the embeddings) or feature-ablation, shapley-sampling, kernel-shap, lime (over the tokens)`);
+  if (name === 'deeplift-shap') throw new Error(`deeplift-shap takes rows of a baseline distribution of the model's inputs; at the token embeddings use deeplift (one baseline text) or gradient-shap`);
   if (name === 'feature-permutation') throw new Error(`feature-permutation swaps features between examples of a batch; over one text it has nothing to swap with`);
   return { name, spec };
 }

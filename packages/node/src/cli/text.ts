@@ -120,7 +120,11 @@ export async function attributeText(a: AttributeTextArgs): Promise<void> {
       `baseline   ${r.baseline === 'pad' ? 'padding token in place of each token ([CLS]/[SEP] kept)' : r.baseline === 'zeros' ? 'zero embeddings' : `token ${r.baseline} in place of each token`}`,
       `target     class ${res.classes?.[0]}${a.target === undefined ? ' (the top class)' : ''}, score ${res.outputs[0].toFixed(4)}`,
     ];
-    if (res.delta) lines.push(`delta      ${res.delta[0].toExponential(2)}  (sum of token scores ${res.sum[0].toFixed(4)}; F(x) - F(baseline) ${(res.outputs[0] - res.baselineOutputs![0]).toFixed(4)})`);
+    if (res.delta) {
+      // LRP's delta is F(x) less the relevance (no baseline); the others' the gap to F(x) - F(baseline)
+      const gap = res.baselineOutputs ? `F(x) - F(baseline) ${(res.outputs[0] - res.baselineOutputs[0]).toFixed(4)}` : `F(x) ${res.outputs[0].toFixed(4)}`;
+      lines.push(`delta      ${res.delta[0].toExponential(2)}  (sum of token scores ${res.sum[0].toFixed(4)}; ${gap})`);
+    }
     if (useColor(a.color)) lines.push(`text       ${ansiTokens(r.tokens, r.scores, { range, joiner: joinerFor(r.tokens) })}`, `           ${ansiLegend(range)}`);
     lines.push(`tokens     ${r.tokens.map((t, i) => `${printable(t)} ${signed(r.scores[i])}`).join(' | ')}`);
     if (a.json) {
