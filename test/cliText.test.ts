@@ -87,6 +87,15 @@ test('generate over given ids with feature ablation: the baseline token is named
   expect(r.out).toMatch(/^given {6}#509$/m);
 });
 
+test('inspect says what a text model takes, where its token embedding is, and which command explains it', () => {
+  const r = cli('inspect', GPT);
+  expect(r.out).toMatch(/^text model token ids 'input_ids'; token embedding '\/wte\/Gather_output_0' \(the gradient methods attribute there\)$/m);
+  expect(r.out).toMatch(/^ {11}explain it with: onnx-explain generate models\/facts_gpt\.onnx --tokenizer tokenizer\.json --prompt "\.\.\."$/m);
+  const j = JSON.parse(cli('inspect', BERT, '--json').out);
+  expect(j.text).toEqual({ ids: 'input_ids', embedding: '/word_embeddings/Gather_output_0', kind: 'classifier' });
+  expect(cli('inspect', 'models/digits_cnn.onnx').out).not.toMatch(/text model/);
+});
+
 test.each([
   [['attribute', BERT, '--text', 'hi'], /--text needs --tokenizer FILE/],
   [['attribute', BERT, '--text', 'hi', '--tokenizer', 'models/nope.json'], /tokenizer file 'models\/nope\.json' cannot be read/],

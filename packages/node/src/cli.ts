@@ -24,6 +24,7 @@ import {
   METHOD_OPTIONS,
   methodsReading,
   chooseMethod,
+  describeTextModel,
   type MethodOptionName,
   type Tensor,
   type IntegrationMethod,
@@ -87,11 +88,19 @@ async function inspect(model: string, json: boolean, tensors = false, inputs?: s
   const summary = summarizeModel(loaded.model);
   const coverage = gradientCoverage(loaded.model);
   const listing = tensors ? await listTensors(loaded, inputs, { input: [], ...a }) : undefined;
+  const text = describeTextModel(loaded.model, summary);
   if (json) {
-    process.stdout.write(JSON.stringify({ ...summary, gradientCoverage: coverage, ...(listing ? { tensors: listing } : {}) }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ ...summary, gradientCoverage: coverage, ...(text ? { text } : {}), ...(listing ? { tensors: listing } : {}) }, null, 2) + '\n');
     return;
   }
   const lines = [formatSummary(model, summary), formatCoverage(coverage)];
+  if (text) {
+    const how = `${text.kind === 'decoder' ? `onnx-explain generate ${model} --tokenizer tokenizer.json --prompt "..."` : `onnx-explain attribute ${model} --tokenizer tokenizer.json --text "..."`}${text.embedding ? '' : ' --method feature-ablation'}`;
+    lines.push(
+      `text model token ids '${printable(text.ids)}'; ${text.embedding ? `token embedding '${printable(text.embedding)}' (the gradient methods attribute there)` : `no token embedding to attribute at: ${printable(text.noEmbedding!)}`}`,
+      `           explain it with: ${printable(how)}`,
+    );
+  }
   if (listing) {
     lines.push(`tensors (${inputs?.length ? 'shapes from running the model on the input' : 'shapes as the model declares them; give --input for all of them'})`);
     const width = Math.min(60, Math.max(...listing.map((t) => printable(t.name).length)));

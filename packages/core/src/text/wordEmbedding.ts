@@ -9,6 +9,8 @@
 import type { ModelProto, NodeProto } from '../onnx/types';
 import { GraphIndex, normalizeDomain } from '../onnx/graph';
 import { isFloatType } from '../grad/emitter';
+import type { ModelSummary } from '../inspect';
+import { idsInput } from './textFeeds';
 
 /** Ops that move or retype ids without computing new ones. */
 const ID_PASSTHROUGH = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten']);
@@ -64,4 +66,28 @@ export function wordEmbedding(model: ModelProto, ids: string): WordEmbeddingCut 
     );
   }
   throw new Error(`no embedding lookup of '${ids}' found: no Gather picks rows of a constant float table with those ids; give the layer to attribute at by name (--at)`);
+}
+
+/**
+ * What a model looks like as a text model, for `inspect`: its token-id
+ * input, its embedding cut (or why there is none), and whether its first
+ * float output reads as a classifier's scores or a decoder's logits.
+ * undefined for a model that does not take token ids.
+ */
+export function describeTextModel(model: ModelProto, summary: ModelSummary): { ids: string; embedding?: string; noEmbedding?: string; kind: 'classifier' | 'decoder' | 'other' } | undefined {
+  let ids: string;
+  try {
+    ids = idsInput(summary);
+  } catch {
+    return undefined;
+  }
+  const declared = summary.inputs.find((i) => i.name === ids)!;
+  if (!['int64', 'int32'].includes(declared.type) || declared.shape?.length !== 2) return undefined;
+  const out = summary.outputs.find((o) => o.type === 'float32' || o.type === 'float16' || o.type === 'float64');
+  const kind = out?.shape?.length === 3 ? 'decoder' : out?.shape?.length === 2 ? 'classifier' : 'other';
+  try {
+    return { ids, embedding: wordEmbedding(model, ids).output, kind };
+  } catch (e) {
+    return { ids, noEmbedding: (e as Error).message, kind };
+  }
 }
