@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { decodeModel, Explainer, TextTokenizer, explainText, explainGeneration, textFeeds, wordEmbedding, idsInput, nextTokenModel, type GenerationExplanation } from '@onnx-explain/core';
+import { DataType, GraphBuilder, makeModel, decodeModel, Explainer, TextTokenizer, explainText, explainGeneration, textFeeds, wordEmbedding, idsInput, tokenLogProbsModel, type GenerationExplanation } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
 
@@ -138,6 +138,8 @@ describe('the BERT-style classifier: IG at the word embeddings equals PyTorch au
 
 function checkGeneration(g: GenerationExplanation, c: any, kind: 'ig' | 'ablation') {
   expect(g.ids).toEqual(c.ids);
+  // one pass over the whole sequence served every row: nothing reached the tokens after each row's position
+  expect(g.causal).toBe(true);
   expect(g.generated.map((x) => x.id)).toEqual(c.generated);
   g.generated.forEach((row, k) => {
     expect(row.scores).toHaveLength(c.promptIds.length + k);
@@ -177,10 +179,41 @@ describe.each([
   });
 });
 
-test('the next-token model leaves the decoder it was made from unchanged and has one output', () => {
+test('the log-probability model leaves the decoder it was made from unchanged and has one output, [batch, sequence * vocabulary]', () => {
   const m = model('facts_gpt_past.onnx');
-  const before = JSON.stringify(m.graph!.output);
-  const n = nextTokenModel(m);
-  expect(JSON.stringify(m.graph!.output)).toBe(before);
-  expect(n.graph!.output!.map((o) => o.name)).toEqual(['next_token_log_probs']);
+  const before = JSON.stringify(m);
+  const n = tokenLogProbsModel(m);
+  expect(JSON.stringify(m)).toBe(before);
+  expect(n.graph!.output!.map((o) => o.name)).toEqual(['token_log_probs']);
+});
+
+test('a decoder that is not causal (every position reads the mean of all): the one-pass rows would be wrong, so each row is redone on its prefix, equal to brute force', async () => {
+  // ids -> embedding [B, T, 4] -> + mean over T -> logits [B, T, 6]
+  const b = new GraphBuilder('mean_mixer');
+  const ids = b.input('input_ids', DataType.INT64, ['batch', 'sequence']);
+  const table = b.constant(Float32Array.from({ length: 24 }, (_, i) => Math.sin(i * 1.7)), [6, 4], { name: 'wte' });
+  const w = b.constant(Float32Array.from({ length: 24 }, (_, i) => Math.cos(i * 0.9)), [4, 6], { name: 'head' });
+  const e = b.op('Gather', [table, ids], { axis: 0 });
+  const mixed = b.op('Add', [e, b.op('ReduceMean', [e], { axes: [1], keepdims: 1 })]);
+  b.op('MatMul', [mixed, w], {}, { output: 'logits' });
+  b.output('logits', DataType.FLOAT, ['batch', 'sequence', 6]);
+  const m = makeModel(b.build(), { opset: 13 });
+  const ex = new Explainer(runtime, m);
+  const g = await explainGeneration(ex, [1, 2, 3], { method: 'feature-ablation', continuation: [4, 5], baseline: 0 });
+  await ex.release();
+  expect(g.causal).toBe(false);
+  const s = await runtime.createSession(m);
+  const logp = async (seq: number[], token: number) => {
+    const out = (await s.run({ input_ids: { type: 'int64', dims: [1, seq.length], data: BigInt64Array.from(seq, BigInt) } })).logits.data as Float32Array;
+    const row = Array.from(out.subarray((seq.length - 1) * 6, seq.length * 6));
+    const mx = Math.max(...row);
+    return row[token] - mx - Math.log(row.reduce((a, v) => a + Math.exp(v - mx), 0));
+  };
+  for (const row of g.generated) {
+    const prefix = g.ids.slice(0, row.position);
+    const full = await logp(prefix, row.id);
+    expect(row.logProb).toBeCloseTo(full, 5);
+    for (let j = 0; j < prefix.length; j++) expect(row.scores[j]).toBeCloseTo(full - (await logp(prefix.map((id, k) => (k === j ? 0 : id)), row.id)), 5);
+  }
+  await s.release();
 });

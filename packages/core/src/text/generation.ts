@@ -29,37 +29,37 @@ import { textFeeds, idsInput } from './textFeeds';
 import { wordEmbedding } from './wordEmbedding';
 import { textMethod, tokenScores, type TextBaseline } from './explainText';
 
-/** The output the rewritten decoder explains. */
-export const NEXT_TOKEN_OUTPUT = 'next_token_log_probs';
+/** The output the rewritten decoder explains: log-probabilities of every token at every position, [batch, sequence * vocabulary]. */
+export const TOKEN_LOG_PROBS_OUTPUT = 'token_log_probs';
 
 /**
- * The decoder with one output: log-softmax of the logits at the last
- * position, [batch, vocabulary]. The model given is not changed.
+ * The decoder with one output: the log-softmax of its logits over the
+ * vocabulary at every position, flattened to [batch, sequence * vocabulary],
+ * so that "token v after position p" is the class p * V + v of one row, a
+ * class target like any classifier's (classes differ per row, the session
+ * does not). The model given is not changed.
  */
-export function nextTokenModel(model: ModelProto, logits?: string): ModelProto {
+export function tokenLogProbsModel(model: ModelProto, logits?: string): ModelProto {
   const name = explainedOutput(model, logits);
   const declared = model.graph!.output!.find((o) => o.name === name)!;
   const dims = typeShape(declared.type);
   if (dims && dims.length !== 3) throw new Error(`a decoder's logits are [batch, sequence, vocabulary]; output '${name}' has rank ${dims.length}`);
   const opset = opsetVersion(model, '') ?? 0;
-  if (opset < 10) throw new Error(`a decoder of opset ${opset}: the next-token output needs Slice with tensor inputs (opset 10 or later)`);
+  if (opset < 5) throw new Error(`a decoder of opset ${opset}: the log-probability output needs Reshape with a shape input (opset 5 or later)`);
   const out = cloneModel(model);
   const g = out.graph!;
   const scope = new NameScope(out);
-  const c = (base: string, values: number[]) => {
-    const n = scope.fresh(base);
-    g.initializer = [...(g.initializer ?? []), makeTensor(n, BigInt64Array.from(values, BigInt), [values.length])];
-    return n;
-  };
-  const last = scope.fresh('next_token_logits_3d');
-  const flat = scope.fresh('next_token_logits');
+  const logProbs = scope.fresh('token_log_probs_3d');
+  const shape = scope.fresh('rows_by_positions_and_tokens');
+  g.initializer = [...(g.initializer ?? []), makeTensor(shape, BigInt64Array.from([0n, -1n]), [2])];
   g.node = [
     ...(g.node ?? []),
-    makeNode('Slice', [name, c('last_start', [-1]), c('last_end', [2 ** 62]), c('last_axis', [1])], [last], {}, { name: scope.fresh('NextToken_Slice') }),
-    makeNode('Reshape', [last, c('rows_by_vocab', [0, -1])], [flat], {}, { name: scope.fresh('NextToken_Reshape') }),
-    makeNode('LogSoftmax', [flat], [NEXT_TOKEN_OUTPUT], { axis: 1 }, { name: scope.fresh('NextToken_LogSoftmax') }),
+    // axis 2 is the last: before opset 13 LogSoftmax flattens from the axis on, which is the same here
+    makeNode('LogSoftmax', [name], [logProbs], { axis: 2 }, { name: scope.fresh('TokenLogProbs_LogSoftmax') }),
+    makeNode('Reshape', [logProbs, shape], [TOKEN_LOG_PROBS_OUTPUT], {}, { name: scope.fresh('TokenLogProbs_Reshape') }),
   ];
-  g.output = [makeValueInfo(NEXT_TOKEN_OUTPUT, declared.type?.tensorType?.elemType ?? 1, [dims?.[0] ?? null, dims?.[2] ?? null])];
+  const flat = dims && typeof dims[1] === 'number' && typeof dims[2] === 'number' ? dims[1] * dims[2] : null;
+  g.output = [makeValueInfo(TOKEN_LOG_PROBS_OUTPUT, declared.type?.tensorType?.elemType ?? 1, [dims?.[0] ?? null, flat])];
   return out;
 }
 
@@ -101,6 +101,8 @@ export interface GenerationExplanation {
   /** Row per generated token, a column per token but the last: scores, null where the column is not before the row's token. */
   matrix: (number | null)[][];
   baseline: TextBaseline;
+  /** Whether one pass over the whole sequence served every row (a causal decoder), or each row ran on its own prefix. */
+  causal: boolean;
   lowered?: string[];
   gradientSource: ExplainResult['gradientSource'];
 }
@@ -111,89 +113,131 @@ function argmax(row: Float32Array): number {
   return best;
 }
 
+/** Largest |value| of a row's columns from `from` on, against the row's largest: how far attribution reached tokens after the predicted one. */
+function leak(row: ArrayLike<number>, from: number): number {
+  let inside = 0;
+  let after = 0;
+  for (let j = 0; j < row.length; j++) {
+    const v = Math.abs(row[j]);
+    if (j < from) inside = Math.max(inside, v);
+    else after = Math.max(after, v);
+  }
+  return after / Math.max(inside, 1e-30);
+}
+
+/** Attribution past the predicted token's position above this share of the row's largest means the model is not causal. */
+const CAUSAL_LEAK = 1e-5;
+
 /**
  * Generates (greedily, unless a continuation is given) and attributes each
  * generated token. `explainer` holds the decoder as exported; the
- * next-token model is made from it and released at the end.
+ * log-probability model is made from it and released at the end.
+ *
+ * A causal decoder's log-probability at position p does not depend on the
+ * tokens after p, so every generated token is explained from one input,
+ * the whole sequence but its last token: one batch of examples (one per
+ * generated token, its class the token at its position), one session, one
+ * gradient graph. The columns after each row's position must come out 0;
+ * if they do not (the model is not causal), the rows are redone each on its
+ * own prefix, which is exact for any model.
  */
 export async function explainGeneration(explainer: Explainer, promptIds: number[], opts: GenerationOptions = {}, tokenizer?: TextTokenizer): Promise<GenerationExplanation> {
   const { name: method, spec } = textMethod(opts.method);
   if (!promptIds.length) throw new Error('the prompt has no tokens');
   const maxNew = opts.maxNewTokens ?? 8;
   if (!opts.continuation && (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > 1024)) throw new RangeError(`maxNewTokens must be a whole number from 1 to 1024, got ${maxNew}`);
-  const model = nextTokenModel(explainer.model, opts.logits);
+  if (opts.continuation && !opts.continuation.length) throw new Error('the continuation has no tokens');
+  const model = tokenLogProbsModel(explainer.model, opts.logits);
   const gen = new Explainer(explainer.runtime, model);
   const idsName = idsInput(gen.summary);
-  const vocab = typeShape(model.graph!.output![0].type)?.[1];
-  const vocabSize = typeof vocab === 'number' ? vocab : tokenizer?.vocabSize;
-  for (const id of [...promptIds, ...(opts.continuation ?? [])]) {
-    if (!Number.isInteger(id) || id < 0 || (vocabSize !== undefined && id >= vocabSize)) throw new Error(`token id ${id} is not in the model's vocabulary (0 to ${(vocabSize ?? 0) - 1})`);
-  }
   const padId = tokenizer?.padId ?? 0;
-  const feedsFor = (ids: number[]) => textFeeds(gen.summary, [{ ids }], padId);
+  const feedsFor = (rows: number[][]) => textFeeds(gen.summary, rows.map((ids) => ({ ids })), padId);
   const special = (id: number) => tokenizer?.isSpecial(id) ?? false;
   const baseline: TextBaseline = opts.baseline ?? (spec.family === 'gradient' ? 'zeros' : tokenizer?.padId ?? tokenizer?.eosId ?? 'zeros');
   const eos = opts.eosId ?? tokenizer?.eosId;
   try {
-    // the continuation: given, or greedy through one session of the next-token model
-    let ids = [...promptIds];
-    if (opts.continuation) {
-      if (!opts.continuation.length) throw new Error('the continuation has no tokens');
-      ids.push(...opts.continuation);
-    } else {
-      const session = await explainer.runtime.createSession(model);
-      try {
+    // the vocabulary size from a run on the prompt (a model's may exceed its tokenizer's), then the continuation
+    const ids = [...promptIds];
+    let vocabSize: number;
+    const session = await explainer.runtime.createSession(model);
+    try {
+      const lastRow = async (seq: number[]) => {
+        const out = asFloat32((await session.run(feedsFor([seq]), [TOKEN_LOG_PROBS_OUTPUT]))[TOKEN_LOG_PROBS_OUTPUT]);
+        const v = out.length / seq.length;
+        return { v, row: out.subarray((seq.length - 1) * v) };
+      };
+      const checkIds = (list: number[], v: number) => {
+        for (const id of list) if (!Number.isInteger(id) || id < 0 || id >= v) throw new Error(`token id ${id} is not in the model's vocabulary (0 to ${v - 1})`);
+      };
+      // ids out of range are refused before the model sees them (a Gather would fail deep inside onnxruntime)
+      const declaredV = typeShape(explainer.model.graph!.output!.find((o) => o.name === explainedOutput(explainer.model, opts.logits))!.type)?.[2];
+      if (typeof declaredV === 'number') checkIds([...promptIds, ...(opts.continuation ?? [])], declaredV);
+      let { v, row } = await lastRow(ids);
+      vocabSize = v;
+      checkIds([...promptIds, ...(opts.continuation ?? [])], v);
+      if (typeof baseline === 'number' && (!Number.isInteger(baseline) || baseline < 0 || baseline >= v)) throw new Error(`baseline token id ${baseline} is not in the model's vocabulary (0 to ${v - 1})`);
+      if (opts.continuation) {
+        ids.push(...opts.continuation);
+      } else {
         for (let k = 0; k < maxNew; k++) {
           throwIfAborted(opts.signal);
-          const out = await session.run(feedsFor(ids), [NEXT_TOKEN_OUTPUT]);
-          const next = argmax(asFloat32(out[NEXT_TOKEN_OUTPUT]));
+          if (k > 0) ({ row } = await lastRow(ids));
+          const next = argmax(row);
           ids.push(next);
           opts.onProgress?.({ phase: 'generating', done: k + 1, total: maxNew });
           if (next === eos) break;
         }
-      } finally {
-        await session.release();
       }
+    } finally {
+      await session.release();
     }
     const first = promptIds.length;
+    const positions = Array.from({ length: ids.length - first }, (_, k) => first + k);
     const at = spec.family === 'gradient' ? opts.at ?? wordEmbedding(gen.model, idsName).output : undefined;
-    const generated: GeneratedToken[] = [];
-    let lowered: string[] | undefined;
-    let source: ExplainResult['gradientSource'] = 'none';
-    for (let t = first; t < ids.length; t++) {
-      throwIfAborted(opts.signal);
-      const prefix = ids.slice(0, t);
-      const inputs = feedsFor(prefix);
-      const replaced = baseline === 'zeros' ? (spec.family === 'gradient' ? undefined : prefix.map((id) => (special(id) ? id : 0))) : prefix.map((id) => (special(id) ? id : (baseline as number)));
-      if (typeof baseline === 'number' && (!Number.isInteger(baseline) || baseline < 0 || (vocabSize !== undefined && baseline >= vocabSize))) throw new Error(`baseline token id ${baseline} is not in the vocabulary`);
-      const idsTensor = (v: number[]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(v, BigInt) : Int32Array.from(v) });
-      const row = t - first;
-      const total = ids.length - first;
-      const common = {
-        ...opts,
-        method,
-        target: ids[t],
-        onProgress: opts.onProgress && ((p: { phase: string; done: number; total: number }) => opts.onProgress!({ phase: `token ${row + 1} of ${total}: ${p.phase}`, done: p.done, total: p.total })),
-      };
-      let result: ExplainResult;
+    const baselineOf = (seq: number[]) => (baseline === 'zeros' ? (at ? undefined : seq.map((id) => (special(id) ? id : 0))) : seq.map((id) => (special(id) ? id : (baseline as number))));
+    const progress = (label: string) => opts.onProgress && ((p: { phase: string; done: number; total: number }) => opts.onProgress!({ phase: `${label}: ${p.phase}`, done: p.done, total: p.total }));
+    /** One explanation of the rows `seqs` (one per position), token positions[k] the class of row k. */
+    const explainRows = async (seqs: number[][], classes: number[], label: string): Promise<ExplainResult> => {
+      const inputs = feedsFor(seqs);
+      const replaced = seqs.map(baselineOf);
+      const idsTensor = (v: number[][]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(v.flat(), BigInt) : Int32Array.from(v.flat()) });
+      const common = { ...opts, method, target: classes, onProgress: progress(label) };
       if (at) {
-        const baselines: BaselineValue = replaced ? { inputs: { ...inputs, [idsName]: idsTensor(replaced) } } : 'zeros';
-        result = await explainWith(gen, inputs, { ...common, at, baselines } as ExplainOptions);
-      } else {
-        result = await explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced!) } as ExplainOptions);
+        const baselines: BaselineValue = replaced[0] ? { inputs: { ...inputs, [idsName]: idsTensor(replaced as number[][]) } } : 'zeros';
+        return explainWith(gen, inputs, { ...common, at, baselines } as ExplainOptions);
       }
-      lowered ??= result.lowered;
-      source = result.gradientSource;
-      generated.push({
+      return explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced as number[][]) } as ExplainOptions);
+    };
+    const classOf = (t: number) => (t - 1) * vocabSize + ids[t];
+    // every row on the whole sequence but its last token
+    const whole = ids.slice(0, -1);
+    let result = await explainRows(positions.map(() => whole), positions.map(classOf), 'attributing');
+    let perRow: { result: ExplainResult; row: number }[] = positions.map((_, k) => ({ result, row: k }));
+    let scoresOf = (k: number) => tokenScores(result, idsName).slice(k * whole.length, (k + 1) * whole.length);
+    const causal = positions.every((t, k) => leak(scoresOf(k), t) <= CAUSAL_LEAK);
+    if (!causal) {
+      // not a causal decoder: each row on its own prefix
+      perRow = [];
+      for (const [k, t] of positions.entries()) {
+        throwIfAborted(opts.signal);
+        const r = await explainRows([ids.slice(0, t)], [classOf(t)], `token ${k + 1} of ${positions.length}`);
+        perRow.push({ result: r, row: 0 });
+      }
+      scoresOf = (k: number) => tokenScores(perRow[k].result, idsName);
+      result = perRow[0].result;
+    }
+    const generated: GeneratedToken[] = positions.map((t, k) => {
+      const { result: r, row } = perRow[k];
+      return {
         id: ids[t],
         token: tokenizer?.display(ids[t]) ?? `#${ids[t]}`,
         position: t,
-        logProb: result.outputs[0],
-        scores: tokenScores(result, idsName),
-        ...(result.baselineOutputs ? { baselineLogProb: result.baselineOutputs[0] } : {}),
-        ...(result.delta ? { delta: result.delta[0] } : {}),
-      });
-    }
+        logProb: r.outputs[row],
+        scores: scoresOf(k).slice(0, t),
+        ...(r.baselineOutputs ? { baselineLogProb: r.baselineOutputs[row] } : {}),
+        ...(r.delta ? { delta: r.delta[row] } : {}),
+      };
+    });
     const columns = ids.length - 1;
     return {
       method,
@@ -203,8 +247,9 @@ export async function explainGeneration(explainer: Explainer, promptIds: number[
       generated,
       matrix: generated.map((g) => Array.from({ length: columns }, (_, j) => (j < g.scores.length ? g.scores[j] : null))),
       baseline,
-      lowered,
-      gradientSource: source,
+      causal,
+      lowered: result.lowered,
+      gradientSource: result.gradientSource,
     };
   } finally {
     await gen.release();
