@@ -6,7 +6,7 @@
  * an Explainer.
  */
 import type { ModelProto } from '../onnx/types';
-import type { Runtime, Tensor } from '../runtime';
+import type { Runtime, Session, Tensor } from '../runtime';
 import { summarizeModel, explainedOutput } from '../inspect';
 import { embeddingOutputs } from '../grad/coverage';
 import { checkInput } from '../checkInput';
@@ -360,8 +360,39 @@ export class Explainer {
     return { selected, grads };
   }
 
+  private readonly children = new Map<string, Explainer>();
+  private plain: Promise<Session> | undefined;
+
+  /**
+   * An Explainer of a model made from this one (a decoder's log-probability
+   * model), made once per key and kept with its sessions, so a service
+   * asking again pays no set-up; released with this one.
+   */
+  derived(key: string, make: (model: ModelProto) => ModelProto): Explainer {
+    let child = this.children.get(key);
+    if (!child) {
+      child = new Explainer(this.runtime, make(this.model));
+      this.children.set(key, child);
+    }
+    return child;
+  }
+
+  /** A session of the model as given (for plain forward runs of any shape), made once. */
+  session(): Promise<Session> {
+    if (!this.plain) {
+      this.plain = this.runtime.createSession(this.model);
+      this.plain.catch(() => (this.plain = undefined));
+    }
+    return this.plain;
+  }
+
   async release(): Promise<void> {
     for (const e of this.engines.values()) await (await e.catch(() => undefined))?.release();
     this.engines.clear();
+    for (const c of this.children.values()) await c.release();
+    this.children.clear();
+    const plain = this.plain;
+    this.plain = undefined;
+    await (await plain?.catch(() => undefined))?.release();
   }
 }

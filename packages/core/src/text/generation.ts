@@ -4,13 +4,12 @@
  * attributed to every token before it, one row per generated token: a
  * prompt-by-generation matrix.
  *
- * The decoder's logits [B, T, V] become the next token's log-probabilities
- * [B, V] inside the graph (Slice at the last position, LogSoftmax), so the
- * explained value is log p(token | the tokens before it) and its class is
- * the token. Row t runs the model on the first t tokens: the gradient
- * methods at the token embedding (positions are separate Gathers and stay
- * as they are), the perturbation methods over the ids. Exports with past
- * key/values are fed empty pasts.
+ * The decoder's logits [B, T, V] become log-probabilities inside the graph
+ * (LogSoftmax over the vocabulary, flattened to [B, T * V]), so the value a
+ * row explains, log p(token t | the tokens before it), is one class of it:
+ * (t - 1) * V + token. The gradient methods run at the token embedding
+ * (positions are separate Gathers and stay as they are), the perturbation
+ * methods over the ids. Exports with past key/values are fed empty pasts.
  */
 import type { ModelProto } from '../onnx/types';
 import { cloneModel } from '../onnx/codec';
@@ -147,111 +146,103 @@ export async function explainGeneration(explainer: Explainer, promptIds: number[
   const maxNew = opts.maxNewTokens ?? 8;
   if (!opts.continuation && (!Number.isInteger(maxNew) || maxNew < 1 || maxNew > 1024)) throw new RangeError(`maxNewTokens must be a whole number from 1 to 1024, got ${maxNew}`);
   if (opts.continuation && !opts.continuation.length) throw new Error('the continuation has no tokens');
-  const model = tokenLogProbsModel(explainer.model, opts.logits);
-  const gen = new Explainer(explainer.runtime, model);
+  // made once per decoder and output, kept with the explainer: a second call pays no set-up
+  const gen = explainer.derived(`token-log-probs:${opts.logits ?? ''}`, (m) => tokenLogProbsModel(m, opts.logits));
+  const model = gen.model;
   const idsName = idsInput(gen.summary);
   const padId = tokenizer?.padId ?? 0;
   const feedsFor = (rows: number[][]) => textFeeds(gen.summary, rows.map((ids) => ({ ids })), padId);
   const special = (id: number) => tokenizer?.isSpecial(id) ?? false;
   const baseline: TextBaseline = opts.baseline ?? (spec.family === 'gradient' ? 'zeros' : tokenizer?.padId ?? tokenizer?.eosId ?? 'zeros');
   const eos = opts.eosId ?? tokenizer?.eosId;
-  try {
-    // the vocabulary size from a run on the prompt (a model's may exceed its tokenizer's), then the continuation
-    const ids = [...promptIds];
-    let vocabSize: number;
-    const session = await explainer.runtime.createSession(model);
-    try {
-      const lastRow = async (seq: number[]) => {
-        const out = asFloat32((await session.run(feedsFor([seq]), [TOKEN_LOG_PROBS_OUTPUT]))[TOKEN_LOG_PROBS_OUTPUT]);
-        const v = out.length / seq.length;
-        return { v, row: out.subarray((seq.length - 1) * v) };
-      };
-      const checkIds = (list: number[], v: number) => {
-        for (const id of list) if (!Number.isInteger(id) || id < 0 || id >= v) throw new Error(`token id ${id} is not in the model's vocabulary (0 to ${v - 1})`);
-      };
-      // ids out of range are refused before the model sees them (a Gather would fail deep inside onnxruntime)
-      const declaredV = typeShape(explainer.model.graph!.output!.find((o) => o.name === explainedOutput(explainer.model, opts.logits))!.type)?.[2];
-      if (typeof declaredV === 'number') checkIds([...promptIds, ...(opts.continuation ?? [])], declaredV);
-      let { v, row } = await lastRow(ids);
-      vocabSize = v;
-      checkIds([...promptIds, ...(opts.continuation ?? [])], v);
-      if (typeof baseline === 'number' && (!Number.isInteger(baseline) || baseline < 0 || baseline >= v)) throw new Error(`baseline token id ${baseline} is not in the model's vocabulary (0 to ${v - 1})`);
-      if (opts.continuation) {
-        ids.push(...opts.continuation);
-      } else {
-        for (let k = 0; k < maxNew; k++) {
-          throwIfAborted(opts.signal);
-          if (k > 0) ({ row } = await lastRow(ids));
-          const next = argmax(row);
-          ids.push(next);
-          opts.onProgress?.({ phase: 'generating', done: k + 1, total: maxNew });
-          if (next === eos) break;
-        }
-      }
-    } finally {
-      await session.release();
+  // the vocabulary size from a run on the prompt (a model's may exceed its tokenizer's), then the continuation
+  const ids = [...promptIds];
+  const session = await gen.session();
+  const lastRow = async (seq: number[]) => {
+    const out = asFloat32((await session.run(feedsFor([seq]), [TOKEN_LOG_PROBS_OUTPUT]))[TOKEN_LOG_PROBS_OUTPUT]);
+    const v = out.length / seq.length;
+    return { v, row: out.subarray((seq.length - 1) * v) };
+  };
+  const checkIds = (list: number[], v: number) => {
+    for (const id of list) if (!Number.isInteger(id) || id < 0 || id >= v) throw new Error(`token id ${id} is not in the model's vocabulary (0 to ${v - 1})`);
+  };
+  // ids out of range are refused before the model sees them (a Gather would fail deep inside onnxruntime)
+  const declaredV = typeShape(explainer.model.graph!.output!.find((o) => o.name === explainedOutput(explainer.model, opts.logits))!.type)?.[2];
+  if (typeof declaredV === 'number') checkIds([...promptIds, ...(opts.continuation ?? [])], declaredV);
+  const first = await lastRow(ids);
+  const vocabSize = first.v;
+  let row = first.row;
+  checkIds([...promptIds, ...(opts.continuation ?? [])], vocabSize);
+  if (typeof baseline === 'number' && (!Number.isInteger(baseline) || baseline < 0 || baseline >= vocabSize)) throw new Error(`baseline token id ${baseline} is not in the model's vocabulary (0 to ${vocabSize - 1})`);
+  if (opts.continuation) {
+    ids.push(...opts.continuation);
+  } else {
+    for (let k = 0; k < maxNew; k++) {
+      throwIfAborted(opts.signal);
+      if (k > 0) ({ row } = await lastRow(ids));
+      const next = argmax(row);
+      ids.push(next);
+      opts.onProgress?.({ phase: 'generating', done: k + 1, total: maxNew });
+      if (next === eos) break;
     }
-    const first = promptIds.length;
-    const positions = Array.from({ length: ids.length - first }, (_, k) => first + k);
-    const at = spec.family === 'gradient' ? opts.at ?? wordEmbedding(gen.model, idsName).output : undefined;
-    const baselineOf = (seq: number[]) => (baseline === 'zeros' ? (at ? undefined : seq.map((id) => (special(id) ? id : 0))) : seq.map((id) => (special(id) ? id : (baseline as number))));
-    const progress = (label: string) => opts.onProgress && ((p: { phase: string; done: number; total: number }) => opts.onProgress!({ phase: `${label}: ${p.phase}`, done: p.done, total: p.total }));
-    /** One explanation of the rows `seqs` (one per position), token positions[k] the class of row k. */
-    const explainRows = async (seqs: number[][], classes: number[], label: string): Promise<ExplainResult> => {
-      const inputs = feedsFor(seqs);
-      const replaced = seqs.map(baselineOf);
-      const idsTensor = (v: number[][]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(v.flat(), BigInt) : Int32Array.from(v.flat()) });
-      const common = { ...opts, method, target: classes, onProgress: progress(label) };
-      if (at) {
-        const baselines: BaselineValue = replaced[0] ? { inputs: { ...inputs, [idsName]: idsTensor(replaced as number[][]) } } : 'zeros';
-        return explainWith(gen, inputs, { ...common, at, baselines } as ExplainOptions);
-      }
-      return explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced as number[][]) } as ExplainOptions);
-    };
-    const classOf = (t: number) => (t - 1) * vocabSize + ids[t];
-    // every row on the whole sequence but its last token
-    const whole = ids.slice(0, -1);
-    let result = await explainRows(positions.map(() => whole), positions.map(classOf), 'attributing');
-    let perRow: { result: ExplainResult; row: number }[] = positions.map((_, k) => ({ result, row: k }));
-    let scoresOf = (k: number) => tokenScores(result, idsName).slice(k * whole.length, (k + 1) * whole.length);
-    const causal = positions.every((t, k) => leak(scoresOf(k), t) <= CAUSAL_LEAK);
-    if (!causal) {
-      // not a causal decoder: each row on its own prefix
-      perRow = [];
-      for (const [k, t] of positions.entries()) {
-        throwIfAborted(opts.signal);
-        const r = await explainRows([ids.slice(0, t)], [classOf(t)], `token ${k + 1} of ${positions.length}`);
-        perRow.push({ result: r, row: 0 });
-      }
-      scoresOf = (k: number) => tokenScores(perRow[k].result, idsName);
-      result = perRow[0].result;
-    }
-    const generated: GeneratedToken[] = positions.map((t, k) => {
-      const { result: r, row } = perRow[k];
-      return {
-        id: ids[t],
-        token: tokenizer?.display(ids[t]) ?? `#${ids[t]}`,
-        position: t,
-        logProb: r.outputs[row],
-        scores: scoresOf(k).slice(0, t),
-        ...(r.baselineOutputs ? { baselineLogProb: r.baselineOutputs[row] } : {}),
-        ...(r.delta ? { delta: r.delta[row] } : {}),
-      };
-    });
-    const columns = ids.length - 1;
-    return {
-      method,
-      promptIds,
-      ids,
-      tokens: ids.map((id) => tokenizer?.display(id) ?? `#${id}`),
-      generated,
-      matrix: generated.map((g) => Array.from({ length: columns }, (_, j) => (j < g.scores.length ? g.scores[j] : null))),
-      baseline,
-      causal,
-      lowered: result.lowered,
-      gradientSource: result.gradientSource,
-    };
-  } finally {
-    await gen.release();
   }
+  const positions = Array.from({ length: ids.length - promptIds.length }, (_, k) => promptIds.length + k);
+  const at = spec.family === 'gradient' ? opts.at ?? wordEmbedding(gen.model, idsName).output : undefined;
+  const baselineOf = (seq: number[]) => (baseline === 'zeros' ? (at ? undefined : seq.map((id) => (special(id) ? id : 0))) : seq.map((id) => (special(id) ? id : (baseline as number))));
+  const progress = (label: string) => opts.onProgress && ((p: { phase: string; done: number; total: number }) => opts.onProgress!({ phase: `${label}: ${p.phase}`, done: p.done, total: p.total }));
+  /** One explanation of the rows `seqs` (one per position), token positions[k] the class of row k. */
+  const explainRows = async (seqs: number[][], classes: number[], label: string): Promise<ExplainResult> => {
+    const inputs = feedsFor(seqs);
+    const replaced = seqs.map(baselineOf);
+    const idsTensor = (v: number[][]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(v.flat(), BigInt) : Int32Array.from(v.flat()) });
+    const common = { ...opts, method, target: classes, onProgress: progress(label) };
+    if (at) {
+      const baselines: BaselineValue = replaced[0] ? { inputs: { ...inputs, [idsName]: idsTensor(replaced as number[][]) } } : 'zeros';
+      return explainWith(gen, inputs, { ...common, at, baselines } as ExplainOptions);
+    }
+    return explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced as number[][]) } as ExplainOptions);
+  };
+  const classOf = (t: number) => (t - 1) * vocabSize + ids[t];
+  // every row on the whole sequence but its last token
+  const whole = ids.slice(0, -1);
+  let result = await explainRows(positions.map(() => whole), positions.map(classOf), 'attributing');
+  let perRow: { result: ExplainResult; row: number }[] = positions.map((_, k) => ({ result, row: k }));
+  let scoresOf = (k: number) => tokenScores(result, idsName).slice(k * whole.length, (k + 1) * whole.length);
+  const causal = positions.every((t, k) => leak(scoresOf(k), t) <= CAUSAL_LEAK);
+  if (!causal) {
+    // not a causal decoder: each row on its own prefix
+    perRow = [];
+    for (const [k, t] of positions.entries()) {
+      throwIfAborted(opts.signal);
+      const r = await explainRows([ids.slice(0, t)], [classOf(t)], `token ${k + 1} of ${positions.length}`);
+      perRow.push({ result: r, row: 0 });
+    }
+    scoresOf = (k: number) => tokenScores(perRow[k].result, idsName);
+    result = perRow[0].result;
+  }
+  const generated: GeneratedToken[] = positions.map((t, k) => {
+    const { result: r, row } = perRow[k];
+    return {
+      id: ids[t],
+      token: tokenizer?.display(ids[t]) ?? `#${ids[t]}`,
+      position: t,
+      logProb: r.outputs[row],
+      scores: scoresOf(k).slice(0, t),
+      ...(r.baselineOutputs ? { baselineLogProb: r.baselineOutputs[row] } : {}),
+      ...(r.delta ? { delta: r.delta[row] } : {}),
+    };
+  });
+  const columns = ids.length - 1;
+  return {
+    method,
+    promptIds,
+    ids,
+    tokens: ids.map((id) => tokenizer?.display(id) ?? `#${id}`),
+    generated,
+    matrix: generated.map((g) => Array.from({ length: columns }, (_, j) => (j < g.scores.length ? g.scores[j] : null))),
+    baseline,
+    causal,
+    lowered: result.lowered,
+    gradientSource: result.gradientSource,
+  };
 }
