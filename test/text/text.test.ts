@@ -217,3 +217,26 @@ test('a decoder that is not causal (every position reads the mean of all): the o
   }
   await s.release();
 });
+
+test('a second generation call on the same explainer makes no new session, and release frees every one it made', async () => {
+  let made = 0;
+  let freed = 0;
+  const counting = {
+    name: runtime.name,
+    async createSession(m: any) {
+      const s = await runtime.createSession(m);
+      made++;
+      return { inputNames: s.inputNames, outputNames: s.outputNames, run: s.run.bind(s), release: async () => { freed++; await s.release(); } };
+    },
+  };
+  const ex = new Explainer(counting, model('facts_gpt.onnx'));
+  const ids = gptTok.encode('a cow says').ids;
+  const a = await explainGeneration(ex, ids, { maxNewTokens: 2, steps: 8 }, gptTok);
+  const first = made;
+  expect(first).toBeGreaterThan(0);
+  const b = await explainGeneration(ex, ids, { maxNewTokens: 2, steps: 8 }, gptTok);
+  expect(made).toBe(first);
+  expect(b.matrix).toEqual(a.matrix);
+  await ex.release();
+  expect(freed).toBe(made);
+});
