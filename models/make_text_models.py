@@ -523,6 +523,10 @@ def ig(f, x, b, steps):
     return attr, fx, fb
 
 
+def tj_int(t):
+    return {"shape": list(t.shape), "dtype": "int64", "data": t.flatten().tolist()}
+
+
 def tj(t):
     t = torch.as_tensor(t)
     return {"shape": list(t.shape), "data": t.detach().double().flatten().tolist()}
@@ -663,16 +667,34 @@ def main():
     gen_cases = generation_refs(gpt64, vocab_g, ranks)
     with open(os.path.join(FIXTURES, "text_refs.json"), "w") as f:
         json.dump({"tokenizers": tok_refs, "classifier": cls_cases, "classifierBatch": cls_batch, "generation": gen_cases}, f)
+    # one sample per model: named inputs and the float32 PyTorch output the export must reproduce (test/roundtrip.test.ts)
+    model.float()
+    gpt.float()
+    with torch.no_grad():
+        ids, toks = bert_encode("the acting was really brilliant .", vocab_b)
+        ids = torch.tensor([ids])
+        bert_sample = {"inputs": {"input_ids": tj_int(ids), "attention_mask": tj_int(torch.ones_like(ids)), "token_type_ids": tj_int(torch.zeros_like(ids))},
+                       "torch_output": model(ids, torch.ones_like(ids), torch.zeros_like(ids)).flatten().tolist(), "output_shape": [1, 2]}
+        ids = torch.tensor([gpt2_encode("the capital of france is", vocab_g, ranks)[0]])
+        logits = gpt(ids, torch.ones_like(ids))
+        gpt_sample = {"inputs": {"input_ids": tj_int(ids), "attention_mask": tj_int(torch.ones_like(ids))}, "torch_output": logits.flatten().tolist(),
+                      "output_shape": list(logits.shape)}
+        empty = {"shape": [1, gpt.heads, 0, gpt.hd], "dtype": "float32", "data": []}
+        gpt_past_sample = {"inputs": {**gpt_sample["inputs"], **{n: empty for n in past_names}}, "torch_output": gpt_sample["torch_output"],
+                           "output_shape": gpt_sample["output_shape"]}
     meta_path = os.path.join(HERE, "models.json")
     meta = json.load(open(meta_path))
     meta["sentiment_bert"] = {"file": "sentiment_bert.onnx", "tokenizer": "sentiment_bert.tokenizer.json",
                               "task": "review sentiment, templated sentences with negation and contrast (0 negative, 1 positive)",
                               "input": "input_ids, attention_mask, token_type_ids int64 [N,T] (WordPiece, [CLS] ... [SEP])",
-                              "output": "logits [N,2]", "opset": 14, "test_accuracy": acc}
+                              "output": "logits [N,2]", "opset": 14, "test_accuracy": acc, "samples": {"review": bert_sample}}
     meta["facts_gpt"] = {"file": "facts_gpt.onnx", "with_past": "facts_gpt_past.onnx", "tokenizer": "facts_gpt.tokenizer.json",
                          "task": "templated facts (capitals, animal sounds, colours), next-token prediction",
                          "input": "input_ids, attention_mask int64 [N,T]; facts_gpt_past.onnx adds past_key_values.{0,1}.{key,value} [N,4,P,12]",
-                         "output": "logits [N,T,V]", "opset": 14, "capitals_right": f"{hits}/{len(CAPITALS)}"}
+                         "output": "logits [N,T,V]", "opset": 14, "capitals_right": f"{hits}/{len(CAPITALS)}", "samples": {"prompt": gpt_sample}}
+    meta["facts_gpt_past"] = {"file": "facts_gpt_past.onnx", "tokenizer": "facts_gpt.tokenizer.json", "task": "facts_gpt exported with past key/values",
+                              "input": meta["facts_gpt"]["input"], "output": "logits [N,T,V], present.{0,1}.{key,value}", "opset": 14,
+                              "samples": {"prompt, empty pasts": gpt_past_sample}}
     with open(meta_path, "w") as f:
         json.dump(meta, f, indent=1)
     print("wrote", FIXTURES)

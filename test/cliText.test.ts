@@ -102,7 +102,6 @@ test.each([
   [['attribute', BERT, '--text', 'hi', '--tokenizer', 'models/models.json'], /not a Hugging Face tokenizer\.json/],
   [['attribute', BERT, '--text', 'hi', '--tokenizer', BERT_TOK, '--baseline', 'blank'], /--baseline for text is pad .* got 'blank'/],
   [['attribute', BERT, '--text', 'hi', '--tokenizer', BERT_TOK, '--method', 'grad-cam'], /grad-cam attributes at a convolution layer/],
-  [['attribute', BERT], /give the input to explain: --input FILE/],
   [['generate', GPT, '--tokenizer', GPT_TOK], /give the prompt as --prompt TEXT/],
   [['generate', GPT, '--prompt-ids', '5,x'], /--prompt-ids takes token ids/],
   [['generate', GPT, '--prompt-ids', '5,9999'], /token id 9999 is not in the model's vocabulary \(0 to 539\)/],

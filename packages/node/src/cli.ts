@@ -324,14 +324,15 @@ export async function main(argv: string[]): Promise<void> {
           .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
           .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
           .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
-          .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' }),
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' })
+          // --input is required unless the text comes with --text: a usage error (exit 2), like yargs' own
+          .check((a) => (a.text === undefined && !a.input?.length ? 'Missing required argument: input' : true)),
       async (a) => {
         if (a.text !== undefined) {
           if (a.input?.length) throw new Error('give the text model its text with --text or its inputs with --input, not both');
           await attributeText({ ...a, model: a.model, text: a.text, batchSize: a['batch-size'] } as AttributeTextArgs);
           return;
         }
-        if (!a.input?.length) throw new Error('give the input to explain: --input FILE (or NAME=FILE), or --text "..." with --tokenizer for a text model');
         await attribute({
           ...a,
           model: a.model,
@@ -432,7 +433,8 @@ export async function main(argv: string[]): Promise<void> {
     .strict()
     .help()
     .fail((msg, err) => {
-      if (err) throw err;
+      // a command's own error (exit 1); a check's message comes as a string: a usage error like yargs' own (exit 2)
+      if (err && typeof err !== 'string') throw err;
       // one line naming the problem (yargs lists the valid choices in it), not the whole help
       process.stderr.write(`onnx-explain: ${msg.replace(/\s*\n\s*/g, ' ')} (see --help)\n`);
       process.exit(2);
