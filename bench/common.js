@@ -7,10 +7,13 @@ const readline = require('node:readline');
 
 const python = '/usr/bin/python3';
 
-/** A warm Python process answering one JSON request per line (bench_models.py serve); CAPTUM_SRC passes through. */
-function pythonWorker() {
-  const env = { ...process.env, BENCH_THREADS: String(os.cpus().length) };
-  const child = spawn(python, [path.join(__dirname, 'bench_models.py'), 'serve'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+/**
+ * A warm Python process answering one JSON request per line (by default bench_models.py serve; `args` runs
+ * another script, e.g. ['-c', source]); CAPTUM_SRC passes through, `env` adds to the environment.
+ */
+function pythonWorker(args = [path.join(__dirname, 'bench_models.py'), 'serve'], env = {}) {
+  env = { ...process.env, BENCH_THREADS: String(os.cpus().length), ...env };
+  const child = spawn(python, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
   const lines = readline.createInterface({ input: child.stdout });
   const queue = [];
   lines.on('line', (l) => queue.shift()?.(JSON.parse(l)));
@@ -19,7 +22,7 @@ function pythonWorker() {
       queue.push(resolve);
       if (req) child.stdin.write(JSON.stringify(req) + '\n');
     });
-  return { ready: ask(null), ask, stop: () => child.kill() };
+  return { ready: ask(null), ask, stop: () => child.kill(), child };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
