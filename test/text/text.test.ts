@@ -218,7 +218,7 @@ test('a decoder that is not causal (every position reads the mean of all): the o
   await s.release();
 });
 
-test('a second generation call on the same explainer makes no new session, and release frees every one it made', async () => {
+test('a second generation call on the same explainer (same prompt, or another length in the same bucket) makes no new session, and release frees every one it made', async () => {
   let made = 0;
   let freed = 0;
   const counting = {
@@ -237,6 +237,10 @@ test('a second generation call on the same explainer makes no new session, and r
   const b = await explainGeneration(ex, ids, { maxNewTokens: 2, steps: 8 }, gptTok);
   expect(made).toBe(first);
   expect(b.matrix).toEqual(a.matrix);
+  // a prompt of another length in the same bucket of 16 (padded on the right, mask 0) reuses them too
+  const c = await explainGeneration(ex, gptTok.encode('the capital of france is').ids, { maxNewTokens: 2, steps: 8 }, gptTok);
+  expect(made).toBe(first);
+  expect(c.causal).toBe(true);
   await ex.release();
   expect(freed).toBe(made);
 });

@@ -124,6 +124,9 @@ function leak(row: ArrayLike<number>, from: number): number {
   return after / Math.max(inside, 1e-30);
 }
 
+/** Sequence lengths the one-pass explanation rounds up to (padding on the right). */
+const SEQUENCE_BUCKET = 16;
+
 /** Attribution past the predicted token's position above this share of the row's largest means the model is not causal. */
 const CAUSAL_LEAK = 1e-5;
 
@@ -190,10 +193,10 @@ export async function explainGeneration(explainer: Explainer, promptIds: number[
   const at = spec.family === 'gradient' ? opts.at ?? wordEmbedding(gen.model, idsName).output : undefined;
   const baselineOf = (seq: number[]) => (baseline === 'zeros' ? (at ? undefined : seq.map((id) => (special(id) ? id : 0))) : seq.map((id) => (special(id) ? id : (baseline as number))));
   const progress = (label: string) => opts.onProgress && ((p: { phase: string; done: number; total: number }) => opts.onProgress!({ phase: `${label}: ${p.phase}`, done: p.done, total: p.total }));
-  /** One explanation of the rows `seqs` (one per position), token positions[k] the class of row k. */
-  const explainRows = async (seqs: number[][], classes: number[], label: string): Promise<ExplainResult> => {
-    const inputs = feedsFor(seqs);
-    const replaced = seqs.map(baselineOf);
+  /** One explanation of the rows `seqs` (one per position, padded to `length`), token positions[k] the class of row k. */
+  const explainRows = async (seqs: number[][], classes: number[], label: string, length = seqs[0].length): Promise<ExplainResult> => {
+    const inputs = textFeeds(gen.summary, seqs.map((ids) => ({ ids })), padId, length);
+    const replaced = seqs.map((seq) => baselineOf(seq)?.concat(new Array(length - seq.length).fill(padId)));
     const idsTensor = (v: number[][]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(v.flat(), BigInt) : Int32Array.from(v.flat()) });
     const common = { ...opts, method, target: classes, onProgress: progress(label) };
     if (at) {
@@ -203,11 +206,14 @@ export async function explainGeneration(explainer: Explainer, promptIds: number[
     return explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced as number[][]) } as ExplainOptions);
   };
   const classOf = (t: number) => (t - 1) * vocabSize + ids[t];
-  // every row on the whole sequence but its last token
+  // every row on the whole sequence but its last token, padded (mask 0) to a multiple of SEQUENCE_BUCKET:
+  // engines are built per input shape, so prompts of nearby lengths share one; later positions do not
+  // move a causal decoder's earlier ones, pads included, and the causality check below covers them too
   const whole = ids.slice(0, -1);
-  let result = await explainRows(positions.map(() => whole), positions.map(classOf), 'attributing');
+  const bucket = Math.ceil(whole.length / SEQUENCE_BUCKET) * SEQUENCE_BUCKET;
+  let result = await explainRows(positions.map(() => whole), positions.map(classOf), 'attributing', bucket);
   let perRow: { result: ExplainResult; row: number }[] = positions.map((_, k) => ({ result, row: k }));
-  let scoresOf = (k: number) => tokenScores(result, idsName).slice(k * whole.length, (k + 1) * whole.length);
+  let scoresOf = (k: number) => tokenScores(result, idsName).slice(k * bucket, (k + 1) * bucket);
   const causal = positions.every((t, k) => leak(scoresOf(k), t) <= CAUSAL_LEAK);
   if (!causal) {
     // not a causal decoder: each row on its own prefix

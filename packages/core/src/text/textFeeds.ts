@@ -71,14 +71,15 @@ function emptyPast(i: TensorSummary, batch: number, batchSymbol: string | undefi
 }
 
 /**
- * Feeds for one or more token sequences: padded right with `padId`
- * (attention mask 0 there), positions 0..T-1, pasts empty.
+ * Feeds for one or more token sequences: padded right with `padId` to the
+ * longest (or to `length`), attention mask 0 there, positions 0..T-1, pasts
+ * empty.
  */
-export function textFeeds(summary: ModelSummary, sequences: TextSequence[], padId = 0): Record<string, Tensor> {
+export function textFeeds(summary: ModelSummary, sequences: TextSequence[], padId = 0, length?: number): Record<string, Tensor> {
   if (!sequences.length) throw new Error('no token sequence to feed');
   const roles = textInputRoles(summary);
   const batch = sequences.length;
-  const len = Math.max(...sequences.map((s) => s.ids.length));
+  const len = Math.max(length ?? 0, ...sequences.map((s) => s.ids.length));
   if (len === 0) throw new Error('the text has no tokens');
   const idsName = Object.entries(roles).find(([, r]) => r === 'ids')![0];
   const batchSymbol = summary.inputs.find((i) => i.name === idsName)?.shape?.[0];
