@@ -237,7 +237,7 @@ test('a second generation call on the same explainer (same prompt, or another le
   const b = await explainGeneration(ex, ids, { maxNewTokens: 2, steps: 8 }, gptTok);
   expect(made).toBe(first);
   expect(b.matrix).toEqual(a.matrix);
-  // a prompt of another length in the same bucket of 16 (padded on the right, mask 0) reuses them too
+  // a prompt of another length in the same bucket of 8 (padded on the right, mask 0) reuses them too
   const c = await explainGeneration(ex, gptTok.encode('the capital of france is').ids, { maxNewTokens: 2, steps: 8 }, gptTok);
   expect(made).toBe(first);
   expect(c.causal).toBe(true);

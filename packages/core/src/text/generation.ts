@@ -125,7 +125,7 @@ function leak(row: ArrayLike<number>, from: number): number {
 }
 
 /** Sequence lengths the one-pass explanation rounds up to (padding on the right). */
-const SEQUENCE_BUCKET = 16;
+const SEQUENCE_BUCKET = 8;
 
 /** Attribution past the predicted token's position above this share of the row's largest means the model is not causal. */
 const CAUSAL_LEAK = 1e-5;
@@ -203,10 +203,13 @@ export async function explainGeneration(explainer: Explainer, promptIds: number[
       const baselines: BaselineValue = replaced[0] ? { inputs: { ...inputs, [idsName]: idsTensor(replaced as number[][]) } } : 'zeros';
       return explainWith(gen, inputs, { ...common, at, baselines } as ExplainOptions);
     }
-    return explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced as number[][]) } as ExplainOptions);
+    // the padding is one feature (one evaluation per row, its score dropped), every real token one of its own
+    const real = seqs[0].length;
+    const featureMask: Tensor = { type: 'int32', dims: [1, length], data: Int32Array.from({ length }, (_, j) => Math.min(j, real)) };
+    return explainWith(gen, inputs, { ...common, attribute: [idsName], baselines: idsTensor(replaced as number[][]), ...(length > real ? { featureMask } : {}) } as ExplainOptions);
   };
   const classOf = (t: number) => (t - 1) * vocabSize + ids[t];
-  // every row on the whole sequence but its last token, padded (mask 0) to a multiple of SEQUENCE_BUCKET:
+  // every row on the whole sequence but its last token, padded (mask 0) to a multiple of SEQUENCE_BUCKET (8):
   // engines are built per input shape, so prompts of nearby lengths share one; later positions do not
   // move a causal decoder's earlier ones, pads included, and the causality check below covers them too
   const whole = ids.slice(0, -1);
