@@ -244,3 +244,16 @@ test('a second generation call on the same explainer (same prompt, or another le
   await ex.release();
   expect(freed).toBe(made);
 });
+
+test('generation reports progress (generating, then attributing) and stops when cancelled', async () => {
+  const ex = new Explainer(runtime, model('facts_gpt.onnx'));
+  const phases: string[] = [];
+  await explainGeneration(ex, gptTok.encode('a cow says').ids, { maxNewTokens: 2, steps: 8, internalBatchSize: 4, onProgress: (p) => phases.push(`${p.phase} ${p.done}/${p.total}`) }, gptTok);
+  expect(phases.slice(0, 2)).toEqual(['generating 1/2', 'generating 2/2']);
+  // 2 tokens x (8 steps + both ends) rows in batches of 4
+  expect(phases.filter((p) => p.startsWith('attributing: ')).length).toBeGreaterThan(2);
+  const controller = new AbortController();
+  const run = explainGeneration(ex, gptTok.encode('a cow says').ids, { maxNewTokens: 3, steps: 64, internalBatchSize: 2, signal: controller.signal, onProgress: (p) => p.phase.startsWith('attributing') && controller.abort() }, gptTok);
+  await expect(run).rejects.toThrow(/cancelled|abort/i);
+  await ex.release();
+});

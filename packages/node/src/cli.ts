@@ -29,7 +29,6 @@ import {
   type Tensor,
   type IntegrationMethod,
   type GradientMode,
-  type ProgressEvent,
   type IntegratedGradientsOptions,
 } from '@onnx-explain/core';
 import { loadModelFile } from './modelFile';
@@ -38,6 +37,7 @@ import { OrtNodeRuntime } from './ortRuntime';
 import { NodeExplainer, METHODS, toTensor, type MethodName, type ExplainResult } from './explain';
 import { isImageFile, loadImage } from './image';
 import type { Device } from './runtime';
+import { progressBar } from './cli/progress';
 import { formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle, gradientsText, perturbationLines, printable } from './cli/report';
 import { attributeText, generate, type AttributeTextArgs, type GenerateArgs } from './cli/text';
 import { readInputs, readVocab, parseTarget, positiveInt, finite, perturbationArgs, type InputArgs, type AttributeArgs } from './cli/args';
@@ -113,24 +113,6 @@ async function run(model: string, inputs: string[]): Promise<Record<string, Tens
   const loaded = await loadModelFile(model);
   const { feeds } = await readInputs({ input: inputs }, summarizeModel(loaded.model));
   return runOnce(new OrtNodeRuntime(), loaded.model, feeds);
-}
-
-/** A progress bar on stderr, drawn only on a terminal. */
-function progressBar(enabled: boolean) {
-  let last = '';
-  return {
-    update(e: ProgressEvent) {
-      if (!enabled) return;
-      const width = 30;
-      const filled = Math.round((width * e.done) / Math.max(1, e.total));
-      const line = `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.round((100 * e.done) / Math.max(1, e.total))).padStart(3)}% ${e.phase} ${e.done}/${e.total}`;
-      if (line !== last) process.stderr.write(line.padEnd(last.length));
-      last = line;
-    },
-    done() {
-      if (enabled && last) process.stderr.write('\r' + ' '.repeat(last.length) + '\r');
-    },
-  };
 }
 
 export async function attribute(a: AttributeArgs): Promise<ExplainResult> {

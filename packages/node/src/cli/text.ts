@@ -6,12 +6,13 @@
  * self-contained HTML page, JSON, and (the matrix) a PNG.
  */
 import { promises as fs } from 'node:fs';
-import { ansiTokens, ansiLegend, robustRange, tokensHtml, renderMatrix, type TextBaseline, type TextTokenizer, type IntegrationMethod, type GradientMode, type ProgressEvent } from '@onnx-explain/core';
+import { ansiTokens, ansiLegend, robustRange, tokensHtml, renderMatrix, type TextBaseline, type TextTokenizer, type IntegrationMethod, type GradientMode } from '@onnx-explain/core';
 import { NodeExplainer, type MethodName } from '../explain';
 import { loadTokenizer } from '../tokenizerFile';
 import { encodePng } from '../image';
 import type { Device } from '../runtime';
 import { printable, gradientsText } from './report';
+import { progressBar } from './progress';
 
 export interface TextCommonArgs {
   model: string;
@@ -66,21 +67,6 @@ const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
 /** WordPiece tokens are words (shown apart); byte-level BPE tokens carry their own spaces (shown joined). */
 const joinerFor = (tokens: string[]) => (tokens.some((t) => /^\s/.test(t)) ? '' : ' ');
 
-function bar(enabled: boolean) {
-  let last = '';
-  return {
-    update(e: ProgressEvent) {
-      if (!enabled) return;
-      const line = `\r${e.phase} ${e.done}/${e.total}`;
-      process.stderr.write(line.padEnd(last.length));
-      last = line;
-    },
-    done() {
-      if (enabled && last) process.stderr.write('\r' + ' '.repeat(last.length) + '\r');
-    },
-  };
-}
-
 async function tokenizerOf(file: string | undefined, what: string): Promise<TextTokenizer> {
   if (!file) throw new Error(`${what} needs --tokenizer FILE (the model's tokenizer.json)`);
   return loadTokenizer(file);
@@ -91,7 +77,7 @@ export async function attributeText(a: AttributeTextArgs): Promise<void> {
   const baseline = textBaseline(a.baseline);
   const explainer = await NodeExplainer.load(a.model, { device: a.device });
   if (explainer.notice && !a.quiet) process.stderr.write(`onnx-explain: ${explainer.notice}\n`);
-  const progress = bar(!a.quiet && process.stderr.isTTY === true);
+  const progress = progressBar(!a.quiet && process.stderr.isTTY === true);
   try {
     const target = a.target === undefined ? undefined : /^\d+$/.test(a.target) ? Number(a.target) : undefined;
     if (a.target !== undefined && target === undefined) throw new Error(`--target for a text classifier is a class index, got '${a.target}'`);
@@ -158,7 +144,7 @@ export async function generate(a: GenerateArgs): Promise<void> {
   const continuation = a.continuationIds !== undefined ? ids(a.continuationIds, '--continuation-ids') : a.continuation !== undefined ? encode(a.continuation, '--continuation') : undefined;
   const explainer = await NodeExplainer.load(a.model, { device: a.device });
   if (explainer.notice && !a.quiet) process.stderr.write(`onnx-explain: ${explainer.notice}\n`);
-  const progress = bar(!a.quiet && process.stderr.isTTY === true);
+  const progress = progressBar(!a.quiet && process.stderr.isTTY === true);
   try {
     const started = Date.now();
     const g = await explainer
