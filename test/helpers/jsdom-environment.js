@@ -10,6 +10,9 @@ class JsdomWithTextCodecs extends TestEnvironment {
     super(config, context);
     this.global.TextEncoder = TextEncoder;
     this.global.TextDecoder = TextDecoder;
+    // packages resolve by their CommonJS exports, as under Node: jsdom's default, the "browser" export, is an
+    // ES module for some (@huggingface/tokenizers, reached through core's index) that jest cannot require
+    this.customExportConditions = ['node', 'require', 'default'];
   }
 }
 

@@ -30,11 +30,31 @@ export async function webgpuAdapterAvailable(): Promise<boolean> {
   }
 }
 
+/**
+ * One turn of the page's event loop. onnxruntime-web's wasm backend (no proxy
+ * worker) runs a session on the page's own thread and its promise settles at
+ * once, so a method's hundreds of runs would be one long task: no progress
+ * painted, no Cancel click heard, until the end. A message-channel task (not
+ * setTimeout, which browsers clamp to 4 ms when nested) ends the task between
+ * runs at almost no cost.
+ */
+function yieldToPage(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
 class WebSession implements Session {
   constructor(private readonly s: ort.InferenceSession) {}
   get inputNames() { return this.s.inputNames; }
   get outputNames() { return this.s.outputNames; }
   async run(feeds: Record<string, Tensor>, outputs?: string[]): Promise<Record<string, Tensor>> {
+    await yieldToPage();
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(feeds)) f[k] = new ort.Tensor(v.type, v.data as never, v.dims);
     const out = outputs ? await this.s.run(f, outputs) : await this.s.run(f);

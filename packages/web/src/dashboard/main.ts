@@ -11,6 +11,7 @@ import {
   Explainer,
   explainWith,
   summarizeModel,
+  textFeeds,
   gradientCoverage,
   embeddingOutputs,
   explainedOutput,
@@ -19,6 +20,7 @@ import {
   type ModelProto,
   type Tensor,
   type ExplainResult,
+  type ExplainOptions,
   type MethodName,
   type IntegrationMethod,
   type CoverageReport,
@@ -29,10 +31,13 @@ import {
   METHOD_TABLE,
   METHOD_OPTIONS,
   chooseMethod,
+  TextTokenizer,
 } from '@onnx-explain/core';
 import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
 // Every string from the model or the user reaches the page through these (text nodes, never markup).
 import { h, replace, type Child } from '../dom';
+// text models read with their own tokenizer.json (a classifier's token colours, a decoder's generation matrix)
+import { textModel, TEXT_SAMPLES, tokenizerLine, decoderFields, setBaselineChoices, textBaseline, explainTextForm, predictText, generationSummary, renderTextRun, textRunRecord, type TextModel, type TextRun, type Prompt } from './textView';
 
 type Kind = 'image' | 'tabular' | 'text' | 'other';
 
@@ -40,7 +45,10 @@ interface ExampleMeta {
   file: string;
   feature_names?: string[];
   class_names?: string[];
-  samples: Record<string, { input: string; text?: string }>;
+  /** A text model's tokenizer.json, next to it in examples/. */
+  tokenizer?: string;
+  /** A sample is an .npy file (`input`), a text, or named input tensors (`inputs`: a text model's ids). */
+  samples?: Record<string, { input?: string; text?: string; inputs?: Record<string, { data: number[] }> }>;
 }
 
 interface State {
@@ -52,6 +60,10 @@ interface State {
   at?: string;
   meta?: ExampleMeta;
   vocab?: Record<string, number>;
+  /** A text model: its ids input, embedding cut and whether it is a decoder. */
+  text?: TextModel;
+  /** The model's tokenizer.json, when given: the text is then tokenized by it (textView.ts). */
+  tokenizer?: TextTokenizer;
   input?: Tensor;
   /** A sample being fetched: Predict and Run wait for it rather than read a half-filled form. */
   loading?: Promise<void>;
@@ -59,6 +71,8 @@ interface State {
   grey?: Float32Array;
   tokens?: string[];
   result?: ExplainResult;
+  /** The last run through textView (a tokenizer, or a decoder); `result` is then its classifier's result, if any. */
+  textRun?: TextRun;
   seconds?: number;
 }
 
@@ -92,8 +106,11 @@ function clearError(): void {
   window.__onnxExplain.error = undefined;
 }
 
-function kindOf(model: ModelProto): { kind: Kind; inputName: string; at?: string } {
+function kindOf(model: ModelProto): { kind: Kind; inputName: string; at?: string; text?: TextModel } {
   const s = summarizeModel(model);
+  // before the float checks: a decoder's past key/values are float inputs of rank 4
+  const text = textModel(model);
+  if (text) return { kind: 'text', inputName: text.ids, at: text.at, text };
   const float = s.inputs.find((i) => i.type === 'float32');
   if (float?.shape?.length === 4) return { kind: 'image', inputName: float.name };
   if (float?.shape?.length === 2) return { kind: 'tabular', inputName: float.name };
@@ -122,7 +139,7 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
   await state.explainer?.release();
   const k = kindOf(model);
   // every field the last model set is reset: a text model's embedding layer left in `at` made the next model's run fail
-  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), kind: k.kind, inputName: k.inputName, at: k.at, input: undefined, loading: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined, seconds: undefined });
+  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), kind: k.kind, inputName: k.inputName, at: k.at, text: k.text, tokenizer: undefined, input: undefined, loading: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined, textRun: undefined, seconds: undefined });
   replace($('summary'));
   replace($('result-view'));
   const s = summarizeModel(model);
@@ -149,6 +166,7 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
     $<HTMLSelectElement>('method').value = chooseMethod(state.explainer!).method;
     $('method').dispatchEvent(new Event('change'));
   }
+  syncBaselineChoices();
   $('model-info').hidden = false;
   $('result-section').hidden = true;
   renderInputPanel();
@@ -160,6 +178,8 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
 
 function resetTargets(): void {
   const sel = $<HTMLSelectElement>('target');
+  // a decoder's "classes" are its vocabulary: each generated token is its own target
+  if (state.text?.decoder) return sel.replaceChildren(new Option('each generated token', ''));
   sel.replaceChildren(new Option('top class', ''));
   const s = state.model ? summarizeModel(state.model) : undefined;
   const explained = state.model ? explainedOutput(state.model) : undefined;
@@ -214,10 +234,16 @@ function renderInputPanel(): void {
     raw.type = 'checkbox';
     replace(
       panel,
-      h('div', { className: 'row' }, ...sampleButtons('Samples'), h('label', {}, 'vocabulary (JSON token → id) ', fileInput('vocab-file', '.json')), h('label', {}, raw, ' raw token ids')),
+      h('div', { className: 'row' }, ...sampleButtons('Samples'), h('label', {}, 'tokenizer.json ', fileInput('tokenizer-file', '.json')), h('label', {}, 'or a vocabulary (JSON token → id) ', fileInput('vocab-file', '.json')), h('label', {}, raw, ' raw token ids')),
+      h('div', { id: 'tokenizer-info', className: 'muted' }),
       h('label', {}, 'Text', h('textarea', { id: 'text-input' })),
+      state.text?.decoder ? decoderFields() : null,
     );
     $('vocab-file').addEventListener('change', (ev) => void (ev.target as HTMLInputElement).files![0].text().then((t) => (state.vocab = JSON.parse(t))).catch(showError));
+    $('tokenizer-file').addEventListener('change', (ev) => {
+      const f = (ev.target as HTMLInputElement).files![0];
+      state.loading = f.text().then((t) => useTokenizer(t, f.name)).catch(showError);
+    });
   } else {
     replace(panel, h('div', { className: 'row' }, h('label', {}, 'Input tensor (.json or .npy) ', fileInput('tensor-file', '.json,.npy'))));
     $('tensor-file').addEventListener('change', (ev) => void loadTensorFile((ev.target as HTMLInputElement).files![0]).catch(showError));
@@ -227,19 +253,61 @@ function renderInputPanel(): void {
       state.loading = useSample(b.dataset.sample!).catch(showError);
     }),
   );
-  if (state.kind === 'text') void loadVocab();
+  // the toy vocabulary belongs to the shipped toy model; an example with a tokenizer.json has its own
+  if (state.kind === 'text' && !state.meta?.tokenizer) void loadVocab();
 }
 
 async function loadVocab(): Promise<void> {
   if (state.meta) state.vocab = await (await fetch('./examples/text_vocab.json')).json();
 }
 
+/** A tokenizer.json's contents: from now on the text is tokenized by it, and the baselines are tokens. */
+function useTokenizer(json: string, source: string): void {
+  state.tokenizer = new TextTokenizer(json);
+  replace($('tokenizer-info'), ...tokenizerLine(state.tokenizer, source));
+  // with a tokenizer the text is always read by it: raw ids would bypass its special tokens
+  const raw = $<HTMLInputElement>('raw-ids');
+  raw.checked = false;
+  raw.disabled = true;
+  syncBaselineChoices();
+}
+
+/** Runs on a text model go through textView with a tokenizer, and always for a decoder (token by token, not by class). */
+function usesTextView(): boolean {
+  return state.kind === 'text' && !!state.text && (!!state.tokenizer || state.text.decoder);
+}
+
+function syncBaselineChoices(): void {
+  setBaselineChoices($<HTMLSelectElement>('baseline'), usesTextView(), state.tokenizer);
+}
+
+/** The text panel's prompt: the text for the tokenizer, else ids (raw, or the toy vocabulary's). */
+function textPrompt(): Prompt {
+  if (state.tokenizer) return { text: $<HTMLTextAreaElement>('text-input').value };
+  const t = textInput();
+  return { ids: Array.from(t.data as BigInt64Array, Number) };
+}
+
+async function fetchText(url: string): Promise<string> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  return r.text();
+}
+
 async function useSample(key: string): Promise<void> {
-  const sample = state.meta!.samples[key];
-  if (state.kind === 'text' && sample.text) {
-    $<HTMLTextAreaElement>('text-input').value = sample.text;
-    return;
+  const sample = state.meta!.samples![key];
+  if (state.kind === 'text') {
+    // ids read back as text with the tokenizer (its template adds the special tokens again), else shown as raw ids
+    const ids = sample.inputs?.[state.inputName]?.data;
+    const tok = state.tokenizer;
+    const text = sample.text ?? (ids && tok ? tok.decode(ids.filter((id) => !tok.isSpecial(id))) : undefined);
+    if (text !== undefined || ids) {
+      $<HTMLInputElement>('raw-ids').checked = text === undefined;
+      $<HTMLTextAreaElement>('text-input').value = text ?? ids!.join(' ');
+      return;
+    }
   }
+  if (!sample.input) throw new Error(`sample '${key}' has no input file`);
   setInput(await fetchSample(sample.input));
 }
 
@@ -309,7 +377,7 @@ function textInput(): Tensor {
     ids = text.split(/[\s,]+/).filter(Boolean).map(Number);
     tokens = ids.map(String);
   } else {
-    if (!state.vocab) throw new Error('give the vocabulary (a JSON file mapping tokens to ids), or tick "raw token ids"');
+    if (!state.vocab) throw new Error('give the tokenizer.json or a vocabulary (a JSON file mapping tokens to ids), or tick "raw token ids"');
     tokens = text.toLowerCase().split(/[^\p{L}\p{N}']+/u).filter(Boolean);
     const unk = state.vocab['<unk>'] ?? 1;
     ids = tokens.map((t) => state.vocab![t] ?? unk);
@@ -321,6 +389,17 @@ function textInput(): Tensor {
   }
   state.tokens = tokens;
   return { type: 'int64', dims: [1, ids.length], data: BigInt64Array.from(ids.map(BigInt)) };
+}
+
+/** The feeds of a text model read without a tokenizer: the ids, and for a model with more inputs (a mask, token types, pasts) what core's textFeeds gives them. */
+function textModelFeeds(ids: Tensor): Record<string, Tensor> {
+  const summary = summarizeModel(state.model!);
+  if (summary.inputs.length === 1) return { [state.inputName]: ids };
+  return textFeeds(summary, [{ ids: Array.from(ids.data as BigInt64Array, Number) }]);
+}
+
+function currentFeeds(): Record<string, Tensor> {
+  return state.kind === 'text' ? textModelFeeds(currentInput()) : { [state.inputName]: currentInput() };
 }
 
 function currentInput(): Tensor {
@@ -335,7 +414,13 @@ function currentInput(): Tensor {
 async function predict(): Promise<void> {
   clearError();
   await state.loading;
-  const x = { [state.inputName]: currentInput() };
+  if (usesTextView()) {
+    const p = await predictText(state.explainer!, state.tokenizer, textPrompt(), className);
+    $('prediction').textContent = p.line;
+    if (p.top !== undefined) $<HTMLSelectElement>('target').value = String(p.top);
+    return;
+  }
+  const x = currentFeeds();
   // the model's own output: no gradient model is needed to rank classes
   const classes = await state.explainer!.topClasses(x, {}, 1, 'forward');
   const sess = await runtime.createSession(state.model!);
@@ -351,7 +436,9 @@ async function run(): Promise<void> {
   clearError();
   await state.loading;
   if (!state.explainer) throw new Error('open a model first');
-  const x = { [state.inputName]: currentInput() };
+  const text = usesTextView();
+  const x = text ? {} : currentFeeds();
+  const prompt = text ? textPrompt() : undefined;
   const method = $<HTMLSelectElement>('method').value as MethodName;
   // the perturbation methods vary the model's inputs themselves (token ids for text), never a layer
   const family = METHOD_TABLE[method].family;
@@ -375,7 +462,7 @@ async function run(): Promise<void> {
   const started = performance.now();
   try {
     const samples = $<HTMLInputElement>('samples').value;
-    state.result = await explainWith(state.explainer!, x, {
+    const options: ExplainOptions = {
       ...opts,
       method,
       steps: Number($<HTMLInputElement>('steps').value),
@@ -388,7 +475,22 @@ async function run(): Promise<void> {
       window: numberList($<HTMLInputElement>('window').value, 'window'),
       strides: numberList($<HTMLInputElement>('stride').value, 'stride'),
       featureMask: $<HTMLInputElement>('feature-mask').value.trim() || 'elements',
-    });
+    };
+    if (prompt) {
+      // core picks the cut (the word embedding) and the baseline tokens itself; `at` and numeric baselines are the toy path's
+      const { at: _at, baselines: _b, ...rest } = options;
+      const form = {
+        prompt,
+        baseline: textBaseline($<HTMLSelectElement>('baseline').value, Number($<HTMLInputElement>('baseline-value').value)),
+        newTokens: Number(($('new-tokens') as HTMLInputElement | null)?.value ?? 4),
+        continuation: ($('continuation') as HTMLInputElement | null)?.value ?? '',
+      };
+      state.textRun = await explainTextForm(state.explainer, state.text!, state.tokenizer, form, rest);
+      state.result = state.textRun.kind === 'tokens' ? state.textRun.explanation.result : undefined;
+    } else {
+      state.textRun = undefined;
+      state.result = await explainWith(state.explainer, x, options);
+    }
     state.seconds = (performance.now() - started) / 1000;
     $('progress-text').textContent = `done in ${state.seconds.toFixed(2)} s`;
     await showResult();
@@ -419,26 +521,40 @@ function howText(r: ExplainResult): string {
   return `gradients by ${r.gradientSource === 'graph' ? 'graph' : 'finite differences'}${r.lowered ? ` (through ${describeLowered(r.lowered)}, lowered to standard ops)` : ''}`;
 }
 
-async function showResult(): Promise<void> {
-  const r = state.result!;
-  const ep = await runtime.executionProvider();
-  const name = Object.keys(r.attributions)[0];
-  const attr = r.attributions[name];
-  const view = $('result-view');
-  view.replaceChildren();
+/** The summary lines of a method's result: what ran, what was explained, completeness, checks. */
+function resultLines(r: ExplainResult): Child[] {
   const cls = r.classes?.[0];
-  replace(
-    $('summary'),
+  return [
     h('div', {}, h('b', {}, r.method), `${r.steps ? ` · ${r.steps} steps, ${r.integration}` : ''} · ${howText(r)}`, r.fdReason ? h('span', { id: 'fd-reason' }, ` (${r.fdReason})`) : null),
     h('div', {}, `Explained: ${cls !== undefined ? className(cls) : String(r.target)}${r.target === 'top' ? ' (the top class)' : ''}, output ${r.outputs[0].toFixed(4)}`),
     r.delta
       ? h('div', {}, `Completeness: sum of attributions ${r.sum[0].toFixed(4)}, F(x) − F(baseline) ${(r.sum[0] - r.delta[0]).toFixed(4)}, delta `, h('b', {}, r.delta[0].toExponential(2)))
       : h('div', {}, `Sum of attributions ${r.sum[0].toFixed(4)}`),
     ...(r.warnings ?? []).map((w) => h('div', { className: 'warn warning' }, `Check: ${w}`)),
-    h('div', {}, `Time ${state.seconds!.toFixed(2)} s on ${runtime.name}${window.__onnxExplain.runs === 0 ? ' (the first run also prepares the gradient model)' : ''}`),
-  );
+  ];
+}
+
+async function showResult(): Promise<void> {
+  const ep = await runtime.executionProvider();
+  const view = $('result-view');
+  view.replaceChildren();
   const grid = h('div', { className: 'result-grid' });
   view.append(grid);
+  const time = h('div', {}, `Time ${state.seconds!.toFixed(2)} s on ${runtime.name}${window.__onnxExplain.runs === 0 ? ' (the first run also prepares the gradient model)' : ''}`);
+  $('download-png').hidden = state.kind !== 'image';
+  $('result-section').hidden = false;
+  if (state.textRun) {
+    // a decoder's run is many results (a row each): its own summary; a classifier's is the one result's
+    replace($('summary'), ...(state.textRun.kind === 'generation' ? generationSummary(state.textRun) : resultLines(state.textRun.explanation.result)), time);
+    renderTextRun(grid, state.textRun);
+    window.__onnxExplain.runs++;
+    window.__onnxExplain.lastResult = { ep, ...textRunRecord(state.textRun) };
+    return;
+  }
+  const r = state.result!;
+  const name = Object.keys(r.attributions)[0];
+  const attr = r.attributions[name];
+  replace($('summary'), ...resultLines(r), time);
   if (state.kind === 'image') {
     const [, c, height, width] = attr.dims;
     const canvas = h('canvas', { id: 'heatmap' });
@@ -456,8 +572,6 @@ async function showResult(): Promise<void> {
     fig.append(h('figcaption', {}, `Each token coloured by its attribution (${r.positionScores ? 'summed over the embedding' : 'the output drop when it is replaced'}): red for the explained class, blue against it. Hover for the value.`));
     grid.append(fig);
   }
-  $('download-png').hidden = state.kind !== 'image';
-  $('result-section').hidden = false;
   window.__onnxExplain.runs++;
   window.__onnxExplain.lastResult = {
     ep,
@@ -487,11 +601,15 @@ async function init(): Promise<void> {
   document.querySelectorAll<HTMLButtonElement>('button.example').forEach((b) =>
     b.addEventListener('click', () => {
       const key = b.dataset.example!;
-      void fetchModel(`./examples/${examples[key].file}`)
+      // the shipped text models get a few more sample texts (textView's TEXT_SAMPLES) after models.json's own
+      const meta: ExampleMeta = { ...examples[key], samples: { ...examples[key].samples, ...Object.fromEntries(Object.entries(TEXT_SAMPLES[key] ?? {}).map(([k, text]) => [k, { text }])) } };
+      void fetchModel(`./examples/${meta.file}`)
         .then(async (m) => {
-          await openModel(m.model, examples[key].file, examples[key]);
+          await openModel(m.model, meta.file, meta);
+          // a text example comes with its tokenizer.json, served next to it
+          if (meta.tokenizer) await (state.loading = fetchText(`./examples/${meta.tokenizer}`).then((t) => useTokenizer(t, meta.tokenizer!)));
           // an example comes with its first sample chosen, so Run works straight away
-          const first = Object.keys(examples[key].samples ?? {})[0];
+          const first = Object.keys(meta.samples ?? {})[0];
           if (first) await (state.loading = useSample(first));
           window.__onnxExplain.opened = key;
         })
@@ -540,6 +658,10 @@ async function init(): Promise<void> {
   $('run').addEventListener('click', () => void run().catch(showError));
   $('cancel').addEventListener('click', () => controller?.abort());
   $('download-json').addEventListener('click', () => {
+    if (state.textRun) {
+      download('attributions.json', new Blob([JSON.stringify({ model: state.name, runtime: runtime.name, ...textRunRecord(state.textRun) }, null, 1)], { type: 'application/json' }));
+      return;
+    }
     const r = state.result;
     if (!r) return;
     const plain = Object.fromEntries(Object.entries(r.attributions).map(([k, t]) => [k, { shape: t.dims, data: Array.from(t.data as Float32Array) }]));
