@@ -12,5 +12,6 @@ export * from './runtime';
 export * from './methods';
 export * from './trees';
 export * from './text';
+export * from './metrics';
 export * from './viz';
 export * from './io/npy';

@@ -1,0 +1,6 @@
+export * from './agreement';
+export * from './infidelity';
+export * from './sensitivity';
+export * from './deletion';
+export * from './sanity';
+export * from './completeness';
