@@ -39,6 +39,7 @@ import { isImageFile, loadImage } from './image';
 import type { Device } from './runtime';
 import { progressBar } from './cli/progress';
 import { formatSummary, formatCoverage, printOutputs, stepsText, describeTarget, topFeatures, resultJson, heatmapPng, pictureTitle, gradientsText, perturbationLines, printable } from './cli/report';
+import { evaluate, compare, METRICS, type EvaluateArgs, type CompareArgs } from './cli/evaluate';
 import { attributeText, generate, type AttributeTextArgs, type GenerateArgs } from './cli/text';
 import { readInputs, readVocab, parseTarget, positiveInt, finite, perturbationArgs, type InputArgs, type AttributeArgs } from './cli/args';
 
@@ -364,6 +365,66 @@ export async function main(argv: string[]): Promise<void> {
         } as GenerateArgs),
     )
     .command(
+      'evaluate <model>',
+      'Measure how far an explanation can be trusted: infidelity, sensitivity-max, deletion and insertion curves, completeness and IG\'s gap against steps, sanity checks by weight randomisation',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
+          .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file, or NAME=FILE; repeatable' })
+          .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'the attribution method evaluated' })
+          .option('metrics', { type: 'string', default: 'infidelity,sensitivity,deletion,insertion,completeness', describe: `comma-separated: ${METRICS.join(', ')}` })
+          .option('steps', { type: 'number', default: 50, coerce: positiveInt('steps', 100000), describe: help('steps') })
+          .option('integration', { choices: INTEGRATION_METHODS, default: 'gausslegendre' as IntegrationMethod, describe: help('integration') })
+          .option('target', { type: 'string', describe: 'class index (default: the top class)' })
+          .option('baseline', { type: 'number', coerce: (v: unknown) => {
+              if (v === undefined) return undefined;
+              if (!Number.isFinite(Number(v))) throw new Error(`--baseline must be a number, got '${v}'`);
+              return Number(v);
+            }, describe: "a constant: the method's baseline, and what deletion and insertion put in place of a feature (default 0)" })
+          .option('feature-mask', { type: 'string', describe: 'deletion/insertion features: elements (default), grid:RxC, slic:N' })
+          .option('samples', { type: 'number', default: 10, coerce: positiveInt('samples', 10000), describe: 'perturbations per example for infidelity and sensitivity' })
+          .option('noise-std', { type: 'number', coerce: finite('noise-std', { positive: true }), describe: "infidelity's Gaussian perturbation (default 0.003)" })
+          .option('radius', { type: 'number', coerce: finite('radius', { positive: true }), describe: "sensitivity's uniform perturbation radius (default 0.02)" })
+          .option('curve-steps', { type: 'number', coerce: positiveInt('curve-steps', 100000), describe: 'points on the deletion/insertion curves (default: every feature, at most 100)' })
+          .option('seed', { type: 'number', coerce: positiveInt('seed', 2 ** 32 - 1), describe: 'seed of the perturbations' })
+          .option('gradients', { choices: ['auto', 'graph', 'fd'] as const, default: 'auto' as GradientMode, describe: 'graph gradients, finite differences, or graph when every op has a rule' })
+          .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider' })
+          .option('json', { type: 'string', describe: 'write every metric as JSON here' })
+          .option('plot', { type: 'string', describe: 'write the deletion/insertion curves as a PNG here (one per example)' })
+          .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
+          .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
+          .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
+          .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
+          .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
+          .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar' }),
+      async (a) => evaluate({ ...a, model: a.model, featureMask: a['feature-mask'], noiseStd: a['noise-std'], curveSteps: a['curve-steps'] } as EvaluateArgs),
+    )
+    .command(
+      'compare <model>',
+      'How alike two explanations of the same inputs are (two methods on one model, or one method on two exports of a model, e.g. fp32 and fp16): Spearman, top-k overlap, relative L2, SSIM for images',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
+          .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file, or NAME=FILE; repeatable' })
+          .option('other', { type: 'string', describe: 'a second model explained the same way' })
+          .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'the method (of the first explanation)' })
+          .option('other-method', { choices: METHODS, describe: 'a second method on the same model' })
+          .option('steps', { type: 'number', default: 50, coerce: positiveInt('steps', 100000), describe: help('steps') })
+          .option('target', { type: 'string', describe: "class index (default: the first explanation's top class, used for both)" })
+          .option('top-k', { type: 'number', coerce: positiveInt('top-k'), describe: 'elements compared for the top-k overlap (default a tenth)' })
+          .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider' })
+          .option('json', { type: 'string', describe: 'write the measures as JSON here' })
+          .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
+          .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
+          .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
+          .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
+          .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
+          .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'accepted for symmetry' }),
+      async (a) => compare({ ...a, model: a.model, otherMethod: a['other-method'], topK: a['top-k'] } as CompareArgs),
+    )
+    .command(
       'inspect <model>',
       'Show a model\'s inputs, outputs, op types and gradient coverage',
       (y) =>
@@ -411,7 +472,7 @@ export async function main(argv: string[]): Promise<void> {
         });
       },
     )
-    .demandCommand(1, 'name a command: attribute, generate, inspect, run or demo (see --help)')
+    .demandCommand(1, 'name a command: attribute, generate, evaluate, compare, inspect, run or demo (see --help)')
     .strict()
     .help()
     .fail((msg, err) => {

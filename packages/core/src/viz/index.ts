@@ -1,3 +1,4 @@
 export * from './heatmap';
 export { drawText, formatNumber, newImage, fillRect } from './font';
 export * from './tokens';
+export * from './curves';
