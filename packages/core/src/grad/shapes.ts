@@ -36,7 +36,7 @@ export type ShapeTable = Map<string, ValueShape>;
 
 const TYPE_CODES: Record<string, number> = {
   float32: DataType.FLOAT, float64: DataType.DOUBLE, int64: DataType.INT64, int32: DataType.INT32,
-  int16: DataType.INT16, int8: DataType.INT8, uint8: DataType.UINT8, uint16: DataType.UINT16, bool: DataType.BOOL,
+  int16: DataType.INT16, int8: DataType.INT8, uint8: DataType.UINT8, uint16: DataType.UINT16, bool: DataType.BOOL, float16: DataType.FLOAT16,
 };
 
 /** The model with every node output of the main graph (or only those in `only`) also made a graph output. */

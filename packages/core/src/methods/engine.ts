@@ -12,6 +12,7 @@
 import type { ModelProto } from '../onnx/types';
 import { DataType } from '../onnx/types';
 import { cloneModel } from '../onnx/codec';
+import { dataTypeName } from '../onnx/tensor';
 import type { Runtime, Session, Tensor } from '../runtime';
 import { buildGradientModel, cutGraph, MissingGradientError, type Target, type GradientModel } from '../grad/builder';
 import { GradientError } from '../grad/emitter';
@@ -176,6 +177,9 @@ export class GradientEngine {
     const attributed = opts.at ? [opts.at] : opts.wrt;
     if (opts.at) {
       if (!shapes.has(opts.at)) throw new GradientError(`unknown tensor '${opts.at}' for layer attribution: no node of the model produces it`);
+      // the methods interpolate and perturb the layer in float32; another type (a float16 copy's) would reach onnxruntime wrong
+      const layerType = shapes.get(opts.at)!.type;
+      if (layerType !== DataType.FLOAT) throw new Error(`layer attribution at '${opts.at}' needs a float32 tensor; it is ${dataTypeName(layerType)} (attribute the model's inputs, or a float32 copy of the model)`);
       // a session that returns the layer tensor for given inputs
       const probe = cloneModel(base);
       probe.graph!.output = [{ name: opts.at }];

@@ -8,3 +8,4 @@ export * from './graph';
 export * from './builder';
 export * from './externalData';
 export { utf8Decode, utf8Encode } from './utf8';
+export * from './float16';
