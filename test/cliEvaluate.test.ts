@@ -55,11 +55,20 @@ test('compare: two methods on one model, the measures as agreement() computes th
   expect(got.rows[0].relativeL2).toBeCloseTo(want.relativeL2, 5);
 });
 
+test('compare --float16: the float16 copy against the model, said to run by finite differences', () => {
+  const r = cli('compare', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_3.npy', '--float16', '--steps', '16');
+  expect(r.err).toBe('');
+  expect(r.out).toMatch(/^second {5}models\/digits_cnn\.onnx \(float16 copy\): integrated-gradients \(by finite differences: the gradient graph could not be built: constants of element type 10/m);
+  const m = /Spearman (-?\d\.\d{4}) .* relative L2 (\S+), SSIM (\d\.\d{4})/.exec(r.out)!;
+  expect(Number(m[1])).toBeGreaterThan(0.99);
+  expect(Number(m[2])).toBeLessThan(2e-2);
+});
+
 test.each([
   [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity,roc'], /--metrics takes a list of infidelity, sensitivity, deletion, insertion, completeness, sanity; 'roc' is not one/],
   [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity', '--plot', 'x.png'], /--plot draws the deletion and insertion curves: add deletion or insertion to --metrics/],
   [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--samples', '0'], /--samples must be a whole number from 1/],
-  [['compare', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy'], /compare needs a second model \(--other MODEL\) or a second method \(--other-method\)/],
+  [['compare', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy'], /compare needs a second model \(--other MODEL or --float16\) or a second method \(--other-method\)/],
 ])('%j is refused in a line', (args, message) => {
   const r = cli(...(args as string[]));
   expect(r.code).not.toBe(0);

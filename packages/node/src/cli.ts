@@ -408,6 +408,7 @@ export async function main(argv: string[]): Promise<void> {
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
           .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file, or NAME=FILE; repeatable' })
           .option('other', { type: 'string', describe: 'a second model explained the same way' })
+          .option('float16', { type: 'boolean', describe: "compare with a float16 copy of the model made by onnx-explain (float32 in and out)" })
           .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'the method (of the first explanation)' })
           .option('other-method', { choices: METHODS, describe: 'a second method on the same model' })
           .option('steps', { type: 'number', default: 50, coerce: positiveInt('steps', 100000), describe: help('steps') })

@@ -17,6 +17,7 @@ import {
   agreement,
   ssim,
   renderCurves,
+  toFloat16,
   type ExplainOptions,
   type IntegrationMethod,
   type GradientMode,
@@ -129,6 +130,8 @@ export async function evaluate(a: EvaluateArgs): Promise<void> {
 export interface CompareArgs extends InputArgs {
   model: string;
   other?: string;
+  /** Compare with core's float16 copy of the model. */
+  float16?: boolean;
   method: MethodName;
   otherMethod?: MethodName;
   steps: number;
@@ -142,9 +145,11 @@ const asFloat32 = (t: { data: unknown }) => (t.data instanceof Float32Array ? t.
 
 /** Two attributions of the same inputs: two methods on one model, or one method on two models. */
 export async function compare(a: CompareArgs): Promise<void> {
-  if (!a.other && !a.otherMethod) throw new Error('compare needs a second model (--other MODEL) or a second method (--other-method)');
+  if (!a.other && !a.otherMethod && !a.float16) throw new Error('compare needs a second model (--other MODEL or --float16) or a second method (--other-method)');
+  if (a.other && a.float16) throw new Error('give the second model once: --other MODEL or --float16');
   const first = await NodeExplainer.load(a.model, { device: a.device });
-  const second = a.other ? await NodeExplainer.load(a.other, { device: a.device }) : first;
+  const second = a.other ? await NodeExplainer.load(a.other, { device: a.device }) : a.float16 ? await NodeExplainer.load(toFloat16(first.explainer.model), { device: a.device }) : first;
+  const secondName = a.other ?? (a.float16 ? `${a.model} (float16 copy)` : a.model);
   try {
     const { feeds } = await readInputs(a, first.summary);
     const opts: ExplainOptions = { method: a.method, steps: a.steps, target: parseTarget(a.target) };
@@ -154,7 +159,7 @@ export async function compare(a: CompareArgs): Promise<void> {
     const names = Object.keys(r1.attributions);
     const missing = names.filter((n) => !r2.attributions[n]);
     if (missing.length) throw new Error(`the second explanation has no attributions for ${missing.map((n) => `'${n}'`).join(', ')}`);
-    const lines = [`first      ${a.model}: ${r1.method}`, `second     ${a.other ?? a.model}: ${r2.method}`];
+    const lines = [`first      ${a.model}: ${r1.method}`, `second     ${secondName}: ${r2.method}${r2.gradientSource === 'fd' && r1.gradientSource !== 'fd' ? ` (by finite differences: ${r2.fdReason})` : ''}`];
     const rows = [];
     for (let e = 0; e < r1.outputs.length; e++) {
       for (const n of names) {
@@ -175,7 +180,7 @@ export async function compare(a: CompareArgs): Promise<void> {
       }
     }
     if (a.json) {
-      await fs.writeFile(a.json, JSON.stringify({ first: { model: a.model, method: r1.method }, second: { model: a.other ?? a.model, method: r2.method }, rows }, null, 1) + '\n');
+      await fs.writeFile(a.json, JSON.stringify({ first: { model: a.model, method: r1.method }, second: { model: secondName, method: r2.method, gradientSource: r2.gradientSource }, rows }, null, 1) + '\n');
       lines.push(`wrote      ${a.json}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
