@@ -21,10 +21,10 @@ const cli = (...args: string[]) => {
 test('evaluate: infidelity and the deletion curve in the JSON equal the library; every metric reported; the curves plotted', async () => {
   const json = path.join(dir, 'eval.json');
   const plot = path.join(dir, 'curves.png');
-  const r = cli('evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity,deletion,insertion,completeness,sanity', '--feature-mask', 'grid:4x4', '--steps', '32', '--seed', '3', '--json', json, '--plot', plot);
+  const r = cli('evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity,deletion,insertion,road,completeness,sanity', '--feature-mask', 'grid:4x4', '--steps', '32', '--seed', '3', '--json', json, '--plot', plot);
   expect(r.err).toBe('');
   expect(r.code).toBe(0);
-  for (const label of ['infidelity', 'deletion   AUC', 'insertion  AUC', 'complete   delta', 'IG steps   4: ', 'sanity     3 layers randomised']) expect(r.out).toContain(label);
+  for (const label of ['infidelity', 'road       AUC', 'deletion   AUC', 'insertion  AUC', 'complete   delta', 'IG steps   4: ', 'sanity     3 layers randomised']) expect(r.out).toContain(label);
   const got = JSON.parse(fs.readFileSync(json, 'utf8'));
   const ex = await NodeExplainer.load(path.join(repoRoot, 'models/digits_cnn.onnx'), { device: 'cpu' });
   const x = { image: toTensor(await readInputFile(path.join(repoRoot, 'models/samples/digit_7.npy'))) };
@@ -65,8 +65,8 @@ test('compare --float16: the float16 copy against the model, said to run by fini
 });
 
 test.each([
-  [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity,roc'], /--metrics takes a list of infidelity, sensitivity, deletion, insertion, completeness, sanity; 'roc' is not one/],
-  [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity', '--plot', 'x.png'], /--plot draws the deletion and insertion curves: add deletion or insertion to --metrics/],
+  [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity,roc'], /--metrics takes a list of infidelity, sensitivity, deletion, insertion, road, completeness, sanity; 'roc' is not one/],
+  [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--metrics', 'infidelity', '--plot', 'x.png'], /--plot draws the removal curves: add deletion, insertion or road to --metrics/],
   [['evaluate', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy', '--samples', '0'], /--samples must be a whole number from 1/],
   [['compare', 'models/digits_cnn.onnx', '--input', 'models/samples/digit_7.npy'], /compare needs a second model \(--other MODEL or --float16\) or a second method \(--other-method\)/],
 ])('%j is refused in a line', (args, message) => {

@@ -28,6 +28,8 @@ import {
   sanityCheck,
   igConvergence,
   completenessOf,
+  imputeLinear,
+  roadCurve,
   type Tensor,
 } from '@onnx-explain/core';
 import { runtime } from '../grad/fd';
@@ -189,5 +191,47 @@ describe('agreement measures, worked by hand', () => {
     expect(ssim(a, a.map((v) => 2 * v), 3, 3)).toBeCloseTo(((2 * 4 * 8 + c1) * (2 * 15 + c2)) / ((16 + 64 + c1) * (7.5 + 30 + c2)), 12);
     expect(() => topKOverlap([1, 2], [1, 2], 3)).toThrow(/k must be a whole number from 1 to 2/);
     expect(() => spearman([1, 2], [1, 2, 3])).toThrow(/2 and 3 elements/);
+  });
+});
+
+describe('ROAD: removal with noisy linear imputation', () => {
+  test('a ramp image (linear in row and column) with an interior block removed is imputed exactly; a single pixel becomes the weighted mean of its 8 neighbours', () => {
+    const h = 9;
+    const w = 10;
+    const ramp = Float32Array.from({ length: h * w }, (_, i) => 0.3 * Math.floor(i / w) - 0.7 * (i % w) + 2);
+    const img = Float32Array.from(ramp);
+    const removed = new Uint8Array(h * w);
+    for (let y = 2; y < 6; y++) for (let x = 3; x < 8; x++) removed[y * w + x] = 1;
+    for (let i = 0; i < h * w; i++) if (removed[i]) img[i] = 99;
+    imputeLinear(img, h, w, removed);
+    for (let i = 0; i < h * w; i++) expect(img[i]).toBeCloseTo(ramp[i], 4);
+    // one pixel among arbitrary values: (sum of direct neighbours / 6 + sum of diagonals / 12), the weights summing to 1
+    const v = Float32Array.from([1, 2, 3, 4, 0, 6, 7, 8, 9]);
+    const one = new Uint8Array(9);
+    one[4] = 1;
+    imputeLinear(v, 3, 3, one);
+    expect(v[4]).toBeCloseTo((2 + 4 + 6 + 8) / 6 + (1 + 3 + 7 + 9) / 12, 5);
+  });
+
+  test('on the digits CNN, removing IG\'s most relevant pixels first lowers the class score faster than least relevant first', async () => {
+    const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models/digits_cnn.onnx'))));
+    const j = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/samples/digit_3.json'), 'utf8'));
+    const x: Tensor = { type: 'float32', dims: j.shape, data: Float32Array.from(j.data.flat(4)) };
+    const ig = await explainWith(ex, { image: x }, { method: 'ig', steps: 32 });
+    const morf = await roadCurve(ex, { image: x }, ig.attributions, { target: ig.classes, fractions: [0.1, 0.3, 0.5], seed: 2 });
+    const lerf = await roadCurve(ex, { image: x }, ig.attributions, { target: ig.classes, fractions: [0.1, 0.3, 0.5], order: 'least', seed: 2 });
+    await ex.release();
+    expect(morf.evaluations).toBe(4);
+    expect(morf.fractions).toEqual([0, 0.1, 0.3, 0.5]);
+    expect(morf.values[0][0]).toBeCloseTo(ig.outputs[0], 4);
+    expect(morf.auc[0]).toBeLessThan(lerf.auc[0]);
+    expect(morf.values[0][3]).toBeLessThan(lerf.values[0][3]);
+  });
+
+  test('ROAD refuses what is not one image input', async () => {
+    const ex = linear();
+    await expect(roadCurve(ex, { x: X }, { x: X }, { target: 0 })).rejects.toThrow(/ROAD imputes pixels of one image input \[N, C, H, W\]; the attributed inputs are 'x' \[2, 5\]/);
+    await expect(roadCurve(ex, { x: X }, { x: X }, { target: 0, fractions: [1] })).rejects.toThrow(/fractions must lie strictly between 0 and 1/);
+    await ex.release();
   });
 });

@@ -4,3 +4,4 @@ export * from './sensitivity';
 export * from './deletion';
 export * from './sanity';
 export * from './completeness';
+export * from './road';

@@ -11,6 +11,7 @@ import {
   infidelity,
   sensitivityMax,
   deletionCurve,
+  roadCurve,
   sanityCheck,
   igConvergence,
   completenessOf,
@@ -28,7 +29,7 @@ import type { Device } from '../runtime';
 import { readInputs, parseTarget, type InputArgs } from './args';
 import { progressBar } from './progress';
 
-export const METRICS = ['infidelity', 'sensitivity', 'deletion', 'insertion', 'completeness', 'sanity'] as const;
+export const METRICS = ['infidelity', 'sensitivity', 'deletion', 'insertion', 'road', 'completeness', 'sanity'] as const;
 export type MetricName = (typeof METRICS)[number];
 
 export interface EvaluateArgs extends InputArgs {
@@ -90,6 +91,11 @@ export async function evaluate(a: EvaluateArgs): Promise<void> {
           lines.push(`${m.padEnd(10)} AUC ${perExample(r.auc)}  (${r.features} features, most relevant first, ${r.fractions.length - 1} steps; ${m === 'deletion' ? 'lower' : 'higher'} is better)`);
           out[m] = r;
           curves[m] = r.values.map((ys) => ({ xs: r.fractions, ys }));
+        } else if (m === 'road') {
+          const r = await roadCurve(ex, feeds, result.attributions, { target, seed: a.seed, onProgress: (e) => bar.update(e) });
+          lines.push(`road       AUC ${perExample(r.auc)}  (pixels removed most relevant first, 10% to 90%, imputed from their neighbours with noise; lower is better)`);
+          out.road = r;
+          curves.road = r.values.map((ys) => ({ xs: r.fractions, ys }));
         } else if (m === 'completeness') {
           const c = completenessOf(result);
           lines.push(c ? `complete   delta ${perExample(c.delta)}  (${perExample(c.relative.map((v) => 100 * v))} % of the output change)` : `complete   ${result.method} promises no completeness (its attributions need not sum to the output change)`);
@@ -112,7 +118,7 @@ export async function evaluate(a: EvaluateArgs): Promise<void> {
     }
     if (a.plot) {
       const kinds = Object.keys(curves);
-      if (!kinds.length) throw new Error('--plot draws the deletion and insertion curves: add deletion or insertion to --metrics');
+      if (!kinds.length) throw new Error('--plot draws the removal curves: add deletion, insertion or road to --metrics');
       const examples = result.outputs.length;
       const ext = path.extname(a.plot);
       for (let e = 0; e < examples; e++) {
