@@ -29,6 +29,8 @@ import {
   igConvergence,
   completenessOf,
   imputeLinear,
+  blurImage,
+  gaussianKernel,
   roadCurve,
   type Tensor,
 } from '@onnx-explain/core';
@@ -233,5 +235,32 @@ describe('ROAD: removal with noisy linear imputation', () => {
     await expect(roadCurve(ex, { x: X }, { x: X }, { target: 0 })).rejects.toThrow(/ROAD imputes pixels of one image input \[N, C, H, W\]; the attributed inputs are 'x' \[2, 5\]/);
     await expect(roadCurve(ex, { x: X }, { x: X }, { target: 0, fractions: [1] })).rejects.toThrow(/fractions must lie strictly between 0 and 1/);
     await ex.release();
+  });
+});
+
+describe('the blurred baseline', () => {
+  test('a constant image stays itself; a point becomes the outer product of the normalised Gaussian kernel', () => {
+    const flat = blurImage({ type: 'float32', dims: [1, 1, 5, 6], data: new Float32Array(30).fill(0.7) }, 1.2);
+    (flat.data as Float32Array).forEach((v) => expect(v).toBeCloseTo(0.7, 6));
+    const k = gaussianKernel(1);
+    expect(k.length).toBe(7);
+    expect(k.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(k[3] / k[2]).toBeCloseTo(Math.exp(0.5), 12);
+    const point = new Float32Array(15 * 15);
+    point[7 * 15 + 7] = 1;
+    const b = blurImage({ type: 'float32', dims: [1, 1, 15, 15], data: point }, 1).data as Float32Array;
+    for (const [dy, dx] of [[0, 0], [1, 0], [2, 3], [-3, -1]]) expect(b[(7 + dy) * 15 + 7 + dx]).toBeCloseTo(k[3 + dy] * k[3 + dx], 7);
+  });
+
+  test('insertion from the blurred digit starts at F(blurred) and ends at F(x)', async () => {
+    const ex = new Explainer(runtime, decodeModel(fs.readFileSync(path.join(repoRoot, 'models/digits_cnn.onnx'))));
+    const j = JSON.parse(fs.readFileSync(path.join(repoRoot, 'models/samples/digit_3.json'), 'utf8'));
+    const x: Tensor = { type: 'float32', dims: j.shape, data: Float32Array.from(j.data.flat(4)) };
+    const ig = await explainWith(ex, { image: x }, { method: 'ig', steps: 16 });
+    const r = await deletionCurve(ex, { image: x }, ig.attributions, { target: ig.classes, mode: 'insertion', baselines: { blur: 1 }, featureMask: 'grid:4x4' });
+    const blurredOut = await explainWith(ex, { image: blurImage(x, 1) }, { method: 'saliency', target: ig.classes });
+    await ex.release();
+    expect(r.values[0][0]).toBeCloseTo(blurredOut.outputs[0], 4);
+    expect(r.values[0][r.values[0].length - 1]).toBeCloseTo(ig.outputs[0], 4);
   });
 });

@@ -382,6 +382,7 @@ export async function main(argv: string[]): Promise<void> {
               return Number(v);
             }, describe: "a constant: the method's baseline, and what deletion and insertion put in place of a feature (default 0)" })
           .option('feature-mask', { type: 'string', describe: 'deletion/insertion features: elements (default), grid:RxC, slic:N' })
+          .option('blur', { type: 'number', coerce: finite('blur', { positive: true }), describe: 'deletion/insertion: removed features take a Gaussian blur of the image (this sigma) instead of the baseline constant' })
           .option('samples', { type: 'number', default: 10, coerce: positiveInt('samples', 10000), describe: 'perturbations per example for infidelity and sensitivity' })
           .option('noise-std', { type: 'number', coerce: finite('noise-std', { positive: true }), describe: "infidelity's Gaussian perturbation (default 0.003)" })
           .option('radius', { type: 'number', coerce: finite('radius', { positive: true }), describe: "sensitivity's uniform perturbation radius (default 0.02)" })

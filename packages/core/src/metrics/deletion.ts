@@ -16,13 +16,14 @@ import { perturbationSetup, evaluateBlocks, features, replacements, rowOf, type 
 import type { FeatureMaskSpec } from '../methods/featureMask';
 import { rowSize, asFloat32 } from '../methods/tensors';
 import { checkAttributions } from './common';
+import { blurImage } from './blur';
 
 export interface CurveOptions extends CommonOptions {
   mode?: 'deletion' | 'insertion';
   /** most: most relevant first (MoRF, the default); least: least relevant first (LeRF). */
   order?: 'most' | 'least';
-  /** What a removed feature becomes: 'zeros', a constant, or a tensor (a blurred copy of the input, say). Default zeros. */
-  baselines?: ReplacementValue | Record<string, ReplacementValue>;
+  /** What a removed feature becomes: 'zeros', a constant, a tensor, or { blur: sigma } (a Gaussian blur of an image input, blurImage). Default zeros. */
+  baselines?: ReplacementValue | Record<string, ReplacementValue> | { blur: number };
   featureMask?: FeatureMaskSpec;
   /** Points on the curve besides the start: each changes about features/steps more features. Default: every feature, at most 100. */
   steps?: number;
@@ -51,7 +52,9 @@ export async function deletionCurve(explainer: Explainer, inputs: Record<string,
   const { batch, attributed, feeds } = setup;
   checkAttributions(attributions, attributed, feeds, mode);
   const feats = features(setup, opts.featureMask);
-  const base = replacements(setup, opts.baselines);
+  const spec = opts.baselines;
+  const blur = spec && typeof spec === 'object' && 'blur' in spec ? (spec as { blur: number }).blur : undefined;
+  const base = replacements(setup, blur !== undefined ? Object.fromEntries(attributed.map((n) => [n, blurImage(feeds[n], blur)])) : (spec as ReplacementValue | Record<string, ReplacementValue> | undefined));
   const M = feats[0].count;
   if (feats.some((f) => f.count !== M)) throw new Error(`${mode}: every example must have the same number of features`);
   const steps = opts.steps ?? Math.min(M, 100);

@@ -5,3 +5,4 @@ export * from './deletion';
 export * from './sanity';
 export * from './completeness';
 export * from './road';
+export * from './blur';

@@ -41,6 +41,8 @@ export interface EvaluateArgs extends InputArgs {
   target?: string;
   baseline?: number;
   featureMask?: string;
+  /** Deletion/insertion fill removed features from a Gaussian blur of the image (sigma). */
+  blur?: number;
   samples: number;
   noiseStd?: number;
   radius?: number;
@@ -87,8 +89,8 @@ export async function evaluate(a: EvaluateArgs): Promise<void> {
           lines.push(`sensitivity ${perExample(r.sensitivity)}  (max over ${r.samples} uniform perturbations within ${a.radius ?? 0.02}; lower is steadier)`);
           out.sensitivity = { sensitivity: r.sensitivity, samples: r.samples };
         } else if (m === 'deletion' || m === 'insertion') {
-          const r = await deletionCurve(ex, feeds, result.attributions, { target, mode: m, featureMask: a.featureMask, baselines: a.baseline, steps: a.curveSteps, onProgress: (e) => bar.update(e) });
-          lines.push(`${m.padEnd(10)} AUC ${perExample(r.auc)}  (${r.features} features, most relevant first, ${r.fractions.length - 1} steps; ${m === 'deletion' ? 'lower' : 'higher'} is better)`);
+          const r = await deletionCurve(ex, feeds, result.attributions, { target, mode: m, featureMask: a.featureMask, baselines: a.blur !== undefined ? { blur: a.blur } : a.baseline, steps: a.curveSteps, onProgress: (e) => bar.update(e) });
+          lines.push(`${m.padEnd(10)} AUC ${perExample(r.auc)}  (${r.features} features, most relevant first, ${r.fractions.length - 1} steps${a.blur !== undefined ? `, from a blur of sigma ${a.blur}` : ''}; ${m === 'deletion' ? 'lower' : 'higher'} is better)`);
           out[m] = r;
           curves[m] = r.values.map((ys) => ({ xs: r.fractions, ys }));
         } else if (m === 'road') {
