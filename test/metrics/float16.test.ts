@@ -2,9 +2,9 @@
  * The float16 copy core makes (toFloat16): binary16 rounding in closed form,
  * the copy runs in onnxruntime with the model's own float32 inputs and
  * outputs, and IG on it agrees with the float32 model to what float16
- * allows. Graph gradients do not yet build for float16 (the backward rules
- * make float32 constants), so IG on the copy runs by finite differences and
- * says so; a layer attribution at a float16 tensor is refused.
+ * allows, with graph gradients built in float16 (the backward graph's
+ * constants and tensors take the float type of what they differentiate);
+ * a layer attribution at a float16 tensor is refused.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -48,18 +48,19 @@ describe('the digits CNN in float16', () => {
     expect(relativeL2(b[name].data as Float32Array, a[name].data as Float32Array)).toBeLessThan(1e-2);
   });
 
-  test('IG on the copy agrees with float32 (relative L2 < 2e-2, same ranking), by finite differences, which it says', async () => {
+  test('IG on the copy, by a float16 gradient graph, agrees with float32 to what float16 allows (relative L2 < 1e-2, same ranking)', async () => {
     const e32 = new Explainer(runtime, model);
     const e16 = new Explainer(runtime, half);
     const r32 = await explainWith(e32, { image: x }, { method: 'ig', steps: 32 });
     const r16 = await explainWith(e16, { image: x }, { method: 'ig', steps: 32, target: r32.classes });
     await e32.release();
     await e16.release();
-    expect(r16.gradientSource).toBe('fd');
-    expect(r16.fdReason).toMatch(/constants of element type 10 are not supported in backward graphs/);
+    expect(r16.gradientSource).toBe('graph');
     const a = r32.attributions.image.data as Float32Array;
     const b = r16.attributions.image.data as Float32Array;
-    expect(relativeL2(b, a)).toBeLessThan(2e-2);
+    // float16 keeps 11 significant bits (unit roundoff 4.9e-4); through two convolutions, a pool, a
+    // dense layer and their backward passes the attributions move by a few of those: 2.1e-3 here
+    expect(relativeL2(b, a)).toBeLessThan(1e-2);
     expect(spearman(b, a)).toBeGreaterThan(0.99);
   });
 });

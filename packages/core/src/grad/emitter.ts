@@ -6,6 +6,7 @@
  * and Pad took inputs from 10 and 11, Clip from 11). The user's nodes keep
  * their opset; everything appended here must be valid at that opset.
  */
+import { toHalfBits } from '../onnx/float16';
 import { DataType, type NodeProto, type TensorProto } from '../onnx/types';
 import { makeNode, Attr, type AttrValue } from '../onnx/builder';
 import { makeTensor, tensorToArray } from '../onnx/tensor';
@@ -21,6 +22,8 @@ export class GradientError extends Error {
   }
 }
 
+/** Ops whose outputs are shapes, indices or booleans whatever their inputs. */
+const NOT_FLOAT_OUTPUT = new Set(['Shape', 'Size', 'Equal', 'Less', 'Greater', 'LessOrEqual', 'GreaterOrEqual', 'Not', 'And', 'Or', 'Xor', 'ArgMax', 'ArgMin', 'NonZero', 'IsNaN', 'IsInf', 'ConstantOfShape', 'Range', 'TopK']);
 const FLOAT_TYPES = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
 export function isFloatType(t: number | undefined): boolean {
   return t !== undefined && FLOAT_TYPES.has(t);
@@ -57,6 +60,10 @@ export class Emitter {
   opN(opType: string, inputs: string[], n: number, attrs: Record<string, AttrValue | undefined> = {}, base?: string): string[] {
     const outs = Array.from({ length: n }, () => this.fresh(base ?? opType));
     this.nodes.push(makeNode(opType, inputs, outs, attrs, { name: this.fresh(`${opType}_node`) }));
+    // the float type a backward tensor carries: a Cast's target, else its first float input's (a float16
+    // graph's gradients are float16 even where the explained output was cast back to float32)
+    const type = opType === 'Cast' ? Number(attrs.to) : NOT_FLOAT_OUTPUT.has(opType) ? undefined : this.firstFloatType(inputs);
+    if (type !== undefined && isFloatType(type)) for (const o of outs) this.created.set(o, type);
     return outs;
   }
 
@@ -85,6 +92,15 @@ export class Emitter {
     // a backward tensor: gradients carry the float type of what is differentiated
     if (name.startsWith(`${this.prefix}/`) && this.floatType !== undefined) return this.floatType;
     throw new GradientError(`the element type of tensor '${name}' is unknown`);
+  }
+
+  private firstFloatType(inputs: string[]): number | undefined {
+    for (const i of inputs) {
+      if (!i) continue;
+      const t = this.shapes.get(i)?.type ?? this.index.elemType(i) ?? this.created.get(i);
+      if (t !== undefined && isFloatType(t)) return t;
+    }
+    return undefined;
   }
 
   /** Float type of the gradients (the type of the differentiated output). */
@@ -141,9 +157,11 @@ export class Emitter {
     let data;
     if (type === DataType.DOUBLE) data = Float64Array.from(values);
     else if (type === DataType.FLOAT) data = Float32Array.from(values);
+    // a float16 model's constants as their binary16 bits
+    else if (type === DataType.FLOAT16) data = Uint16Array.from(values, toHalfBits);
     else throw new GradientError(`constants of element type ${type} are not supported in backward graphs`);
     const name = this.fresh('const');
-    this.initializers.push(makeTensor(name, data, dims));
+    this.initializers.push(makeTensor(name, data, dims, type));
     this.created.set(name, type);
     this.constCache.set(key, name);
     return name;
@@ -164,7 +182,8 @@ export class Emitter {
   constTensor(data: Float32Array, dims: number[], like?: string): string {
     const type = like ? this.elemType(like) : DataType.FLOAT;
     const name = this.fresh('const');
-    this.initializers.push(makeTensor(name, type === DataType.DOUBLE ? Float64Array.from(data) : data, dims));
+    const values = type === DataType.DOUBLE ? Float64Array.from(data) : type === DataType.FLOAT16 ? Uint16Array.from(data, toHalfBits) : data;
+    this.initializers.push(makeTensor(name, values, dims, type));
     this.created.set(name, type);
     return name;
   }
