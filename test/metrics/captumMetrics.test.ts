@@ -29,7 +29,7 @@ describe.each(refs.cases.map((c: any) => [c.name, c]))('%s', (_, c: any) => {
   });
 
   test('sensitivity-max of IG (zero baseline, 50 Gauss-Legendre steps) under the same noise equals Captum\'s (relative error < 1e-4)', async () => {
-    const r = await sensitivityMax(explainer(c.model), inputs(), { method: 'ig', steps: 50, target: c.targets, samples: c.samples, perturbations: { [c.input]: tensor(c.noise) } });
+    const r = await sensitivityMax(explainer(c.model), inputs(), { method: 'ig', steps: 50, target: c.targets, perturbSamples: c.samples, perturbations: { [c.input]: tensor(c.noise) } });
     if (process.env.METHOD_REPORT) process.stderr.write(`${c.name} sensitivity ${r.sensitivity.map((v, e) => rel(v, c.sensitivity[e]).toExponential(1)).join(' ')}\n`);
     r.sensitivity.forEach((v, e) => expect(rel(v, c.sensitivity[e])).toBeLessThan(1e-4));
   });

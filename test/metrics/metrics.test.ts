@@ -74,7 +74,7 @@ describe('a linear model F(x) = w.x + c', () => {
   test('sensitivity-max of IG from the zero baseline: max over the noise of |w * U| / |w * x|, by hand', async () => {
     const n = 5;
     const U = Float32Array.from({ length: 2 * n * 5 }, (_, i) => 0.05 * Math.sin(i * 1.7 + 0.3));
-    const r = await sensitivityMax(ex, { x: X }, { method: 'ig', steps: 4, target: 0, samples: n, perturbations: { x: { type: 'float32', dims: [2 * n, 5], data: U } } });
+    const r = await sensitivityMax(ex, { x: X }, { method: 'ig', steps: 4, target: 0, perturbSamples: n, perturbations: { x: { type: 'float32', dims: [2 * n, 5], data: U } } });
     for (let e = 0; e < 2; e++) {
       const scale = Math.hypot(...w.map((wi, i) => wi * X.data[e * 5 + i]));
       const want = Math.max(...Array.from({ length: n }, (_, s) => Math.hypot(...w.map((wi, i) => wi * U[(e * n + s) * 5 + i])) / scale));

@@ -15,9 +15,16 @@ import { rowSize, asFloat32, gatherRows } from '../methods/tensors';
 import { randomSource } from '../methods/random';
 import { perturbationsFor } from './common';
 
+/**
+ * The method's own options (samples, seed: SmoothGrad's, say) are the
+ * explanation's; the metric's are named apart: perturbSamples, radius,
+ * perturbations, perturbSeed.
+ */
 export interface SensitivityOptions extends ExplainOptions {
   /** Perturbations per example (Captum's n_perturb_samples). Default 10. */
-  samples?: number;
+  perturbSamples?: number;
+  /** Seed of the drawn noise. Default 1. */
+  perturbSeed?: number;
   /** Half-width of the uniform noise (Captum's perturb_radius). Default 0.02. */
   radius?: number;
   /** The noise added, per attributed input: [batch * samples, ...row], example-major. Default: drawn uniformly. */
@@ -41,17 +48,17 @@ const norm = (parts: Float32Array[], sub?: Float32Array[]) => {
 };
 
 export async function sensitivityMax(explainer: Explainer, inputs: Record<string, Tensor>, opts: SensitivityOptions = {}): Promise<SensitivityResult> {
-  const { samples: nOpt, radius: rOpt, perturbations: given, ...explainOpts } = opts;
+  const { perturbSamples: nOpt, radius: rOpt, perturbations: given, perturbSeed, ...explainOpts } = opts;
   const n = nOpt ?? 10;
   const radius = rOpt ?? 0.02;
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`samples must be a positive whole number, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`perturbSamples must be a positive whole number, got ${n}`);
   if (!(radius > 0) || !Number.isFinite(radius)) throw new RangeError(`radius must be a positive number, got ${radius}`);
   const batch = explainer.validate(inputs);
   const at = await explainWith(explainer, inputs, explainOpts);
   const names = Object.keys(at.attributions);
   const attributed = names.filter((k) => inputs[k]);
   if (attributed.length !== names.length) throw new Error(`sensitivity-max perturbs the model's inputs; the explanation is at a layer (${names.join(', ')}): explain the inputs`);
-  const rng = randomSource(explainOpts.seed ?? 1);
+  const rng = randomSource(perturbSeed ?? 1);
   const noise = perturbationsFor(given, attributed, inputs, batch, n, () => radius * (2 * rng.uniform() - 1), 'perturbations');
   // every (example, sample) row: the example plus its noise; other inputs repeated; targets the example's own
   const rows = Array.from({ length: batch * n }, (_, j) => Math.floor(j / n));

@@ -85,7 +85,7 @@ export async function evaluate(a: EvaluateArgs): Promise<void> {
           lines.push(`infidelity ${perExample(r.infidelity)}  (${r.samples} Gaussian perturbations, std ${a.noiseStd ?? 0.003}; lower is better)`);
           out.infidelity = r;
         } else if (m === 'sensitivity') {
-          const r = await sensitivityMax(ex, feeds, { ...common, target, samples: a.samples, radius: a.radius });
+          const r = await sensitivityMax(ex, feeds, { ...common, target, perturbSamples: a.samples, perturbSeed: a.seed, radius: a.radius });
           lines.push(`sensitivity ${perExample(r.sensitivity)}  (max over ${r.samples} uniform perturbations within ${a.radius ?? 0.02}; lower is steadier)`);
           out.sensitivity = { sensitivity: r.sensitivity, samples: r.samples };
         } else if (m === 'deletion' || m === 'insertion') {
