@@ -36,6 +36,8 @@ import {
 import { OrtWebRuntime, loadModelFromFile, fetchModel, drawHeatmap, renderTokens, renderFeatureBars } from '../index';
 // Every string from the model or the user reaches the page through these (text nodes, never markup).
 import { h, replace, type Child } from '../dom';
+// the Evaluate section: core's quality metrics on the last run's inputs and attributions
+import { evaluateRun, evaluateUnavailable, renderEvaluation, resetEvaluate, type EvaluableRun } from './evaluateView';
 // text models read with their own tokenizer.json (a classifier's token colours, a decoder's generation matrix)
 import { textModel, TEXT_SAMPLES, tokenizerLine, decoderFields, setBaselineChoices, textBaseline, explainTextForm, predictText, generationSummary, renderTextRun, textRunRecord, type TextModel, type TextRun, type Prompt } from './textView';
 
@@ -73,12 +75,14 @@ interface State {
   result?: ExplainResult;
   /** The last run through textView (a tokenizer, or a decoder); `result` is then its classifier's result, if any. */
   textRun?: TextRun;
+  /** The last run's feeds and options, for the Evaluate section (evaluateView.ts). */
+  evaluable?: EvaluableRun;
   seconds?: number;
 }
 
 declare global {
   interface Window {
-    __onnxExplain: { ready: boolean; ep?: string; runs: number; lastResult?: unknown; error?: string; opened?: string };
+    __onnxExplain: { ready: boolean; ep?: string; runs: number; lastResult?: unknown; error?: string; opened?: string; evaluations?: number; lastEvaluation?: unknown };
   }
 }
 
@@ -139,7 +143,7 @@ async function openModel(model: ModelProto, name: string, meta?: ExampleMeta, so
   await state.explainer?.release();
   const k = kindOf(model);
   // every field the last model set is reset: a text model's embedding layer left in `at` made the next model's run fail
-  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), kind: k.kind, inputName: k.inputName, at: k.at, text: k.text, tokenizer: undefined, input: undefined, loading: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined, textRun: undefined, seconds: undefined });
+  Object.assign(state, { model, name, meta, explainer: new Explainer(runtime, model), kind: k.kind, inputName: k.inputName, at: k.at, text: k.text, tokenizer: undefined, input: undefined, loading: undefined, grey: undefined, tokens: undefined, vocab: undefined, result: undefined, textRun: undefined, evaluable: undefined, seconds: undefined });
   replace($('summary'));
   replace($('result-view'));
   const s = summarizeModel(model);
@@ -446,18 +450,15 @@ async function run(): Promise<void> {
   const baseline = $<HTMLSelectElement>('baseline').value === 'constant' ? Number($<HTMLInputElement>('baseline-value').value) : 'zeros';
   controller = new AbortController();
   $<HTMLButtonElement>('run').disabled = true;
+  $<HTMLButtonElement>('evaluate').disabled = true;
   $<HTMLButtonElement>('cancel').disabled = false;
-  const progress = $<HTMLProgressElement>('progress');
+  state.evaluable = undefined;
   const opts = {
     target: targetValue === '' ? undefined : Number(targetValue),
     at: family === 'gradient' ? state.at : undefined,
     signal: controller.signal,
     internalBatchSize: 32,
-    onProgress: (e: { phase: string; done: number; total: number }) => {
-      progress.max = e.total;
-      progress.value = e.done;
-      $('progress-text').textContent = `${e.phase} ${e.done}/${e.total}`;
-    },
+    onProgress: showProgress,
   };
   const started = performance.now();
   try {
@@ -490,6 +491,8 @@ async function run(): Promise<void> {
     } else {
       state.textRun = undefined;
       state.result = await explainWith(state.explainer, x, options);
+      const { signal: _s, onProgress: _p, ...ran } = options;
+      state.evaluable = { explainer: state.explainer, inputs: x, result: state.result, options: ran };
     }
     state.seconds = (performance.now() - started) / 1000;
     $('progress-text').textContent = `done in ${state.seconds.toFixed(2)} s`;
@@ -497,7 +500,56 @@ async function run(): Promise<void> {
   } catch (e) {
     $('progress-text').textContent = controller?.signal.aborted ? 'cancelled' : 'failed';
     if (!controller?.signal.aborted) showError(e);
+    // the result still shown is the last run's, but its feeds are gone: nothing to evaluate until a run succeeds
+    resetEvaluate($<HTMLButtonElement>('evaluate'), $('evaluate-note'), $('evaluate-view'), evaluateUnavailable(undefined, false));
   } finally {
+    $<HTMLButtonElement>('run').disabled = false;
+    $<HTMLButtonElement>('cancel').disabled = true;
+    controller = undefined;
+  }
+}
+
+function showProgress(e: { phase: string; done: number; total: number }): void {
+  const progress = $<HTMLProgressElement>('progress');
+  progress.max = e.total;
+  progress.value = e.done;
+  $('progress-text').textContent = `${e.phase} ${e.done}/${e.total}`;
+}
+
+/** The Evaluate button: core's metrics on the last run (evaluateView.ts), with the same progress bar and Cancel as Run. */
+async function evaluate(): Promise<void> {
+  clearError();
+  const run = state.evaluable;
+  const why = evaluateUnavailable(run, !!state.textRun);
+  if (why || !run) throw new Error(why ?? 'run an explanation first');
+  controller = new AbortController();
+  const button = $<HTMLButtonElement>('evaluate');
+  button.disabled = true;
+  $<HTMLButtonElement>('run').disabled = true;
+  $<HTMLButtonElement>('cancel').disabled = false;
+  $('evaluate-view').replaceChildren();
+  const started = performance.now();
+  try {
+    const report = await evaluateRun(run, { signal: controller.signal, onProgress: showProgress });
+    // a run started meanwhile is impossible (Run is disabled), but a model opened meanwhile is not: show nothing stale
+    if (state.evaluable !== run) return;
+    $('progress-text').textContent = `evaluated in ${((performance.now() - started) / 1000).toFixed(2)} s`;
+    renderEvaluation($('evaluate-view'), report);
+    window.__onnxExplain.evaluations = (window.__onnxExplain.evaluations ?? 0) + 1;
+    window.__onnxExplain.lastEvaluation = {
+      method: report.method,
+      infidelity: report.infidelity,
+      sensitivity: report.sensitivity,
+      deletionAuc: report.deletion.auc[0],
+      insertionAuc: report.insertion.auc[0],
+      featureMask: report.featureMask,
+      completeness: report.completeness?.delta[0],
+    };
+  } catch (e) {
+    $('progress-text').textContent = controller?.signal.aborted ? 'cancelled' : 'failed';
+    if (!controller?.signal.aborted) showError(e);
+  } finally {
+    button.disabled = state.evaluable !== run;
     $<HTMLButtonElement>('run').disabled = false;
     $<HTMLButtonElement>('cancel').disabled = true;
     controller = undefined;
@@ -547,6 +599,7 @@ async function showResult(): Promise<void> {
     // a decoder's run is many results (a row each): its own summary; a classifier's is the one result's
     replace($('summary'), ...(state.textRun.kind === 'generation' ? generationSummary(state.textRun) : resultLines(state.textRun.explanation.result)), time);
     renderTextRun(grid, state.textRun);
+    resetEvaluate($<HTMLButtonElement>('evaluate'), $('evaluate-note'), $('evaluate-view'), evaluateUnavailable(undefined, true));
     window.__onnxExplain.runs++;
     window.__onnxExplain.lastResult = { ep, ...textRunRecord(state.textRun) };
     return;
@@ -555,6 +608,7 @@ async function showResult(): Promise<void> {
   const name = Object.keys(r.attributions)[0];
   const attr = r.attributions[name];
   replace($('summary'), ...resultLines(r), time);
+  resetEvaluate($<HTMLButtonElement>('evaluate'), $('evaluate-note'), $('evaluate-view'), evaluateUnavailable(state.evaluable, false));
   if (state.kind === 'image') {
     const [, c, height, width] = attr.dims;
     const canvas = h('canvas', { id: 'heatmap' });
@@ -657,6 +711,7 @@ async function init(): Promise<void> {
   // every failure of a click lands in the error box, never as an uncaught page error
   $('run').addEventListener('click', () => void run().catch(showError));
   $('cancel').addEventListener('click', () => controller?.abort());
+  $('evaluate').addEventListener('click', () => void evaluate().catch(showError));
   $('download-json').addEventListener('click', () => {
     if (state.textRun) {
       download('attributions.json', new Blob([JSON.stringify({ model: state.name, runtime: runtime.name, ...textRunRecord(state.textRun) }, null, 1)], { type: 'application/json' }));
