@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataType, GraphBuilder, makeModel, decodeModel, Explainer, TextTokenizer, explainText, explainGeneration, textFeeds, wordEmbedding, idsInput, tokenLogProbsModel, type GenerationExplanation } from '@onnx-explain/core';
-import { runtime } from '../grad/fd';
+import { runtime, relL2 } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
 
 const refs = JSON.parse(fs.readFileSync(path.join(repoRoot, 'test/fixtures/text/text_refs.json'), 'utf8'));
@@ -16,15 +16,6 @@ const tokenizer = (f: string) => new TextTokenizer(fs.readFileSync(path.join(rep
 const bertTok = tokenizer('sentiment_bert.tokenizer.json');
 const gptTok = tokenizer('facts_gpt.tokenizer.json');
 
-function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 describe('tokenizers: the ids the Python side trained with', () => {
   test.each(refs.tokenizers.map((r: any) => [JSON.stringify(r.text), r]))('%s', (_, r: any) => {

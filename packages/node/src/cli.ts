@@ -5,7 +5,7 @@
  * printed and written in cli/report.ts.
  */
 import * as path from 'node:path';
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { promises as fs } from 'node:fs';
 import {
@@ -114,6 +114,17 @@ async function run(model: string, inputs: string[]): Promise<Record<string, Tens
   const loaded = await loadModelFile(model);
   const { feeds } = await readInputs({ input: inputs }, summarizeModel(loaded.model));
   return runOnce(new OrtNodeRuntime(), loaded.model, feeds);
+}
+
+/** The image preprocessing options every command that reads --input takes. */
+function imageOptions<T>(y: Argv<T>) {
+  return y
+    .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
+    .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
+    .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
+    .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
+    .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
+    .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' });
 }
 
 export async function attribute(a: AttributeArgs): Promise<ExplainResult> {
@@ -249,7 +260,7 @@ export async function main(argv: string[]): Promise<void> {
       'attribute <model>',
       'Attribute a model\'s output to its input features (Integrated Gradients, the gradient family, and perturbation methods for any model)',
       (y) =>
-        y
+        imageOptions(y)
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
           .option('input', { type: 'string', array: true, describe: 'input file (.npy, .json, .png, .jpg), or NAME=FILE for a model with several inputs (the ones not attributed are held fixed); repeatable' })
           .option('text', { type: 'string', describe: 'text models: the text to explain, tokenized by --tokenizer (instead of --input)' })
@@ -301,12 +312,6 @@ export async function main(argv: string[]): Promise<void> {
           .option('json', { type: 'string', describe: 'write the result as JSON here' })
           .option('npy', { type: 'string', describe: 'write the attributions as float32 .npy here' })
           .option('heatmap', { type: 'string', describe: 'write a PNG heatmap with a colour legend here (image inputs)' })
-          .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
-          .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
-          .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
-          .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
-          .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
-          .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar or notices' })
           // --input is required unless the text comes with --text: a usage error (exit 2), like yargs' own
           .check((a) => (a.text === undefined && !a.input?.length ? 'Missing required argument: input' : true)),
@@ -368,7 +373,7 @@ export async function main(argv: string[]): Promise<void> {
       'evaluate <model>',
       'Measure how far an explanation can be trusted: infidelity, sensitivity-max, deletion and insertion curves, completeness and IG\'s gap against steps, sanity checks by weight randomisation',
       (y) =>
-        y
+        imageOptions(y)
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
           .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file, or NAME=FILE; repeatable' })
           .option('method', { choices: METHODS, default: 'ig' as MethodName, describe: 'the attribution method evaluated' })
@@ -392,12 +397,6 @@ export async function main(argv: string[]): Promise<void> {
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider' })
           .option('json', { type: 'string', describe: 'write every metric as JSON here' })
           .option('plot', { type: 'string', describe: 'write the deletion/insertion curves as a PNG here (one per example)' })
-          .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
-          .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
-          .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
-          .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
-          .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
-          .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress bar' }),
       async (a) => evaluate({ ...a, model: a.model, featureMask: a['feature-mask'], noiseStd: a['noise-std'], curveSteps: a['curve-steps'] } as EvaluateArgs),
     )
@@ -405,7 +404,7 @@ export async function main(argv: string[]): Promise<void> {
       'compare <model>',
       'How alike two explanations of the same inputs are (two methods on one model, or one method on two exports of a model, e.g. fp32 and fp16): Spearman, top-k overlap, relative L2, SSIM for images',
       (y) =>
-        y
+        imageOptions(y)
           .positional('model', { type: 'string', demandOption: true, describe: 'path of an .onnx file' })
           .option('input', { type: 'string', array: true, demandOption: true, describe: 'input file, or NAME=FILE; repeatable' })
           .option('other', { type: 'string', describe: 'a second model explained the same way' })
@@ -417,12 +416,6 @@ export async function main(argv: string[]): Promise<void> {
           .option('top-k', { type: 'number', coerce: positiveInt('top-k'), describe: 'elements compared for the top-k overlap (default a tenth)' })
           .option('device', { choices: ['auto', 'cpu', 'cuda'] as const, default: 'auto' as Device, describe: 'execution provider' })
           .option('json', { type: 'string', describe: 'write the measures as JSON here' })
-          .option('resize', { type: 'string', describe: 'image inputs: resize to HxW (default: the model input size when static)' })
-          .option('layout', { choices: ['NCHW', 'NHWC'] as const, describe: 'image inputs: tensor layout (default: guessed from the model input)' })
-          .option('scale', { type: 'number', coerce: finite('scale', { positive: true }), describe: 'image inputs: divide pixel values by this (default 255)' })
-          .option('mean', { type: 'string', describe: 'image inputs: per-channel mean subtracted after scaling, e.g. 0.485,0.456,0.406' })
-          .option('std', { type: 'string', describe: 'image inputs: per-channel standard deviation, e.g. 0.229,0.224,0.225' })
-          .option('grayscale', { type: 'boolean', describe: 'image inputs: one channel (default when the model takes one)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'accepted for symmetry' }),
       async (a) => compare({ ...a, model: a.model, otherMethod: a['other-method'], topK: a['top-k'] } as CompareArgs),
     )

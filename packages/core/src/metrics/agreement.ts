@@ -5,6 +5,8 @@
  * 7x7 window as scikit-image's default). One question each; `agreement`
  * answers all of them for one pair.
  */
+import type { Tensor } from '../runtime';
+import { asFloat32 } from '../methods/tensors';
 
 /** Ranks 1..n, ties averaged. */
 export function ranks(values: ArrayLike<number>): Float64Array {
@@ -128,6 +130,17 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, height: number,
     }
   }
   return total / count;
+}
+
+/** Example e's per-pixel |attribution| map of an [N, C, H, W] tensor, summed over channels (what SSIM compares); undefined for other ranks. */
+export function pixelMagnitudes(t: Tensor, e: number): { map: Float64Array; h: number; w: number } | undefined {
+  if (t.dims.length !== 4) return undefined;
+  const [, c, h, w] = t.dims;
+  const base = e * c * h * w;
+  const map = new Float64Array(h * w);
+  const d = asFloat32(t);
+  for (let k = 0; k < c; k++) for (let i = 0; i < h * w; i++) map[i] += Math.abs(d[base + k * h * w + i]);
+  return { map, h, w };
 }
 
 export interface Agreement {

@@ -49,3 +49,10 @@ export function baselineRows(baselines: 'zeros' | number | Record<string, Tensor
   }
   return out;
 }
+
+/** The area under a curve through (xs[k], ys[k]) by the trapezoid rule. */
+export function trapezoidArea(xs: number[], ys: number[]): number {
+  let s = 0;
+  for (let k = 1; k < ys.length; k++) s += ((xs[k] - xs[k - 1]) * (ys[k] + ys[k - 1])) / 2;
+  return s;
+}

@@ -15,7 +15,7 @@ import type { Explainer, CommonOptions } from '../methods/explainer';
 import { perturbationSetup, evaluateBlocks, features, replacements, rowOf, type ReplacementValue } from '../methods/perturbation';
 import type { FeatureMaskSpec } from '../methods/featureMask';
 import { rowSize, asFloat32 } from '../methods/tensors';
-import { checkAttributions } from './common';
+import { checkAttributions, trapezoidArea } from './common';
 import { blurImage } from './blur';
 
 export interface CurveOptions extends CommonOptions {
@@ -90,6 +90,6 @@ export async function deletionCurve(explainer: Explainer, inputs: Record<string,
   );
   const fractions = counts.map((c) => c / M);
   const curves = Array.from({ length: batch }, (_, e) => Array.from(values.subarray(starts[e], starts[e] + steps + 1)));
-  const auc = curves.map((v) => v.reduce((s, y, p) => (p ? s + ((fractions[p] - fractions[p - 1]) * (y + v[p - 1])) / 2 : 0), 0));
+  const auc = curves.map((v) => trapezoidArea(fractions, v));
   return { mode, order, fractions, values: curves, auc, features: M, evaluations: count, classes: setup.classes };
 }

@@ -15,7 +15,7 @@ import type { Explainer, CommonOptions } from '../methods/explainer';
 import { perturbationSetup, evaluateBlocks } from '../methods/perturbation';
 import { asFloat32 } from '../methods/tensors';
 import { randomSource } from '../methods/random';
-import { checkAttributions } from './common';
+import { checkAttributions, trapezoidArea } from './common';
 
 export interface RoadOptions extends CommonOptions {
   order?: 'most' | 'least';
@@ -132,6 +132,6 @@ export async function roadCurve(explainer: Explainer, inputs: Record<string, Ten
   );
   const xs = [0, ...fractions];
   const curves = Array.from({ length: batch }, (_, e) => Array.from(values.subarray(starts[e], starts[e] + fractions.length + 1)));
-  const auc = curves.map((v) => v.reduce((s, y, p) => (p ? s + ((xs[p] - xs[p - 1]) * (y + v[p - 1])) / 2 : 0), 0));
+  const auc = curves.map((v) => trapezoidArea(xs, v));
   return { order, fractions: xs, values: curves, auc, evaluations: count, classes: setup.classes };
 }

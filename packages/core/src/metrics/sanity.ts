@@ -19,7 +19,7 @@ import { explainWith, type ExplainOptions } from '../methods/dispatch';
 import { asFloat32 } from '../methods/tensors';
 import { randomSource } from '../methods/random';
 import { throwIfAborted } from '../methods/progress';
-import { spearman, ssim, relativeL2 } from './agreement';
+import { spearman, ssim, relativeL2, pixelMagnitudes } from './agreement';
 
 /** Ops whose weight initializers are the learned layers randomised. */
 const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'BatchNormalization', 'LayerNormalization']);
@@ -101,16 +101,6 @@ export interface SanityResult {
 /** At or above this rank correlation (or SSIM) with the trained model's maps, a fully randomised model's maps have not changed enough. */
 export const SANITY_RANK_LIMIT = 0.5;
 
-/** Per-pixel |attribution| maps of an [N, C, H, W] tensor, example e: summed over channels. */
-function pixelMap(t: Tensor, e: number): { map: Float64Array; h: number; w: number } | undefined {
-  if (t.dims.length !== 4) return undefined;
-  const [, c, h, w] = t.dims;
-  const d = asFloat32(t).subarray(e * c * h * w, (e + 1) * c * h * w);
-  const map = new Float64Array(h * w);
-  for (let k = 0; k < c; k++) for (let i = 0; i < h * w; i++) map[i] += Math.abs(d[k * h * w + i]);
-  return { map, h, w };
-}
-
 export async function sanityCheck(explainer: Explainer, inputs: Record<string, Tensor>, opts: ExplainOptions & { mode?: 'cascading' | 'independent'; seed?: number } = {}): Promise<SanityResult> {
   const mode = opts.mode ?? 'cascading';
   const layers = learnedLayers(explainer.model);
@@ -128,7 +118,7 @@ export async function sanityCheck(explainer: Explainer, inputs: Record<string, T
       const names = Object.keys(original.attributions);
       const a = names.flatMap((n) => Array.from(asFloat32(original.attributions[n])));
       const b = names.flatMap((n) => Array.from(asFloat32(r.attributions[n])));
-      const maps = names.length === 1 ? [...Array(original.outputs.length).keys()].map((e) => [pixelMap(original.attributions[names[0]], e), pixelMap(r.attributions[names[0]], e)]) : [];
+      const maps = names.length === 1 ? [...Array(original.outputs.length).keys()].map((e) => [pixelMagnitudes(original.attributions[names[0]], e), pixelMagnitudes(r.attributions[names[0]], e)]) : [];
       const s = maps.length && maps[0][0] ? maps.reduce((acc, [m0, m1]) => acc + ssim(m0!.map, m1!.map, m0!.h, m0!.w), 0) / maps.length : undefined;
       rows.push({ layer: layer.name, op: layer.op, randomized, spearman: spearman(a, b), spearmanAbs: spearman(a.map(Math.abs), b.map(Math.abs)), ...(s !== undefined ? { ssim: s } : {}), relativeL2: relativeL2(b, a) });
     } finally {

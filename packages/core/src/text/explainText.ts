@@ -12,7 +12,7 @@ import { METHOD_TABLE, explainWith, type ExplainOptions, type ExplainResult, typ
 import { asFloat32 } from '../methods/tensors';
 import type { BaselineValue } from '../methods/common';
 import type { TextTokenizer, TextEncoding } from './tokenizer';
-import { textFeeds, idsInput } from './textFeeds';
+import { textFeeds, idsInput, idsLike } from './textFeeds';
 import { wordEmbedding } from './wordEmbedding';
 
 /**
@@ -93,7 +93,7 @@ export async function explainText(explainer: Explainer, tokenizer: TextTokenizer
   const inputs = textFeeds(explainer.summary, [{ ids: enc.ids, typeIds: enc.typeIds }], tokenizer.padId ?? 0);
   const baseline: TextBaseline = opts.baseline ?? (tokenizer.padId !== undefined ? 'pad' : 'zeros');
   const baseIds = baseline === 'zeros' && spec.family === 'gradient' ? undefined : baselineIds(tokenizer, enc, baseline);
-  const idsTensor = (ids: number[]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(ids, BigInt) : Int32Array.from(ids) });
+  const idsTensor = (ids: number[]) => idsLike(inputs[idsName], ids);
   let result: ExplainResult;
   if (spec.family === 'gradient') {
     const at = opts.at ?? wordEmbedding(explainer.model, idsName).output;

@@ -24,7 +24,7 @@ import { throwIfAborted, type LongRunOptions } from '../methods/progress';
 import type { BaselineValue } from '../methods/common';
 import { asFloat32 } from '../methods/tensors';
 import type { TextTokenizer } from './tokenizer';
-import { textFeeds, idsInput } from './textFeeds';
+import { textFeeds, idsInput, idsLike } from './textFeeds';
 import { wordEmbedding } from './wordEmbedding';
 import { textMethod, tokenScores, type TextBaseline } from './explainText';
 
@@ -197,7 +197,7 @@ export async function explainGeneration(explainer: Explainer, promptIds: number[
   const explainRows = async (seqs: number[][], classes: number[], label: string, length = seqs[0].length): Promise<ExplainResult> => {
     const inputs = textFeeds(gen.summary, seqs.map((ids) => ({ ids })), padId, length);
     const replaced = seqs.map((seq) => baselineOf(seq)?.concat(new Array(length - seq.length).fill(padId)));
-    const idsTensor = (v: number[][]): Tensor => ({ ...inputs[idsName], data: inputs[idsName].type === 'int64' ? BigInt64Array.from(v.flat(), BigInt) : Int32Array.from(v.flat()) });
+    const idsTensor = (v: number[][]) => idsLike(inputs[idsName], v.flat());
     const common = { ...opts, method, target: classes, onProgress: progress(label) };
     if (at) {
       const baselines: BaselineValue = replaced[0] ? { inputs: { ...inputs, [idsName]: idsTensor(replaced as number[][]) } } : 'zeros';

@@ -50,6 +50,11 @@ function intTensor(type: string, dims: number[], values: number[], name: string)
   throw new Error(`input '${name}' is ${type}; token ids, masks and positions are fed as int64, int32 or uint8`);
 }
 
+/** Token ids shaped and typed like the ids input `template` (a baseline's or an ablation's ids). */
+export function idsLike(template: Tensor, ids: number[]): Tensor {
+  return intTensor(template.type, [...template.dims], ids, 'ids');
+}
+
 /** An empty past state: the declared shape with the batch axis set and the past-length axis 0. */
 function emptyPast(i: TensorSummary, batch: number, batchSymbol: string | undefined): Tensor {
   const shape = i.shape;

@@ -17,6 +17,7 @@ import {
   completenessOf,
   agreement,
   ssim,
+  pixelMagnitudes,
   renderCurves,
   toFloat16,
   type ExplainOptions,
@@ -177,12 +178,9 @@ export async function compare(a: CompareArgs): Promise<void> {
         const y = asFloat32(r2.attributions[n]).subarray(e * per, (e + 1) * per);
         const g = agreement(y, x, a.topK);
         // SSIM of the per-pixel magnitude maps for images [N, C, H, W]
-        let s: number | undefined;
-        if (t.dims.length === 4) {
-          const [, c, h, w] = t.dims;
-          const map = (v: Float32Array) => Float64Array.from({ length: h * w }, (_, i) => Array.from({ length: c }, (_, k) => Math.abs(v[k * h * w + i])).reduce((p, q) => p + q, 0));
-          s = ssim(map(y), map(x), h, w);
-        }
+        const m1 = pixelMagnitudes(t, e);
+        const m2 = pixelMagnitudes(r2.attributions[n], e);
+        const s = m1 && m2 ? ssim(m2.map, m1.map, m1.h, m1.w) : undefined;
         rows.push({ example: e, input: n, ...g, ...(s !== undefined ? { ssim: s } : {}) });
         lines.push(`${`example ${e}`.padEnd(10)} '${n}': Spearman ${g.spearman.toFixed(4)} (of magnitudes ${g.spearmanAbs.toFixed(4)}), top-${g.k} overlap ${(100 * g.topK).toFixed(1)}%, relative L2 ${g.relativeL2.toExponential(2)}${s !== undefined ? `, SSIM ${s.toFixed(4)}` : ''}`);
       }
