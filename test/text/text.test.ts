@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DataType, GraphBuilder, makeModel, decodeModel, Explainer, TextTokenizer, explainText, explainGeneration, textFeeds, wordEmbedding, idsInput, tokenLogProbsModel, type GenerationExplanation } from '@onnx-explain/core';
+import { DataType, GraphBuilder, makeModel, decodeModel, Explainer, explainWith, type Tensor, TextTokenizer, explainText, explainGeneration, textFeeds, wordEmbedding, idsInput, tokenLogProbsModel, type GenerationExplanation } from '@onnx-explain/core';
 import { runtime, relL2 } from '../grad/fd';
 import { repoRoot } from '../helpers/ort';
 
@@ -95,6 +95,13 @@ describe('the BERT-style classifier: IG at the word embeddings equals PyTorch au
     ['feature-permutation', /feature-permutation swaps features between examples/],
   ])('%s is refused for a transformer with why, before any run', async (method, message) => {
     await expect(explainText(ex, bertTok, 'the plot was good .', { method: method as any })).rejects.toThrow(message);
+  });
+
+  test('deeplift-shap itself refuses a layer, and a model without float inputs, before any run (it used to crash inside onnxruntime)', async () => {
+    const inputs = textFeeds(ex.summary, [{ ids: bertTok.encode('the plot was good .').ids }]);
+    const rows: Tensor = { type: 'float32', dims: [2, 7, 32], data: new Float32Array(2 * 7 * 32) };
+    await expect(explainWith(ex, inputs, { method: 'deeplift-shap', at: '/word_embeddings/Gather_output_0', baselines: rows })).rejects.toThrow(/deeplift-shap pairs each example with rows of a baseline distribution .* at a layer \('\/word_embeddings\/Gather_output_0'\)/);
+    await expect(explainWith(ex, inputs, { method: 'deeplift-shap', baselines: rows })).rejects.toThrow(/deeplift-shap attributes floating-point inputs and the model has none/);
   });
 
   test('the other gradient methods at the embeddings: input x gradient is the embedding times its gradient, summed per token', async () => {
